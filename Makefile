@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DEVSTACK := $(PY) scripts/devstack.py
+
+.PHONY: run test install lint format lock check-ledger bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded PostgreSQL and Redis unless DATABASE_URL / REDIS_URL are set; migrate, demo data,
+## then web (gunicorn on $$PORT, default 8000), Celery worker and beat until Ctrl-C.
+run: install
+	$(DEVSTACK) run
+
+## make test: the whole suite against a real PostgreSQL and Redis (embedded ones unless the URLs are set).
+test: install
+	$(DEVSTACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make lock: record the versions just tested, so a fresh install gets the same ones.
+lock: install
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .data

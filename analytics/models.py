@@ -1,0 +1,1 @@
+# Rollups and reports behind the dashboard.

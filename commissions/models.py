@@ -1,0 +1,1 @@
+# Commission rules, the calculation engine's lines and their states (the orders/commission issue).

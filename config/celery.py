@@ -1,0 +1,84 @@
+"""The Celery app: queues, routing, reliability settings and the periodic schedule.
+
+Every task is idempotent (see DESIGN.md), so tasks are acknowledged late and re-queued when a worker
+dies: a redelivered task repeats work harmlessly instead of losing it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+from celery.schedules import crontab
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("distribution")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+QUEUES = ("default", "settlement", "tiers", "risk", "analytics", "webhooks")
+
+app.conf.update(
+    task_queues=[Queue(name) for name in QUEUES],
+    task_default_queue="default",
+    # Routing by task name prefix: each app's tasks are named "<app>.<task>".
+    task_routes={
+        "settlements.*": {"queue": "settlement"},
+        "tiers.*": {"queue": "tiers"},
+        "risk.*": {"queue": "risk"},
+        "analytics.*": {"queue": "analytics"},
+        "webhooks.*": {"queue": "webhooks"},
+    },
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_track_started=True,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    result_expires=24 * 3600,
+    broker_connection_retry_on_startup=True,
+    beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    timezone="UTC",
+)
+
+
+@app.on_after_finalize.connect
+def _transport_options(sender, **kwargs):
+    from django.conf import settings
+
+    # Redis redelivers an unacknowledged task after the visibility timeout: keep it above the longest task.
+    sender.conf.broker_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
+    sender.conf.result_backend_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
+
+
+app.autodiscover_tasks()
+
+# The periodic schedule, in one place. `manage.py setup_periodic_tasks` installs it into
+# django-celery-beat (make run calls it); each entry says when and why it runs.
+PERIODIC_TASKS: dict[str, dict] = {
+    # Idempotency keys are kept 24 hours (Stripe's window); drop the expired ones every hour.
+    "idempotency-cleanup": {
+        "task": "distribution.idempotency_cleanup",
+        "schedule": crontab(minute=17),
+    },
+}
+
+
+@signals.before_task_publish.connect
+def _propagate_request_id(headers=None, **kwargs):
+    from distribution.context import current_request_id
+
+    if headers is not None and "request_id" not in headers:
+        request_id = current_request_id()
+        if request_id:
+            headers["request_id"] = request_id
+
+
+@signals.task_prerun.connect
+def _bind_request_id(task=None, **kwargs):
+    from distribution.context import new_request_id, request_id_var
+
+    request_id = getattr(task.request, "request_id", None) if task else None
+    request_id_var.set(new_request_id(request_id or (task.request.id if task else None)))

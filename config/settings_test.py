@@ -1,0 +1,20 @@
+"""Settings for the test suite: the real settings, with a fixed secret, fast password hashing and a
+cache key prefix of its own. The database and Redis are still the real ones from the environment."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("LOG_FORMAT", "text")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+from config.settings import *  # noqa: E402, F403
+from config.settings import CACHES, REST_FRAMEWORK  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "merchant": "100000/min",
+    "distributor": "100000/min",
+    "anon": "100000/min",
+    "login": "100000/min",
+}

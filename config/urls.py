@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from distribution import health
+from distributors.api.urls import distributor_urlpatterns
+
+api_v1 = [
+    path("", include("merchants.api.urls")),
+    path("", include("distributors.api.urls")),
+    path("", include("orders.api.urls")),
+    path("distributor/", include(distributor_urlpatterns)),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/auth/", include("rest_framework.urls")),
+    path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+handler400 = "distribution.api.errors.json_400"
+handler403 = "distribution.api.errors.json_403"
+handler404 = "distribution.api.errors.json_404"
+handler500 = "distribution.api.errors.json_500"

@@ -1,0 +1,28 @@
+from rest_framework import permissions
+
+from distribution.auth import Principal
+
+SAFE_METHODS = permissions.SAFE_METHODS
+
+
+class IsMerchantPrincipal(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        principal = request.auth
+        return isinstance(principal, Principal) and principal.kind in {"staff", "api_key"}
+
+
+class IsDistributorPrincipal(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        principal = request.auth
+        return isinstance(principal, Principal) and principal.kind == "distributor"
+
+
+class RolePermission(permissions.BasePermission):
+    """The view names the permission each method needs (`required_permissions`); the caller's role
+    must grant it. Reads need `view` unless the view says otherwise."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request, view) -> bool:
+        needed = view.permission_for(request.method)
+        return needed is None or request.auth.has_permission(needed)

@@ -1,0 +1,86 @@
+"""OpenAPI generation: the error shape on every operation, the Idempotency-Key header on writes,
+and the security schemes of our authentication classes."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from distribution.idempotency import HEADER
+
+
+class ErrorDetail(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.JSONField())
+
+
+class ErrorResponse(serializers.Serializer):
+    error = ErrorDetail()
+
+
+_ERROR_STATUSES = {
+    "GET": ("400", "401", "403", "404", "429"),
+    "POST": ("400", "401", "403", "404", "409", "422", "429"),
+    "PATCH": ("400", "401", "403", "404", "409", "422", "429"),
+    "PUT": ("400", "401", "403", "404", "409", "422", "429"),
+    "DELETE": ("401", "403", "404", "409", "429"),
+}
+
+
+class AutoSchema(BaseAutoSchema):
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        if self.method in getattr(self.view, "idempotent_methods", ()) and self.view.get_authenticators():
+            params.append(
+                OpenApiParameter(
+                    HEADER,
+                    str,
+                    OpenApiParameter.HEADER,
+                    required=getattr(self.view, "idempotency_required", False),
+                    description="Makes the request safe to retry: the same key and body replay the first "
+                    "response; the same key with a different body is refused (422).",
+                )
+            )
+        return params
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction=direction)
+        for code in _ERROR_STATUSES.get(self.method, ()):
+            if code not in responses:
+                responses[code] = self._get_response_for_code(ErrorResponse, code)
+        return responses
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "merchants.authentication.StaffTokenAuthentication"
+    name = "StaffToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "merchants.authentication.MerchantAPIKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "merchants.authentication.StaffSessionAuthentication"
+    name = "StaffSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+class DistributorTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "distributors.authentication.DistributorTokenAuthentication"
+    name = "DistributorToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}

@@ -1,0 +1,198 @@
+"""Base API views. Every endpoint derives from `MerchantApi` or `DistributorApi` (or is listed as
+public in tests/test_isolation.py), so the merchant always comes from the credentials and every
+queryset is scoped before a subclass sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from rest_framework import generics, mixins
+from rest_framework.response import Response
+
+from distribution import idempotency
+from distribution.api.permissions import SAFE_METHODS, IsDistributorPrincipal, IsMerchantPrincipal, RolePermission
+from distribution.errors import ValidationFailed
+
+UNSAFE_HANDLERS = ("post", "put", "patch", "delete")
+
+
+class BaseApi(generics.GenericAPIView):
+    """Plumbing shared by every authenticated endpoint: idempotency, input validation, scoping."""
+
+    #: POST requests carrying an Idempotency-Key are replay-safe; set True to demand the key.
+    idempotency_required: ClassVar[bool] = False
+    idempotent_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} overrides get_queryset(); narrow the scoped queryset in scope_queryset() instead"
+            )
+
+    # --- tenancy ---------------------------------------------------------------------------------
+    @property
+    def principal(self):
+        return self.request.auth
+
+    @property
+    def merchant(self):
+        return self.request.auth.merchant
+
+    def get_queryset(self):
+        if self.queryset is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no queryset")
+        return self.scope_queryset(self.queryset.all().for_merchant(self.merchant))
+
+    def scope_queryset(self, queryset):
+        """Narrow (or select_related) the merchant-scoped queryset; never widen it."""
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        auth = getattr(self.request, "auth", None)
+        if auth is not None:
+            context["merchant"] = auth.merchant
+            context["currency"] = auth.merchant.currency
+        return context
+
+    # --- input -----------------------------------------------------------------------------------
+    def validate_input(
+        self, serializer_class=None, *, data=None, partial: bool = False, allow_unknown: bool = False
+    ) -> dict[str, Any]:
+        """Validate a request body; unknown fields are refused (400 `unknown_field`), not ignored."""
+        serializer_class = serializer_class or self.Input
+        payload = self.request.data if data is None else data
+        serializer = serializer_class(data=payload, context=self.get_serializer_context(), partial=partial)
+        if not allow_unknown and isinstance(payload, Mapping):
+            writable = {name for name, field in serializer.fields.items() if not field.read_only}
+            unknown = sorted(str(k) for k in payload if k not in writable)
+            if unknown:
+                raise ValidationFailed(
+                    "Unknown fields in the request.",
+                    code="unknown_field",
+                    fields={name: ["Unknown field."] for name in unknown},
+                )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def validate_query(self, serializer_class) -> dict[str, Any]:
+        return self.validate_input(serializer_class, data=self.request.query_params, allow_unknown=True)
+
+    # --- idempotency -----------------------------------------------------------------------------
+    def dispatch(self, request, *args, **kwargs):
+        wants_key = request.method in self.idempotent_methods and (
+            self.idempotency_required or idempotency.HEADER in request.headers
+        )
+        if not wants_key:
+            return super().dispatch(request, *args, **kwargs)
+        # One transaction for the whole request: the key's claim commits with the work or not at all.
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 400:
+                transaction.set_rollback(True)
+        return response
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        request.idempotency_record_id = None
+        if request.method not in self.idempotent_methods:
+            return
+        key = request.headers.get(idempotency.HEADER)
+        if key is None:
+            if self.idempotency_required:
+                raise ValidationFailed(
+                    "This endpoint needs an Idempotency-Key header.",
+                    code="idempotency_key_required",
+                    fields={idempotency.HEADER: ["This header is required."]},
+                )
+            return
+        idempotency.validate_key(key)
+        request.idempotency_record_id = idempotency.claim(
+            merchant_id=self.merchant.pk,
+            scope=self.principal.idempotency_scope,
+            key=key,
+            method=request.method,
+            path=request.path,
+            fingerprint=idempotency.request_fingerprint(request.method, request.path, request.data),
+        )
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        record_id = getattr(request, "idempotency_record_id", None)
+        if record_id and 200 <= response.status_code < 300:
+            idempotency.complete(record_id, response.status_code, getattr(response, "data", None))
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class MerchantApi(BaseApi):
+    """Endpoints for the merchant's staff (session or token) and the merchant's servers (API key).
+
+    Each unsafe method names its permission in `required_permissions`; reads need `view`.
+    """
+
+    throttle_scope = "merchant"
+    required_permissions: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for handler in UNSAFE_HANDLERS:
+            if hasattr(cls, handler) and handler.upper() not in cls.required_permissions:
+                raise ImproperlyConfigured(f"{cls.__name__}.{handler} needs an entry in required_permissions")
+
+    def get_authenticators(self):
+        from merchants.authentication import merchant_authenticators
+
+        return merchant_authenticators()
+
+    def get_permissions(self):
+        return [IsMerchantPrincipal(), RolePermission()]
+
+    def permission_for(self, method: str) -> str | None:
+        if method in self.required_permissions:
+            return self.required_permissions[method]
+        if method in SAFE_METHODS:
+            return "view"
+        raise ImproperlyConfigured(f"{type(self).__name__} has no permission for {method}")
+
+    @property
+    def actor(self):
+        return self.request.auth.actor
+
+
+class DistributorApi(BaseApi):
+    """Endpoints for a distributor (the merchant's app user), authenticated by a distributor token."""
+
+    throttle_scope = "distributor"
+
+    def get_authenticators(self):
+        from distributors.authentication import DistributorTokenAuthentication
+
+        return [DistributorTokenAuthentication()]
+
+    def get_permissions(self):
+        return [IsDistributorPrincipal()]
+
+    @property
+    def external_user_id(self) -> str:
+        return self.request.auth.external_user_id
+
+    @property
+    def actor(self):
+        return self.request.auth.actor
+
+
+class ListMixin(mixins.ListModelMixin):
+    """GET: the scoped, filtered queryset as a cursor-paginated list of `serializer_class`."""
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+class RetrieveMixin:
+    """GET: the object named in the URL, from the scoped queryset (another merchant's is a 404)."""
+
+    def get(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self.get_object()).data)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from distribution.api.fields import BasisPointsField, MoneyField
+from distribution.models import AuditEvent
+from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, validate_timezone
+from merchants.roles import API_KEY_ROLES, Role
+
+
+class MerchantOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Merchant
+        fields = ["id", "name", "slug", "currency", "timezone", "status", "created_at"]
+        read_only_fields = fields
+
+
+class MerchantUpdateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    """Program settings; amounts are decimal strings, rates basis points (1000 = 10%)."""
+
+    commission_depth = serializers.IntegerField(
+        min_value=1, max_value=32767, help_text="1-3; more than 3 is refused (commission_depth_not_allowed)."
+    )
+    depth1_rate_bps = BasisPointsField(required=False)
+    depth2_rate_bps = BasisPointsField(required=False)
+    depth3_rate_bps = BasisPointsField(required=False)
+    commission_cap_bps = BasisPointsField(required=False, allow_null=True)
+    withdrawal_min_amount = MoneyField(min_value=0, required=False)
+    withdrawal_daily_max_amount = MoneyField(min_value=0, required=False)
+    withdrawal_fee_bps = BasisPointsField(required=False)
+    withdrawal_fee_fixed = MoneyField(min_value=0, required=False)
+
+    class Meta:
+        model = DistributionProgram
+        fields = [
+            "commission_depth",
+            "depth1_rate_bps",
+            "depth2_rate_bps",
+            "depth3_rate_bps",
+            "commission_cap_bps",
+            "self_purchase_commission",
+            "binding_mode",
+            "binding_validity_days",
+            "binding_protection_days",
+            "after_sales_days",
+            "settlement_schedule",
+            "settlement_hour",
+            "settlement_weekday",
+            "settlement_monthday",
+            "withdrawal_min_amount",
+            "withdrawal_daily_max_amount",
+            "withdrawal_fee_bps",
+            "withdrawal_fee_fixed",
+            "withdrawal_requires_real_name",
+            "withdrawal_auto_approve",
+            "auto_approve_applications",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+        extra_kwargs = {"commission_depth": {"required": False}}
+
+
+class ProgramUpdateInput(ProgramSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+
+    class Meta(ProgramSerializer.Meta):
+        fields = [*ProgramSerializer.Meta.fields, "reason"]
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class MembershipOutput(serializers.ModelSerializer):
+    user = UserOutput()
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "role", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class MembershipCreateInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    password = serializers.CharField(required=False, write_only=True, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateInput(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class ApiKeyOutput(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field=get_user_model().USERNAME_FIELD, read_only=True)
+
+    class Meta:
+        model = MerchantAPIKey
+        fields = ["prefix", "name", "role", "created", "expiry_date", "revoked", "last_used_at", "created_by"]
+        read_only_fields = fields
+
+
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    key = serializers.CharField(help_text="The full key. Shown once: store it now.")
+
+    class Meta(ApiKeyOutput.Meta):
+        fields = [*ApiKeyOutput.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateInput(serializers.Serializer):
+    name = serializers.CharField(max_length=50)
+    role = serializers.ChoiceField(choices=[(r.value, r.label) for r in API_KEY_ROLES])
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class LoginInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=200, style={"input_type": "password"})
+    merchant = serializers.SlugField(required=False, help_text="Slug; needed when you belong to several.")
+
+
+class LoginOutput(serializers.Serializer):
+    token = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    merchant = MerchantOutput()
+    role = serializers.CharField()
+
+
+class SessionMerchantInput(serializers.Serializer):
+    merchant = serializers.SlugField()
+
+
+class MeOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    merchant = MerchantOutput()
+    role = serializers.CharField(allow_null=True)
+    permissions = serializers.ListField(child=serializers.CharField())
+    actor = serializers.DictField()
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "actor_kind",
+            "actor_id",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "changes",
+            "reason",
+            "request_id",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import django_filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
+from distribution.errors import NotFound, PermissionDenied, ValidationFailed
+from distribution.models import AuditEvent
+from merchants import services
+from merchants.api import serializers as s
+from merchants.authentication import SESSION_MERCHANT_KEY, StaffSessionAuthentication, staff_principal
+from merchants.models import DistributionProgram, Membership, MerchantAPIKey, StaffToken
+from merchants.roles import Perm
+
+
+class StaffLoginApi(APIView):
+    """Exchange a staff username and password for a token (`Authorization: Bearer <token>`)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_scope = "login"
+
+    @extend_schema(request=s.LoginInput, responses={201: s.LoginOutput}, auth=[], tags=["auth"])
+    def post(self, request):
+        serializer = s.LoginInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        token, key = services.staff_login(
+            username=data["username"], password=data["password"], merchant_slug=data.get("merchant")
+        )
+        body = {
+            "token": key,
+            "expires_at": token.expiry_date,
+            "merchant": s.MerchantOutput(token.merchant).data,
+            "role": token.membership.role,
+        }
+        return Response(s.LoginOutput(body).data, status=status.HTTP_201_CREATED)
+
+
+class StaffTokenRevokeApi(MerchantApi):
+    """Log out: revoke the staff token this request was made with."""
+
+    required_permissions = {"POST": Perm.VIEW}
+
+    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    def post(self, request):
+        if self.principal.kind != "staff" or not self.principal.credential_id:
+            raise ValidationFailed("Only a staff token can be revoked here.", code="not_a_staff_token")
+        token = StaffToken.objects.for_merchant(self.merchant).get(pk=self.principal.credential_id)
+        services.staff_token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionMerchantApi(MerchantApi):
+    """Choose which of your merchants a browser session acts for."""
+
+    required_permissions = {"POST": Perm.VIEW}
+
+    @extend_schema(request=s.SessionMerchantInput, responses={200: s.MeOutput}, tags=["auth"])
+    def post(self, request):
+        data = self.validate_input(s.SessionMerchantInput)
+        if not isinstance(request.successful_authenticator, StaffSessionAuthentication):
+            raise ValidationFailed("Only a browser session can switch merchant.", code="not_a_session")
+        membership = (
+            Membership.objects.unscoped()
+            .filter(user=request.user, merchant__slug=data["merchant"])
+            .select_related("merchant")
+            .first()
+        )
+        if membership is None:
+            raise NotFound("Merchant not found.")
+        request._request.session[SESSION_MERCHANT_KEY] = membership.merchant_id
+        membership.user = request.user
+        return Response(_me_body(staff_principal(membership)))
+
+
+def _me_body(p) -> dict:
+    return {
+        "kind": p.kind,
+        "merchant": s.MerchantOutput(p.merchant).data,
+        "role": p.role,
+        "permissions": sorted(p.permissions),
+        "actor": {"kind": p.actor.kind, "id": p.actor.id, "label": p.actor.label},
+    }
+
+
+class MeApi(MerchantApi):
+    """Who am I: the merchant, role and permissions of these credentials."""
+
+    @extend_schema(responses={200: s.MeOutput}, tags=["auth"])
+    def get(self, request):
+        return Response(_me_body(self.principal))
+
+
+class MerchantProfileApi(MerchantApi):
+    """The merchant itself: name and time zone (currency is fixed at creation)."""
+
+    required_permissions = {"PATCH": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(responses={200: s.MerchantOutput}, tags=["merchant"])
+    def get(self, request):
+        return Response(s.MerchantOutput(self.merchant).data)
+
+    @extend_schema(request=s.MerchantUpdateInput, responses={200: s.MerchantOutput}, tags=["merchant"])
+    def patch(self, request):
+        data = self.validate_input(s.MerchantUpdateInput)
+        merchant = services.merchant_update(merchant=self.merchant, actor=self.actor, changes=data)
+        return Response(s.MerchantOutput(merchant).data)
+
+
+class ProgramApi(MerchantApi):
+    """The distribution program's settings. Every change is audited (see /program/changes)."""
+
+    queryset = DistributionProgram.objects.all()
+    required_permissions = {"PATCH": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(responses={200: s.ProgramSerializer}, tags=["merchant"])
+    def get(self, request):
+        program = self.get_queryset().get()
+        return Response(s.ProgramSerializer(program, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=s.ProgramUpdateInput, responses={200: s.ProgramSerializer}, tags=["merchant"])
+    def patch(self, request):
+        data = dict(self.validate_input(s.ProgramUpdateInput, partial=True))
+        reason = data.pop("reason", "")
+        program = services.program_update(merchant=self.merchant, actor=self.actor, changes=data, reason=reason)
+        return Response(s.ProgramSerializer(program, context=self.get_serializer_context()).data)
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "object_type", "object_id", "actor_kind", "actor_id"]
+
+
+@extend_schema(tags=["merchant"])
+class AuditEventListApi(ListMixin, MerchantApi):
+    """The merchant's audit trail, newest first."""
+
+    queryset = AuditEvent.objects.all()
+    serializer_class = s.AuditEventOutput
+    filterset_class = AuditEventFilter
+    required_permissions = {"GET": Perm.AUDIT_VIEW}
+
+
+@extend_schema(tags=["merchant"])
+class AuditEventDetailApi(RetrieveMixin, MerchantApi):
+    queryset = AuditEvent.objects.all()
+    serializer_class = s.AuditEventOutput
+    required_permissions = {"GET": Perm.AUDIT_VIEW}
+
+
+class ProgramChangesApi(AuditEventListApi):
+    """Every change to the program settings: who, when, old and new values."""
+
+    required_permissions = {"GET": Perm.VIEW}
+
+    def scope_queryset(self, queryset):
+        return queryset.filter(object_type="merchants.distributionprogram")
+
+
+# --- staff -------------------------------------------------------------------------------------------
+@extend_schema(tags=["staff"])
+class MembershipListApi(ListMixin, MerchantApi):
+    queryset = Membership.objects.all()
+    serializer_class = s.MembershipOutput
+    required_permissions = {"POST": Perm.STAFF_MANAGE}
+    filterset_fields = ["role"]
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("user")
+
+    @extend_schema(request=s.MembershipCreateInput, responses={201: s.MembershipOutput})
+    def post(self, request):
+        data = self.validate_input(s.MembershipCreateInput)
+        membership = services.membership_add(
+            merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, **data
+        )
+        return Response(s.MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["staff"])
+class MembershipDetailApi(RetrieveMixin, MerchantApi):
+    queryset = Membership.objects.all()
+    serializer_class = s.MembershipOutput
+    required_permissions = {"PATCH": Perm.STAFF_MANAGE, "DELETE": Perm.STAFF_MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("user")
+
+    @extend_schema(request=s.MembershipUpdateInput, responses={200: s.MembershipOutput})
+    def patch(self, request, pk):
+        membership = self.get_object()
+        data = self.validate_input(s.MembershipUpdateInput)
+        membership = services.membership_change_role(
+            merchant=self.merchant,
+            actor=self.actor,
+            actor_role=self.principal.role,
+            actor_user_id=request.user.pk if self.principal.kind == "staff" else None,
+            membership_id=membership.pk,
+            role=data["role"],
+        )
+        return Response(s.MembershipOutput(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        membership = self.get_object()
+        services.membership_remove(
+            merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, membership_id=membership.pk
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- API keys ----------------------------------------------------------------------------------------
+@extend_schema(tags=["api keys"])
+class ApiKeyListApi(ListMixin, MerchantApi):
+    queryset = MerchantAPIKey.objects.all()
+    serializer_class = s.ApiKeyOutput
+    required_permissions = {"GET": Perm.API_KEYS_MANAGE, "POST": Perm.API_KEYS_MANAGE}
+    filterset_fields = ["revoked", "role"]
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("created_by")
+
+    @extend_schema(request=s.ApiKeyCreateInput, responses={201: s.ApiKeyCreatedOutput})
+    def post(self, request):
+        data = self.validate_input(s.ApiKeyCreateInput)
+        api_key, key = services.api_key_create(
+            merchant=self.merchant,
+            actor=self.actor,
+            actor_role=self.principal.role,
+            name=data["name"],
+            role=data["role"],
+            expires_at=data["expires_at"],
+            created_by=request.user if self.principal.kind == "staff" else None,
+        )
+        api_key.key = key
+        return Response(s.ApiKeyCreatedOutput(api_key).data, status=status.HTTP_201_CREATED)
+
+
+class _ApiKeyObjectApi(MerchantApi):
+    queryset = MerchantAPIKey.objects.all()
+    serializer_class = s.ApiKeyOutput
+    lookup_field = "prefix"
+
+
+@extend_schema(tags=["api keys"])
+class ApiKeyDetailApi(RetrieveMixin, _ApiKeyObjectApi):
+    required_permissions = {"GET": Perm.API_KEYS_MANAGE}
+
+
+class ApiKeyRevokeApi(_ApiKeyObjectApi):
+    required_permissions = {"POST": Perm.API_KEYS_MANAGE}
+
+    @extend_schema(request=None, responses={200: s.ApiKeyOutput}, tags=["api keys"])
+    def post(self, request, prefix):
+        api_key = self.get_object()
+        if self.principal.kind == "api_key" and self.principal.credential_id == api_key.pk:
+            raise PermissionDenied("A key cannot revoke itself.", code="cannot_revoke_self")
+        api_key = services.api_key_revoke(merchant=self.merchant, actor=self.actor, api_key_id=api_key.pk)
+        return Response(s.ApiKeyOutput(api_key).data)

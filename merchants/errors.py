@@ -1,0 +1,32 @@
+from distribution.errors import ApplicationError, Conflict, PermissionDenied, Unprocessable, ValidationFailed
+
+
+class InvalidCredentials(ApplicationError):
+    status_code = 401
+    code = "invalid_credentials"
+    default_message = "Unknown username or wrong password."
+
+
+class MerchantRequired(ValidationFailed):
+    code = "merchant_required"
+    default_message = "You belong to several merchants: say which one."
+
+
+class RoleNotGrantable(PermissionDenied):
+    code = "role_not_grantable"
+    default_message = "Your role cannot grant this role."
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    default_message = "A merchant must keep at least one owner."
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+    default_message = "This user is already a member of the merchant."
+
+
+class CommissionDepthNotAllowed(Unprocessable):
+    code = "commission_depth_not_allowed"
+    default_message = "Commission depth is at most 3: paying deeper levels is treated as pyramid selling."

@@ -1,0 +1,152 @@
+"""Load the demo merchant (idempotent: a second run reuses what exists) and print how to log in.
+
+Demo passwords and the API key are derived from DJANGO_SECRET_KEY, so they stay the same across runs
+on one machine and differ between machines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from distribution.auth import Actor
+from merchants import services
+from merchants.models import Membership, Merchant, MerchantAPIKey
+from merchants.roles import Role
+from orders.models import Product
+from orders.services import product_upsert_many
+
+DEMO_SLUG = "demo"
+DEMO_STAFF = [
+    ("demo-owner", Role.OWNER),
+    ("demo-finance", Role.FINANCE),
+    ("demo-operator", Role.OPERATOR),
+    ("demo-viewer", Role.VIEWER),
+]
+DEMO_PRODUCTS = [
+    {"external_id": "tea-001", "title": "West Lake Longjing 250g", "price": 16800, "kind": "physical"},
+    {"external_id": "tea-002", "title": "Anxi Tieguanyin 500g", "price": 12800, "kind": "physical"},
+    {
+        "external_id": "tea-003",
+        "title": "Yunnan Pu'er cake 357g",
+        "price": 29900,
+        "kind": "physical",
+        "commission_mode": "percent",
+        "commission_depth1": 1500,
+        "commission_depth2": 500,
+    },
+    {
+        "external_id": "cup-001",
+        "title": "Celadon tea cup set",
+        "price": 8800,
+        "kind": "physical",
+        "commission_mode": "fixed",
+        "commission_depth1": 1000,
+        "commission_depth2": 300,
+    },
+    {"external_id": "class-001", "title": "Online tea tasting class", "price": 9900, "kind": "virtual"},
+    {
+        "external_id": "gift-card",
+        "title": "Gift card ¥100",
+        "price": 10000,
+        "kind": "virtual",
+        "distribution_enabled": False,
+    },
+]
+
+
+def derived_secret(purpose: str, length: int = 24) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"seed_demo:{purpose}".encode(), hashlib.sha256).hexdigest()
+    return digest[:length]
+
+
+class Command(BaseCommand):
+    help = "Create (or reuse) the demo merchant, its staff, program, products and API key."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            result = self.seed()
+        self.report(**result)
+
+    def seed(self) -> dict:
+        User = get_user_model()
+        actor = Actor.system("seed_demo")
+        passwords = {}
+        users = {}
+        for username, _ in [("admin", None), *DEMO_STAFF]:
+            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            passwords[username] = derived_secret(f"password:{username}", 16)
+            user.set_password(passwords[username])
+            if username == "admin":
+                user.is_staff = user.is_superuser = True
+            user.save()
+            users[username] = user
+
+        merchant = Merchant.objects.filter(slug=DEMO_SLUG).first()
+        if merchant is None:
+            merchant = services.merchant_create(
+                name="Demo Tea House 演示茶庄",
+                slug=DEMO_SLUG,
+                owner=users["demo-owner"],
+                actor=actor,
+            )
+            services.program_update(
+                merchant=merchant,
+                actor=actor,
+                reason="demo defaults",
+                changes={
+                    "commission_depth": 2,
+                    "depth1_rate_bps": 1000,
+                    "depth2_rate_bps": 300,
+                    "binding_mode": "last_touch",
+                    "binding_validity_days": 30,
+                    "binding_protection_days": 7,
+                    "after_sales_days": 7,
+                    "commission_cap_bps": 3000,
+                },
+            )
+        for username, role in DEMO_STAFF:
+            Membership.objects.get_or_create(merchant=merchant, user=users[username], defaults={"role": role})
+
+        product_upsert_many(merchant=merchant, actor=actor, items=DEMO_PRODUCTS)
+
+        api_key_plain = self.demo_api_key(merchant)
+        return {"merchant": merchant, "passwords": passwords, "api_key": api_key_plain}
+
+    def demo_api_key(self, merchant: Merchant) -> str:
+        """A deterministic key (from the secret key), so a second run can print it again."""
+        generator = MerchantAPIKey.objects.key_generator
+        prefix = "demo" + derived_secret("api-key-prefix", 4)
+        key = f"{prefix}.{derived_secret('api-key', 32)}"
+        api_key = MerchantAPIKey.objects.for_merchant(merchant).filter(prefix=prefix).first()
+        if api_key is None or api_key.revoked or not api_key.is_valid(key):
+            if api_key is not None:
+                MerchantAPIKey.objects.for_merchant(merchant).filter(pk=api_key.pk).delete()
+            hashed = generator.hash(key)
+            MerchantAPIKey.objects.create(
+                merchant=merchant,
+                id=f"{prefix}.{hashed}",
+                prefix=prefix,
+                hashed_key=hashed,
+                name="demo server key",
+                role=Role.ADMIN,
+            )
+        return key
+
+    def report(self, *, merchant: Merchant, passwords: dict, api_key: str) -> None:
+        products = Product.objects.for_merchant(merchant).count()
+        out = self.stdout.write
+        out("")
+        out(f"Demo merchant: {merchant.name} (slug '{merchant.slug}', {merchant.currency}, {merchant.timezone})")
+        out(f"  products: {products}")
+        out(f"  platform admin (/admin/):  admin / {passwords['admin']}")
+        for username, role in DEMO_STAFF:
+            out(f"  staff {role:<9} {username} / {passwords[username]}")
+        out(f"  server API key (admin role): {api_key}")
+        out("  try: curl -H 'X-Api-Key: <key>' http://127.0.0.1:8000/api/v1/program")
+        out("")

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+
+from distribution.money import CURRENCY_CHOICES
+from distribution.tenancy import TenantModel, TenantQuerySet
+from merchants.roles import API_KEY_ROLES, Role
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.")
+
+
+class Merchant(models.Model):
+    """The tenant. Owns everything else."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="CNY")
+    timezone = models.CharField(max_length=64, default="Asia/Shanghai", validators=[validate_timezone])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+class Membership(TenantModel):
+    """A staff user's role inside one merchant."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "user"], name="membership_unique_user")]
+        indexes = [models.Index(fields=["user"], name="membership_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role}"
+
+
+class CredentialManager(BaseAPIKeyManager.from_queryset(TenantQuerySet)):
+    """Hashed credentials (API keys and tokens): shown once, stored as prefix + SHA-512 hash."""
+
+    def find_usable(self, key: str, *, select_related: tuple[str, ...] = ()):
+        """The credential for a presented key, or None (revoked, expired, unknown and wrong all look alike)."""
+        prefix, dot, _ = key.partition(".")
+        if not dot or not prefix or len(key) > 200:
+            return None
+        credential = self.unscoped().select_related(*select_related).filter(prefix=prefix, revoked=False).first()
+        if credential is None or credential.has_expired or not credential.is_valid(key):
+            return None
+        return credential
+
+
+class StaffToken(TenantModel, AbstractAPIKey):
+    """A staff member's API token for one merchant (login with username and password)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CredentialManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        indexes = [models.Index(fields=["merchant", "membership"], name="stafftoken_membership")]
+        verbose_name = "staff token"
+
+
+class MerchantAPIKey(TenantModel, AbstractAPIKey):
+    """A key for the merchant's own servers (order events, product sync, distributor tokens)."""
+
+    role = models.CharField(max_length=16, choices=[(r.value, r.label) for r in API_KEY_ROLES])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CredentialManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        indexes = [models.Index(fields=["merchant", "created"], name="apikey_merchant")]
+        verbose_name = "merchant API key"
+
+
+class DistributionProgram(TenantModel):
+    """One per merchant: how its distribution program works. Changed only through program_update."""
+
+    class BindingMode(models.TextChoices):
+        FIRST_TOUCH = "first_touch", "First touch keeps the customer"
+        LAST_TOUCH = "last_touch", "Last touch moves the customer (outside protection)"
+
+    class SettlementSchedule(models.TextChoices):
+        MANUAL = "manual"
+        DAILY = "daily"
+        WEEKLY = "weekly"
+        MONTHLY = "monthly"
+
+    merchant = models.OneToOneField(Merchant, on_delete=models.PROTECT, related_name="program", editable=False)
+    # Commission. Depth is at most 3: deeper multi-level pay is treated as pyramid selling.
+    commission_depth = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(3)]
+    )
+    depth1_rate_bps = models.PositiveIntegerField(default=1000, validators=[MaxValueValidator(10_000)])
+    depth2_rate_bps = models.PositiveIntegerField(default=500, validators=[MaxValueValidator(10_000)])
+    depth3_rate_bps = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(10_000)])
+    commission_cap_bps = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Cap on an item's total commission, as a share of its paid amount; empty = no cap.",
+    )
+    self_purchase_commission = models.BooleanField(
+        default=False, help_text="A distributor's own purchases earn depth-1 commission."
+    )
+    # Customer binding.
+    binding_mode = models.CharField(max_length=16, choices=BindingMode.choices, default=BindingMode.FIRST_TOUCH)
+    binding_validity_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=15,
+        validators=[MaxValueValidator(3650)],
+        help_text="How long a binding lasts; empty = permanent.",
+    )
+    binding_protection_days = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(3650)],
+        help_text="In last-touch mode, no other distributor can take the customer during these days.",
+    )
+    # Holding and settlement.
+    after_sales_days = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(365)])
+    settlement_schedule = models.CharField(
+        max_length=16, choices=SettlementSchedule.choices, default=SettlementSchedule.DAILY
+    )
+    settlement_hour = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(23)])
+    settlement_weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(6)], help_text="0 = Monday (weekly schedule)."
+    )
+    settlement_monthday = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(28)], help_text="Monthly schedule."
+    )
+    # Withdrawals (amounts in minor units).
+    withdrawal_min_amount = models.PositiveBigIntegerField(default=100)
+    withdrawal_daily_max_amount = models.PositiveBigIntegerField(default=2_000_000)
+    withdrawal_fee_bps = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(10_000)])
+    withdrawal_fee_fixed = models.PositiveBigIntegerField(default=0)
+    withdrawal_requires_real_name = models.BooleanField(default=True)
+    withdrawal_auto_approve = models.BooleanField(default=False)
+    # Recruitment.
+    auto_approve_applications = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(commission_depth__gte=1, commission_depth__lte=3),
+                name="program_depth_at_most_3",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(withdrawal_min_amount__lte=models.F("withdrawal_daily_max_amount")),
+                name="program_withdrawal_min_le_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"program of merchant {self.merchant_id}"
+
+    def rate_bps_for_depth(self, depth: int) -> int:
+        return {1: self.depth1_rate_bps, 2: self.depth2_rate_bps, 3: self.depth3_rate_bps}[depth]

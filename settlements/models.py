@@ -1,0 +1,1 @@
+# The double-entry ledger, settlement runs, providers and withdrawals (the ledger issue).

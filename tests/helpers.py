@@ -1,0 +1,51 @@
+"""Helpers shared by the tests: API clients that authenticate like real callers, and the error-shape check."""
+
+from __future__ import annotations
+
+from rest_framework.test import APIClient
+
+from merchants.roles import Role
+from merchants.services import staff_login
+from tests.factories import make_api_key, make_distributor_token, make_member
+
+PASSWORD = "correct horse battery"
+
+
+class Api:
+    """Builds API clients that authenticate the way real callers do."""
+
+    def staff(self, merchant, role: str = Role.OWNER, username: str | None = None) -> APIClient:
+        membership = make_member(merchant, role, username=username)
+        _, key = staff_login(username=membership.user.username, password=PASSWORD, merchant_slug=merchant.slug)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        client.membership = membership
+        return client
+
+    def api_key(self, merchant, role: str = Role.ADMIN) -> APIClient:
+        api_key, key = make_api_key(merchant, role=role)
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=key)
+        client.api_key = api_key
+        return client
+
+    def distributor(self, merchant, external_user_id: str = "app-user-1") -> APIClient:
+        token, key = make_distributor_token(merchant, external_user_id=external_user_id)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        client.token = token
+        return client
+
+    def anonymous(self) -> APIClient:
+        return APIClient()
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """The one error shape, with the expected status and code."""
+    assert response.status_code == status, (response.status_code, getattr(response, "data", response.content))
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message", "fields"} <= set(body["error"]), body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
