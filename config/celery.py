@@ -44,15 +44,6 @@ app.conf.update(
 )
 
 
-@app.on_after_finalize.connect
-def _transport_options(sender, **kwargs):
-    from django.conf import settings
-
-    # Redis redelivers an unacknowledged task after the visibility timeout: keep it above the longest task.
-    sender.conf.broker_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
-    sender.conf.result_backend_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
-
-
 app.autodiscover_tasks()
 
 # The periodic schedule, in one place. `manage.py setup_periodic_tasks` installs it into

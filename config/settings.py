@@ -130,7 +130,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["distribution.api.parsers.JSONParser"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["distribution.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "distribution.api.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "distribution.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "distribution.api.errors.exception_handler",
@@ -176,7 +176,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings ------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
-IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 STAFF_TOKEN_TTL_HOURS = env.int("STAFF_TOKEN_TTL_HOURS", default=24 * 30)
 DISTRIBUTOR_TOKEN_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS", default=30 * 24 * 3600)
@@ -185,9 +184,10 @@ DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS",
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="default")
 # Above the longest task: an unacknowledged task is redelivered only after this many seconds.
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 
 # --- Logging ---------------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -3,12 +3,13 @@ cache key prefix of its own. The database and Redis are still the real ones from
 
 import os
 
+os.environ["DJANGO_DEBUG"] = "false"  # the suite always runs as production does
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
 os.environ.setdefault("LOG_FORMAT", "text")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from config.settings import *  # noqa: E402, F403
-from config.settings import CACHES, REST_FRAMEWORK  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import CACHES, REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"

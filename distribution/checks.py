@@ -8,10 +8,14 @@ from django.core import checks
 
 @checks.register(checks.Tags.models)
 def tenant_models_lead_indexes_with_merchant(app_configs=None, **kwargs):
+    return tenant_index_errors(apps.get_models())
+
+
+def tenant_index_errors(models) -> list[checks.Error]:
     from distribution.tenancy import TenantModel
 
     errors = []
-    for model in apps.get_models():
+    for model in models:
         if not issubclass(model, TenantModel) or model._meta.proxy:
             continue
         opts = model._meta

@@ -67,9 +67,10 @@ def claim(*, merchant_id: int, scope: str, key: str, method: str, path: str, fin
             "This Idempotency-Key was already used with a different request.",
             code="idempotency_key_reused",
         )
-    raise IdempotentReplay(existing.response_status, existing.response_body)
+    body = json.loads(existing.response_body) if existing.response_body else None
+    raise IdempotentReplay(existing.response_status, body)
 
 
 def complete(record_id: int, status: int, data: Any) -> None:
-    body = json.loads(JSONRenderer().render(data)) if data is not None else None
+    body = JSONRenderer().render(data).decode() if data is not None else None
     IdempotencyRecord.objects.unscoped().filter(pk=record_id).update(response_status=status, response_body=body)

@@ -54,7 +54,7 @@ class IdempotencyRecord(TenantModel):
     path = models.CharField(max_length=500)
     request_hash = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    response_body = models.TextField(null=True, help_text="The rendered JSON, replayed byte for byte.")  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

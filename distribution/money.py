@@ -28,6 +28,9 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }
 CURRENCY_CHOICES = [(code, code) for code in sorted(CURRENCY_EXPONENTS)]
 BASIS_POINTS = 10_000
+# The largest amount any API field accepts, in minor units (10 trillion yuan): far below bigint's limit,
+# so sums of many amounts cannot overflow either.
+MAX_AMOUNT = 10**15
 
 
 class MoneyFormatError(ValueError):
@@ -52,6 +55,8 @@ def parse_amount(value: str | int | Decimal, currency: str) -> int:
         raise MoneyFormatError(f"{value!r} is not a decimal amount") from None
     if not dec.is_finite():
         raise MoneyFormatError("amounts must be finite")
+    if dec.adjusted() > 18:  # refuse before scaling: 1e999999999 must not become a billion-digit int
+        raise MoneyFormatError("amount too large")
     exp = exponent(currency)
     minor = dec.scaleb(exp)
     if minor != minor.to_integral_value():

@@ -21,7 +21,10 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
+
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -221,8 +224,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     log("stopping web, worker and beat")
     for child in children.values():
         if child.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGTERM)
+            child.terminate()  # each main process stops its own workers (warm shutdown)
     deadline = time.monotonic() + 20
     for child in children.values():
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -37,11 +37,8 @@ def make_merchant(slug: str | None = None, *, owner=None, **program) -> Merchant
 
 def make_member(merchant: Merchant, role: str, username: str | None = None) -> Membership:
     user = UserFactory(username=username or f"{merchant.slug}-{role}")
-    if role == Role.OWNER:
-        existing = Membership.objects.for_merchant(merchant).filter(user=user).first()
-        if existing:
-            return existing
-    return Membership.objects.create(merchant=merchant, user=user, role=role)
+    membership, _ = Membership.objects.get_or_create(merchant=merchant, user=user, defaults={"role": role})
+    return membership
 
 
 def owner_of(merchant: Merchant) -> Membership:

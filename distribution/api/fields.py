@@ -31,7 +31,7 @@ class MoneyField(serializers.Field):
         "max_value": "Must be at most {max_value}.",
     }
 
-    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = money.MAX_AMOUNT, **kwargs):
         self.min_value = min_value
         self.max_value = max_value
         super().__init__(**kwargs)
@@ -51,6 +51,8 @@ class MoneyField(serializers.Field):
             minor = money.parse_amount(data, currency)
         except money.MoneyFormatError as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
+        if abs(minor) > money.MAX_AMOUNT:
+            self.fail("max_value", max_value=money.format_amount(money.MAX_AMOUNT, currency))
         if self.min_value is not None and minor < self.min_value:
             self.fail("min_value", min_value=money.format_amount(self.min_value, currency))
         if self.max_value is not None and minor > self.max_value:

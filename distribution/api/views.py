@@ -25,6 +25,11 @@ class BaseApi(generics.GenericAPIView):
     #: POST requests carrying an Idempotency-Key are replay-safe; set True to demand the key.
     idempotency_required: ClassVar[bool] = False
     idempotent_methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    metadata_class = None  # OPTIONS answers 405: the OpenAPI schema is the description of the API
+
+    #: The tenant model this endpoint reads; `get_queryset()` scopes it to the caller's merchant.
+    model: ClassVar[type | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -32,6 +37,10 @@ class BaseApi(generics.GenericAPIView):
             raise TypeError(
                 f"{cls.__name__} overrides get_queryset(); narrow the scoped queryset in scope_queryset() instead"
             )
+        if "queryset" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} sets queryset; set `model` and let get_queryset() scope it")
+        if cls.model is not None:
+            cls.queryset = cls.model.objects.none()  # for introspection (schema) only; never evaluated
 
     # --- tenancy ---------------------------------------------------------------------------------
     @property
@@ -43,9 +52,9 @@ class BaseApi(generics.GenericAPIView):
         return self.request.auth.merchant
 
     def get_queryset(self):
-        if self.queryset is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} has no queryset")
-        return self.scope_queryset(self.queryset.all().for_merchant(self.merchant))
+        if self.model is None:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no model")
+        return self.scope_queryset(self.model.objects.for_merchant(self.merchant))
 
     def scope_queryset(self, queryset):
         """Narrow (or select_related) the merchant-scoped queryset; never widen it."""
@@ -151,6 +160,8 @@ class MerchantApi(BaseApi):
         return [IsMerchantPrincipal(), RolePermission()]
 
     def permission_for(self, method: str) -> str | None:
+        if not hasattr(self, method.lower()):
+            return None  # not handled here: dispatch answers 405
         if method in self.required_permissions:
             return self.required_permissions[method]
         if method in SAFE_METHODS:

@@ -14,7 +14,7 @@ class DistributorTokenListApi(ListMixin, MerchantApi):
     """Tokens for the merchant's app users. The merchant's server authenticates the person itself,
     then asks for a token that the app sends as `Authorization: Bearer <token>`."""
 
-    queryset = DistributorToken.objects.all()
+    model = DistributorToken
     serializer_class = s.DistributorTokenOutput
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
     filterset_fields = ["external_user_id", "revoked"]
@@ -36,7 +36,7 @@ class DistributorTokenListApi(ListMixin, MerchantApi):
 
 
 class _DistributorTokenObjectApi(MerchantApi):
-    queryset = DistributorToken.objects.all()
+    model = DistributorToken
     serializer_class = s.DistributorTokenOutput
     lookup_field = "prefix"
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.models import AuditEvent
@@ -114,7 +114,7 @@ class MerchantProfileApi(MerchantApi):
 class ProgramApi(MerchantApi):
     """The distribution program's settings. Every change is audited (see /program/changes)."""
 
-    queryset = DistributionProgram.objects.all()
+    model = DistributionProgram
     required_permissions = {"PATCH": Perm.PROGRAM_MANAGE}
 
     @extend_schema(responses={200: s.ProgramSerializer}, tags=["merchant"])
@@ -130,9 +130,9 @@ class ProgramApi(MerchantApi):
         return Response(s.ProgramSerializer(program, context=self.get_serializer_context()).data)
 
 
-class AuditEventFilter(django_filters.FilterSet):
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+class AuditEventFilter(FilterSet):
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = AuditEvent
@@ -143,7 +143,7 @@ class AuditEventFilter(django_filters.FilterSet):
 class AuditEventListApi(ListMixin, MerchantApi):
     """The merchant's audit trail, newest first."""
 
-    queryset = AuditEvent.objects.all()
+    model = AuditEvent
     serializer_class = s.AuditEventOutput
     filterset_class = AuditEventFilter
     required_permissions = {"GET": Perm.AUDIT_VIEW}
@@ -151,7 +151,7 @@ class AuditEventListApi(ListMixin, MerchantApi):
 
 @extend_schema(tags=["merchant"])
 class AuditEventDetailApi(RetrieveMixin, MerchantApi):
-    queryset = AuditEvent.objects.all()
+    model = AuditEvent
     serializer_class = s.AuditEventOutput
     required_permissions = {"GET": Perm.AUDIT_VIEW}
 
@@ -168,7 +168,7 @@ class ProgramChangesApi(AuditEventListApi):
 # --- staff -------------------------------------------------------------------------------------------
 @extend_schema(tags=["staff"])
 class MembershipListApi(ListMixin, MerchantApi):
-    queryset = Membership.objects.all()
+    model = Membership
     serializer_class = s.MembershipOutput
     required_permissions = {"POST": Perm.STAFF_MANAGE}
     filterset_fields = ["role"]
@@ -187,7 +187,7 @@ class MembershipListApi(ListMixin, MerchantApi):
 
 @extend_schema(tags=["staff"])
 class MembershipDetailApi(RetrieveMixin, MerchantApi):
-    queryset = Membership.objects.all()
+    model = Membership
     serializer_class = s.MembershipOutput
     required_permissions = {"PATCH": Perm.STAFF_MANAGE, "DELETE": Perm.STAFF_MANAGE}
 
@@ -220,7 +220,7 @@ class MembershipDetailApi(RetrieveMixin, MerchantApi):
 # --- API keys ----------------------------------------------------------------------------------------
 @extend_schema(tags=["api keys"])
 class ApiKeyListApi(ListMixin, MerchantApi):
-    queryset = MerchantAPIKey.objects.all()
+    model = MerchantAPIKey
     serializer_class = s.ApiKeyOutput
     required_permissions = {"GET": Perm.API_KEYS_MANAGE, "POST": Perm.API_KEYS_MANAGE}
     filterset_fields = ["revoked", "role"]
@@ -245,7 +245,7 @@ class ApiKeyListApi(ListMixin, MerchantApi):
 
 
 class _ApiKeyObjectApi(MerchantApi):
-    queryset = MerchantAPIKey.objects.all()
+    model = MerchantAPIKey
     serializer_class = s.ApiKeyOutput
     lookup_field = "prefix"
 

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from distribution.api.filters import FilterSet
 from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
 from merchants.roles import Perm
 from orders import services
@@ -10,7 +11,7 @@ from orders.api import serializers as s
 from orders.models import Product
 
 
-class ProductFilter(django_filters.FilterSet):
+class ProductFilter(FilterSet):
     q = django_filters.CharFilter(method="search", help_text="Title or external id contains.")
 
     class Meta:
@@ -28,7 +29,7 @@ class ProductListApi(ListMixin, MerchantApi):
     """Products synced from the shop. POST upserts by `external_id` (one product, or up to 500 as
     `{"products": [...]}`); sending the same product twice changes nothing."""
 
-    queryset = Product.objects.all()
+    model = Product
     serializer_class = s.ProductOutput
     filterset_class = ProductFilter
     required_permissions = {"POST": Perm.CATALOG_MANAGE}
@@ -50,6 +51,6 @@ class ProductListApi(ListMixin, MerchantApi):
 
 @extend_schema(tags=["products"])
 class ProductDetailApi(RetrieveMixin, MerchantApi):
-    queryset = Product.objects.all()
+    model = Product
     serializer_class = s.ProductOutput
     lookup_field = "external_id"

@@ -182,7 +182,7 @@ class TestApiKeys:
         assert_error(client.get("/api/v1/me"), 401, "authentication_failed")
 
     def test_a_wrong_secret_with_a_real_prefix_is_refused(self, merchant):
-        api_key, key = make_api_key(merchant)
+        api_key, _ = make_api_key(merchant)
         client = APIClient()
         client.credentials(HTTP_X_API_KEY=f"{api_key.prefix}.{'0' * 32}")
         assert_error(client.get("/api/v1/me"), 401, "authentication_failed")

@@ -1,0 +1,27 @@
+"""A real Celery worker process, over the real Redis broker, against the test database."""
+
+import pytest
+from django.db import connection
+
+from config.celery import app
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_a_real_worker_runs_a_task_and_returns_its_result():
+    from tests.processes import celery_worker
+
+    with celery_worker() as (process, queue):
+        result = app.send_task("distribution.ping", args=["hello"], queue=queue)
+        value = result.get(timeout=90)
+        assert process.poll() is None
+    assert value == {"pong": "hello", "database": connection.settings_dict["NAME"]}
+
+
+def test_tasks_are_acknowledged_late_and_requeued_when_a_worker_dies():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_transport_options["visibility_timeout"] >= 3600
+    assert {q.name for q in conf.task_queues} == {"default", "settlement", "tiers", "risk", "analytics", "webhooks"}
