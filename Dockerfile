@@ -6,7 +6,8 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 RUN pip install -c constraints.txt .
 COPY . .
-RUN DJANGO_SECRET_KEY=build-only DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost \
+RUN DJANGO_SECRET_KEY=build-only PII_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktbm90LWZvci11c2UtMDAwMDA= PII_HASH_KEY=build-only \
+    DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost \
     python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 app
 USER app

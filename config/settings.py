@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_api_key",
     "django_filters",
@@ -163,6 +164,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StaffRoleEnum": "merchants.roles.Role",
         "ApiKeyRoleEnum": "merchants.roles.API_KEY_ROLE_CHOICES",
+        "DistributorStatusEnum": "distributors.models.Distributor.Status",
+        "ApplicationStatusEnum": "distributors.models.Application.Status",
+        "BindingStatusEnum": "distributors.models.CustomerBinding.Status",
+        "MerchantStatusEnum": "merchants.models.Merchant.Status",
+        "ProductKindEnum": "orders.models.Product.Kind",
+        "RecruitmentEntryKindEnum": "distributors.models.RecruitmentEntry.Kind",
+        "BlacklistKindEnum": "distributors.models.BlacklistEntry.Kind",
+        "RateModeEnum": "distributors.models.Level.RateMode",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
@@ -179,6 +188,17 @@ IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 STAFF_TOKEN_TTL_HOURS = env.int("STAFF_TOKEN_TTL_HOURS", default=24 * 30)
 DISTRIBUTOR_TOKEN_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS", default=30 * 24 * 3600)
+
+# Personal data: Fernet keys (comma-separated, the first encrypts) and the HMAC key for matching.
+# Development derives both from the secret key; production must set them (and keep them).
+if DEBUG:
+    from distribution.crypto import derive_key
+
+    PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS", default=[derive_key(SECRET_KEY, "encryption")])
+    PII_HASH_KEY = env.str("PII_HASH_KEY", default=derive_key(SECRET_KEY, "hash"))
+else:
+    PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS")
+    PII_HASH_KEY = env.str("PII_HASH_KEY")
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

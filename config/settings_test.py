@@ -5,6 +5,8 @@ import os
 
 os.environ["DJANGO_DEBUG"] = "false"  # the suite always runs as production does
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("PII_ENCRYPTION_KEYS", "vV5pW3y0v3nq7o4x8QmJ0d2Qk9cFh1sT6uYbZ3aE4gI=")
+os.environ.setdefault("PII_HASH_KEY", "test-only-pii-hash-key")
 os.environ.setdefault("LOG_FORMAT", "text")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 

@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
@@ -169,6 +169,13 @@ class DistributionProgram(TenantModel):
     withdrawal_auto_approve = models.BooleanField(default=False)
     # Recruitment.
     auto_approve_applications = models.BooleanField(default=True)
+    application_requires_real_name = models.BooleanField(
+        default=False, help_text="Applicants must give their real name and ID number."
+    )
+    app_base_url = models.CharField(
+        max_length=200, blank=True, validators=[URLValidator(schemes=["https", "http"])],
+        help_text="The merchant's app or H5 address; invite and recruitment links start with it.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orders.models import Product
+from orders.models import Order, OrderEvent, OrderItem, Product
 
 
 @admin.register(Product)
@@ -22,3 +22,69 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # products come from the shop's sync (POST /api/v1/products)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "line_id",
+        "product",
+        "quantity",
+        "unit_price",
+        "discount",
+        "paid_amount",
+        "refunded_amount",
+        "refunded_quantity",
+    ]
+    exclude = ["merchant"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "external_id",
+        "merchant",
+        "status",
+        "kind",
+        "goods_amount",
+        "refunded_amount",
+        "distributor",
+        "attribution",
+        "paid_at",
+    ]
+    list_filter = ["status", "kind", "attribution"]
+    search_fields = ["external_id", "customer_external_id", "merchant__slug"]
+    list_select_related = ["merchant", "distributor"]
+    inlines = [OrderItemInline]
+    date_hierarchy = "paid_at"
+
+
+@admin.register(OrderItem)
+class OrderItemAdmin(ReadOnlyAdmin):
+    list_display = ["order", "line_id", "product", "quantity", "paid_amount", "refunded_amount"]
+    search_fields = ["order__external_id", "line_id"]
+    list_select_related = ["order", "product"]
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "merchant", "type", "external_order_id", "source", "received_at"]
+    list_filter = ["type", "source"]
+    search_fields = ["event_id", "external_order_id", "merchant__slug"]
+    list_select_related = ["merchant"]

@@ -9,7 +9,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from distribution.auth import Actor
-from distributors.services import distributor_token_issue
+from distributors.services.tokens import distributor_token_issue
 from merchants import services as merchant_services
 from merchants.models import Membership, Merchant
 from merchants.roles import Role

@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 
 
 class PickProduct(serializers.Serializer):
-    product = TenantRelatedField(queryset=Product.objects.all(), slug_field="external_id")
-    by_id = TenantRelatedField(queryset=Product.objects.all(), required=False)
+    product = TenantRelatedField(model=Product, slug_field="external_id")
+    by_id = TenantRelatedField(model=Product, required=False)
 
 
 def test_related_ids_resolve_only_inside_the_callers_merchant(merchant, other_merchant):

@@ -85,22 +85,24 @@ class TenantRelatedField(serializers.RelatedField):
         "incorrect_type": "Incorrect type.",
     }
 
-    def __init__(self, *, slug_field: str = "pk", **kwargs):
+    def __init__(self, *, model, slug_field: str = "pk", **kwargs):
+        self.model = model
         self.slug_field = slug_field
+        kwargs["queryset"] = model.objects.none()  # DRF wants one; get_queryset() scopes the real one
         super().__init__(**kwargs)
 
     def get_queryset(self):
         merchant = _merchant_from(self.context)
         if merchant is None:
             raise ImproperlyConfigured("TenantRelatedField needs the merchant in the serializer context")
-        return self.queryset.for_merchant(merchant)
+        return self.model.objects.for_merchant(merchant)
 
     def to_internal_value(self, data):
         if isinstance(data, (bool, dict, list)) or data is None:
             self.fail("incorrect_type")
         try:
             return self.get_queryset().get(**{self.slug_field: data})
-        except (self.queryset.model.DoesNotExist, ValueError, TypeError):
+        except (self.model.DoesNotExist, ValueError, TypeError):
             self.fail("does_not_exist")
 
     def to_representation(self, value):

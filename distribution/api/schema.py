@@ -3,7 +3,7 @@ and the security schemes of our authentication classes."""
 
 from __future__ import annotations
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
@@ -84,3 +84,12 @@ class DistributorTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer"}
+
+
+class TenantRelatedFieldScheme(OpenApiSerializerFieldExtension):
+    target_class = "distribution.api.fields.TenantRelatedField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        if self.target.slug_field == "pk":
+            return {"type": "integer", "description": "An id of the caller's merchant."}
+        return {"type": "string", "description": f"A {self.target.slug_field} of the caller's merchant."}

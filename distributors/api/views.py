@@ -1,14 +1,48 @@
-from drf_spectacular.utils import extend_schema
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Count, F, Q
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
-from distributors import services
+from distribution.errors import NotFound, ValidationFailed
+from distributors import selectors
 from distributors.api import serializers as s
-from distributors.models import DistributorToken
+from distributors.errors import NotADistributor
+from distributors.models import (
+    Agreement,
+    Application,
+    BlacklistEntry,
+    CustomerBinding,
+    Distributor,
+    DistributorToken,
+    Level,
+    RecruitmentEntry,
+)
+from distributors.services import (
+    applications,
+    bindings,
+    blacklist,
+    identity,
+    levels,
+    lifecycle,
+    recruitment,
+)
+from distributors.services import tokens as token_services
+from merchants.models import DistributionProgram
 from merchants.roles import Perm
 
+MANAGE = Perm.DISTRIBUTORS_MANAGE
 
+
+def program_of(merchant) -> DistributionProgram:
+    return DistributionProgram.objects.for_merchant(merchant).get()
+
+
+# --- distributor tokens --------------------------------------------------------------------------------
 @extend_schema(tags=["distributor tokens"])
 class DistributorTokenListApi(ListMixin, MerchantApi):
     """Tokens for the merchant's app users. The merchant's server authenticates the person itself,
@@ -19,13 +53,10 @@ class DistributorTokenListApi(ListMixin, MerchantApi):
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
     filterset_fields = ["external_user_id", "revoked"]
 
-    @extend_schema(
-        request=s.DistributorTokenIssueInput,
-        responses={201: s.DistributorTokenCreatedOutput},
-    )
+    @extend_schema(request=s.DistributorTokenIssueInput, responses={201: s.DistributorTokenCreatedOutput})
     def post(self, request):
         data = self.validate_input(s.DistributorTokenIssueInput)
-        token, key = services.distributor_token_issue(
+        token, key = token_services.distributor_token_issue(
             merchant=self.merchant,
             actor=self.actor,
             external_user_id=data["external_user_id"],
@@ -46,37 +77,706 @@ class DistributorTokenDetailApi(RetrieveMixin, _DistributorTokenObjectApi):
     pass
 
 
+@extend_schema(tags=["distributor tokens"])
 class DistributorTokenRevokeApi(_DistributorTokenObjectApi):
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
 
-    @extend_schema(request=None, responses={200: s.DistributorTokenOutput}, tags=["distributor tokens"])
+    @extend_schema(request=None, responses={200: s.DistributorTokenOutput})
     def post(self, request, prefix):
-        token = services.distributor_token_revoke(
+        token = token_services.distributor_token_revoke(
             merchant=self.merchant, actor=self.actor, token_id=self.get_object().pk
         )
         return Response(s.DistributorTokenOutput(token).data)
 
 
+@extend_schema(tags=["distributor tokens"])
 class DistributorTokenRevokeUserApi(MerchantApi):
     """Sign one app user out everywhere."""
 
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
 
-    @extend_schema(request=s.RevokeUserInput, responses={200: s.RevokeUserOutput}, tags=["distributor tokens"])
+    @extend_schema(request=s.RevokeUserInput, responses={200: s.RevokeUserOutput})
     def post(self, request):
         data = self.validate_input(s.RevokeUserInput)
-        count = services.distributor_tokens_revoke_user(
+        count = token_services.distributor_tokens_revoke_user(
             merchant=self.merchant, actor=self.actor, external_user_id=data["external_user_id"]
         )
         return Response({"revoked": count})
 
 
-# --- the distributor's own API ---------------------------------------------------------------------
-class DistributorMeApi(DistributorApi):
-    """The calling app user, as this merchant's distribution program sees them."""
+# --- distributors (merchant) ---------------------------------------------------------------------------
+class DistributorFilter(FilterSet):
+    q = django_filters.CharFilter(method="search", help_text="Name, invite code or app user id contains.")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
-    @extend_schema(responses={200: s.DistributorMeOutput}, tags=["distributor"])
-    def get(self, request):
-        return Response(
-            s.DistributorMeOutput({"external_user_id": self.external_user_id, "merchant": self.merchant}).data
+    class Meta:
+        model = Distributor
+        fields = ["status", "level", "inviter", "depth", "level_locked", "external_user_id"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(display_name__icontains=value) | Q(invite_code__iexact=value) | Q(external_user_id__icontains=value)
         )
+
+
+@extend_schema(tags=["distributors"])
+class DistributorListApi(ListMixin, MerchantApi):
+    model = Distributor
+    serializer_class = s.DistributorOutput
+    filterset_class = DistributorFilter
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("level", "inviter")
+
+
+def distributor_detail(distributor: Distributor, program: DistributionProgram) -> dict:
+    distributor.upline = selectors.upline(distributor, program.commission_depth)
+    distributor.team = selectors.team_counts(distributor)
+    distributor.invite_link = recruitment.invite_link(program, distributor)
+    distributor.share_link = recruitment.share_link(program, distributor)
+    return s.DistributorDetailOutput(distributor).data
+
+
+class _DistributorObjectApi(MerchantApi):
+    model = Distributor
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("level", "inviter")
+
+    def detail(self, distributor: Distributor, http_status: int = 200) -> Response:
+        distributor = self.get_queryset().get(pk=distributor.pk)
+        return Response(distributor_detail(distributor, program_of(self.merchant)), status=http_status)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorDetailApi(_DistributorObjectApi):
+    """A distributor with their upline (up to the program's depth) and team counts."""
+
+    @extend_schema(responses={200: s.DistributorDetailOutput})
+    def get(self, request, pk):
+        return self.detail(self.get_object())
+
+
+def _action(name: str, service, input_class, doc: str, *, extra=lambda data: {}):
+    """A POST endpoint on one distributor that calls one lifecycle service with a reason."""
+
+    @extend_schema(request=input_class, responses={200: s.DistributorDetailOutput}, tags=["distributors"])
+    def post(self, request, pk):
+        distributor = self.get_object()
+        data = self.validate_input(input_class)
+        service(
+            merchant=self.merchant,
+            actor=self.actor,
+            distributor_id=distributor.pk,
+            reason=data["reason"],
+            **extra(data),
+        )
+        return self.detail(distributor)
+
+    return type(
+        name,
+        (_DistributorObjectApi,),
+        {
+            "__doc__": doc,
+            "post": post,
+            "required_permissions": {"POST": MANAGE},
+            "__module__": __name__,
+        },
+    )
+
+
+DistributorFreezeApi = _action(
+    "DistributorFreezeApi",
+    lifecycle.distributor_freeze,
+    s.ReasonInput,
+    "Freeze: the distributor keeps their team and customers but earns nothing new.",
+)
+DistributorUnfreezeApi = _action(
+    "DistributorUnfreezeApi", lifecycle.distributor_unfreeze, s.OptionalReasonInput, "Unfreeze a frozen distributor."
+)
+DistributorReactivateApi = _action(
+    "DistributorReactivateApi",
+    lifecycle.distributor_reactivate,
+    s.ReasonInput,
+    "Bring a blacklisted distributor back by hand (refused while a live blacklist entry matches them).",
+)
+DistributorRemoveApi = _action(
+    "DistributorRemoveApi",
+    lifecycle.distributor_remove,
+    s.RemoveInput,
+    "清退: remove for good; customers are released or handed to the inviter.",
+    extra=lambda data: {"customers": data["customers"]},
+)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorSetLevelApi(_DistributorObjectApi):
+    """Set the level by hand; `lock` keeps the automatic recalculation from changing it."""
+
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=s.SetLevelInput, responses={200: s.DistributorDetailOutput})
+    def post(self, request, pk):
+        distributor = self.get_object()
+        data = self.validate_input(s.SetLevelInput)
+        lifecycle.distributor_set_level(
+            merchant=self.merchant,
+            actor=self.actor,
+            distributor_id=distributor.pk,
+            level_id=data["level"].pk,
+            lock=data["lock"],
+            reason=data["reason"],
+        )
+        return self.detail(distributor)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorChangeInviterApi(_DistributorObjectApi):
+    """换上级: move the distributor and their whole team under another inviter (or to the top)."""
+
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=s.ChangeInviterInput, responses={200: s.DistributorDetailOutput})
+    def post(self, request, pk):
+        distributor = self.get_object()
+        data = self.validate_input(s.ChangeInviterInput)
+        lifecycle.distributor_change_inviter(
+            merchant=self.merchant,
+            actor=self.actor,
+            distributor_id=distributor.pk,
+            inviter_id=data["inviter"].pk if data["inviter"] else None,
+            reason=data["reason"],
+        )
+        return self.detail(distributor)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorIdentityApi(_DistributorObjectApi):
+    """The merchant's server records a distributor's real-name identity (verified by the merchant)."""
+
+    required_permissions = {"PUT": MANAGE}
+
+    @extend_schema(request=s.MerchantIdentityInput, responses={200: s.DistributorDetailOutput})
+    def put(self, request, pk):
+        distributor = self.get_object()
+        data = self.validate_input(s.MerchantIdentityInput)
+        identity.distributor_identity_submit(
+            merchant=self.merchant,
+            actor=self.actor,
+            distributor_id=distributor.pk,
+            real_name=data["real_name"],
+            id_type=data["id_type"],
+            id_number=data["id_number"],
+            verified=data["verified"],
+        )
+        return self.detail(distributor)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorIdentityVerifyApi(_DistributorObjectApi):
+    """Mark the identity a distributor submitted as verified."""
+
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=None, responses={200: s.DistributorDetailOutput})
+    def post(self, request, pk):
+        distributor = self.get_object()
+        identity.distributor_identity_verify(merchant=self.merchant, actor=self.actor, distributor_id=distributor.pk)
+        return self.detail(distributor)
+
+
+def _relative_depth(queryset, anchor: Distributor):
+    return queryset.annotate(relative_depth=F("depth") - anchor.depth).select_related("level")
+
+
+DEPTH_PARAM = OpenApiParameter("depth", int, description="Only this relative depth (1 = direct recruits).")
+
+
+def _depth_param(request) -> int | None:
+    raw = request.query_params.get("depth")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise ValidationFailed(fields={"depth": ["A whole number from 1."]})
+    return int(raw)
+
+
+@extend_schema(tags=["distributors"], parameters=[DEPTH_PARAM])
+class DistributorTeamApi(ListMixin, _DistributorObjectApi):
+    """A distributor's team (direct and indirect recruits), newest first."""
+
+    serializer_class = s.TeamMemberOutput
+
+    def list(self, request, *args, **kwargs):
+        anchor = self.get_object()
+        team = _relative_depth(selectors.team(anchor, depth=_depth_param(request)), anchor)
+        page = self.paginate_queryset(team)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorCustomersApi(ListMixin, _DistributorObjectApi):
+    """The customers bound to a distributor now."""
+
+    serializer_class = s.BindingOutput
+
+    def list(self, request, *args, **kwargs):
+        distributor = self.get_object()
+        live = bindings.live_bindings(self.merchant).filter(distributor=distributor).select_related("distributor")
+        page = self.paginate_queryset(live)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+# --- applications ------------------------------------------------------------------------------------------
+@extend_schema(tags=["applications"])
+class ApplicationListApi(ListMixin, MerchantApi):
+    """Applications, newest first. POST applies on a person's behalf (the merchant's server)."""
+
+    model = Application
+    serializer_class = s.ApplicationOutput
+    filterset_fields = ["status", "channel", "entry", "inviter"]
+    required_permissions = {"POST": MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("distributor", "inviter", "entry", "agreement")
+
+    @extend_schema(request=s.ServerApplyInput, responses={201: s.ApplicationOutput})
+    def post(self, request):
+        data = self.validate_input(s.ServerApplyInput)
+        application = applications.application_submit(
+            merchant=self.merchant, actor=self.actor, channel=Application.Channel.SERVER, **data
+        )
+        return Response(s.ApplicationOutput(self.get_queryset().get(pk=application.pk)).data, status=201)
+
+
+class _ApplicationObjectApi(MerchantApi):
+    model = Application
+    serializer_class = s.ApplicationOutput
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("distributor", "inviter", "entry", "agreement")
+
+
+@extend_schema(tags=["applications"])
+class ApplicationDetailApi(RetrieveMixin, _ApplicationObjectApi):
+    pass
+
+
+@extend_schema(tags=["applications"])
+class ApplicationApproveApi(_ApplicationObjectApi):
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=s.OptionalReasonInput, responses={200: s.ApplicationOutput})
+    def post(self, request, pk):
+        application = self.get_object()
+        data = self.validate_input(s.OptionalReasonInput)
+        applications.application_approve(
+            merchant=self.merchant, actor=self.actor, application_id=application.pk, reason=data["reason"]
+        )
+        return Response(s.ApplicationOutput(self.get_queryset().get(pk=application.pk)).data)
+
+
+@extend_schema(tags=["applications"])
+class ApplicationRejectApi(_ApplicationObjectApi):
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.ApplicationOutput})
+    def post(self, request, pk):
+        application = self.get_object()
+        data = self.validate_input(s.ReasonInput)
+        applications.application_reject(
+            merchant=self.merchant, actor=self.actor, application_id=application.pk, reason=data["reason"]
+        )
+        return Response(s.ApplicationOutput(self.get_queryset().get(pk=application.pk)).data)
+
+
+# --- recruitment entries and agreements ---------------------------------------------------------------------
+class _EntryApi(MerchantApi):
+    model = RecruitmentEntry
+    serializer_class = s.RecruitmentEntryOutput
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("product")
+
+    def entry_data(self, entries):
+        program = program_of(self.merchant)
+        ids = [e.pk for e in entries]
+        counts = {
+            row["entry"]: row
+            for row in Application.objects.for_merchant(self.merchant)
+            .filter(entry__in=ids)
+            .values("entry")
+            .annotate(applications=Count("id"), approved=Count("id", filter=Q(status=Application.Status.APPROVED)))
+        }
+        for entry in entries:
+            entry.link = recruitment.entry_link(program, entry)
+            entry.applications = counts.get(entry.pk, {}).get("applications", 0)
+            entry.approved = counts.get(entry.pk, {}).get("approved", 0)
+        return entries
+
+
+@extend_schema(tags=["recruitment"])
+class RecruitmentEntryListApi(ListMixin, _EntryApi):
+    """Recruitment entries (招募入口): links on the shop home page or a product that record where a
+    recruit came from, with how many applied through each."""
+
+    filterset_fields = ["kind", "is_active"]
+    required_permissions = {"POST": MANAGE}
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(self.entry_data(page), many=True).data)
+
+    @extend_schema(request=s.RecruitmentEntryInput, responses={201: s.RecruitmentEntryOutput})
+    def post(self, request):
+        data = self.validate_input(s.RecruitmentEntryInput)
+        entry = recruitment.entry_create(merchant=self.merchant, actor=self.actor, **data)
+        return Response(self.get_serializer(self.entry_data([entry])[0]).data, status=201)
+
+
+@extend_schema(tags=["recruitment"])
+class RecruitmentEntryDetailApi(_EntryApi):
+    required_permissions = {"PATCH": MANAGE}
+
+    def get(self, request, pk):
+        return Response(self.get_serializer(self.entry_data([self.get_object()])[0]).data)
+
+    @extend_schema(request=s.RecruitmentEntryUpdateInput)
+    def patch(self, request, pk):
+        entry = self.get_object()
+        data = self.validate_input(s.RecruitmentEntryUpdateInput)
+        entry = recruitment.entry_update(merchant=self.merchant, actor=self.actor, entry=entry, changes=data)
+        return Response(self.get_serializer(self.entry_data([entry])[0]).data)
+
+
+@extend_schema(tags=["recruitment"])
+class AgreementListApi(ListMixin, MerchantApi):
+    """Versions of the distributor agreement; the newest is current and applicants must accept it."""
+
+    model = Agreement
+    serializer_class = s.AgreementSerializer
+    required_permissions = {"POST": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(request=s.AgreementSerializer, responses={201: s.AgreementSerializer})
+    def post(self, request):
+        data = self.validate_input(s.AgreementSerializer)
+        agreement = recruitment.agreement_publish(merchant=self.merchant, actor=self.actor, **data)
+        return Response(self.get_serializer(agreement).data, status=201)
+
+
+@extend_schema(tags=["recruitment"])
+class AgreementDetailApi(RetrieveMixin, MerchantApi):
+    model = Agreement
+    serializer_class = s.AgreementSerializer
+
+
+# --- levels ------------------------------------------------------------------------------------------------
+@extend_schema(tags=["levels"])
+class LevelListApi(ListMixin, MerchantApi):
+    """Levels (分销等级), lowest rank first. The first level created is the default for new distributors."""
+
+    model = Level
+    serializer_class = s.LevelSerializer
+    pagination_class = None
+    required_permissions = {"POST": Perm.PROGRAM_MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.order_by("rank")
+
+    @extend_schema(request=s.LevelSerializer, responses={201: s.LevelSerializer})
+    def post(self, request):
+        data = self.validate_input(s.LevelSerializer)
+        level = levels.level_create(merchant=self.merchant, actor=self.actor, data=dict(data))
+        return Response(self.get_serializer(level).data, status=201)
+
+
+@extend_schema(tags=["levels"])
+class LevelDetailApi(RetrieveMixin, MerchantApi):
+    model = Level
+    serializer_class = s.LevelSerializer
+    required_permissions = {"PATCH": Perm.PROGRAM_MANAGE, "DELETE": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(request=s.LevelSerializer, responses={200: s.LevelSerializer})
+    def patch(self, request, pk):
+        level = self.get_object()
+        data = self.validate_input(s.LevelSerializer, partial=True)
+        level = levels.level_update(merchant=self.merchant, actor=self.actor, level_id=level.pk, changes=dict(data))
+        return Response(self.get_serializer(level).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        levels.level_delete(merchant=self.merchant, actor=self.actor, level_id=self.get_object().pk)
+        return Response(status=204)
+
+
+# --- bindings ----------------------------------------------------------------------------------------------
+class BindingFilter(FilterSet):
+    bound_after = DateTimeFilter(field_name="bound_at", lookup_expr="gte")
+    bound_before = DateTimeFilter(field_name="bound_at", lookup_expr="lt")
+
+    class Meta:
+        model = CustomerBinding
+        fields = ["customer_external_id", "distributor", "status", "source", "end_reason"]
+
+
+@extend_schema(tags=["bindings"])
+class BindingListApi(ListMixin, MerchantApi):
+    """Customer bindings (客户关系), current and past, newest first."""
+
+    model = CustomerBinding
+    serializer_class = s.BindingOutput
+    filterset_class = BindingFilter
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("distributor")
+
+
+@extend_schema(tags=["bindings"])
+class CustomerBindingApi(MerchantApi):
+    """One customer: who they are bound to now, and every binding before."""
+
+    model = CustomerBinding
+    lookup_field = "customer_external_id"
+
+    @extend_schema(responses={200: s.CustomerBindingOutput})
+    def get(self, request, customer_external_id):
+        rows = list(
+            self.get_queryset()
+            .filter(customer_external_id=customer_external_id)
+            .select_related("distributor")
+            .order_by("-bound_at", "-id")
+        )
+        if not rows:
+            raise NotFound("No bindings for this customer.")
+        live = bindings.live_bindings(self.merchant).filter(customer_external_id=customer_external_id).first()
+        return Response(
+            s.CustomerBindingOutput(
+                {
+                    "customer_external_id": customer_external_id,
+                    "current": next((r for r in rows if live and r.pk == live.pk), None),
+                    "history": rows,
+                }
+            ).data
+        )
+
+
+@extend_schema(tags=["bindings"])
+class VisitApi(MerchantApi):
+    """A customer opened a distributor's share link: bind them per the program's rules.
+
+    The answer says what happened (`bound`, `already_bound`, `moved`); a refusal is a 4xx with its code
+    (`customer_bound_elsewhere`, `binding_protected`, `distributor_not_active`, `self_binding_not_allowed`).
+    """
+
+    required_permissions = {"POST": Perm.ORDERS_MANAGE}
+
+    @extend_schema(request=s.VisitInput, responses={200: s.VisitOutput, 201: s.VisitOutput})
+    def post(self, request):
+        data = self.validate_input(s.VisitInput)
+        result = bindings.binding_record_visit(merchant=self.merchant, **data)
+        binding = (
+            CustomerBinding.objects.for_merchant(self.merchant).select_related("distributor").get(pk=result.binding.pk)
+        )
+        previous = result.previous.distributor if result.previous else None
+        body = {"decision": result.decision, "binding": binding, "previous_distributor": previous}
+        created = result.decision in ("bound", "moved") and not result.replayed
+        return Response(s.VisitOutput(body).data, status=201 if created else 200)
+
+
+@extend_schema(tags=["bindings"])
+class BindingTransferApi(MerchantApi):
+    """Move a distributor's customers to another distributor, or release them."""
+
+    required_permissions = {"POST": MANAGE}
+
+    @extend_schema(request=s.TransferInput, responses={200: s.TransferOutput})
+    def post(self, request):
+        data = self.validate_input(s.TransferInput)
+        moved = bindings.binding_transfer(
+            merchant=self.merchant,
+            actor=self.actor,
+            from_distributor_id=data["from_distributor"].pk,
+            to_distributor_id=data["to_distributor"].pk if data["to_distributor"] else None,
+            customer_external_ids=data["customer_external_ids"],
+            reason=data["reason"],
+        )
+        return Response({"moved": moved})
+
+
+# --- blacklist ---------------------------------------------------------------------------------------------
+@extend_schema(tags=["blacklist"])
+class BlacklistListApi(ListMixin, MerchantApi):
+    """The blacklist (黑名单). Adding an entry blacklists every distributor it matches at once."""
+
+    model = BlacklistEntry
+    serializer_class = s.BlacklistOutput
+    filterset_fields = ["kind", "distributor"]
+    required_permissions = {"POST": MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("distributor")
+
+    @extend_schema(request=s.BlacklistInput, responses={201: s.BlacklistAddedOutput})
+    def post(self, request):
+        data = self.validate_input(s.BlacklistInput)
+        entry, affected = blacklist.blacklist_add(
+            merchant=self.merchant,
+            actor=self.actor,
+            kind=data["kind"],
+            value=data["value"],
+            distributor_id=data["distributor"].pk if data["distributor"] else None,
+            reason=data["reason"],
+            expires_at=data["expires_at"],
+        )
+        entry.blacklisted_distributors = affected
+        return Response(s.BlacklistAddedOutput(entry).data, status=201)
+
+
+@extend_schema(tags=["blacklist"])
+class BlacklistDetailApi(RetrieveMixin, MerchantApi):
+    """DELETE takes the entry off the list (kept for the record); it reactivates no one."""
+
+    model = BlacklistEntry
+    serializer_class = s.BlacklistOutput
+    required_permissions = {"DELETE": MANAGE}
+
+    @extend_schema(responses={200: s.BlacklistOutput})
+    def delete(self, request, pk):
+        entry = blacklist.blacklist_remove(merchant=self.merchant, actor=self.actor, entry_id=self.get_object().pk)
+        return Response(s.BlacklistOutput(entry).data)
+
+
+# --- the distributor's own API -----------------------------------------------------------------------------
+class _MeApi(DistributorApi):
+    def me(self, *, required: bool = True) -> Distributor | None:
+        distributor = selectors.distributor_for_user(self.merchant, self.external_user_id)
+        if distributor is None and required:
+            raise NotADistributor()
+        return distributor
+
+
+@extend_schema(tags=["distributor"])
+class DistributorMeApi(_MeApi):
+    """The calling app user as the program sees them: status, level, team and progress to the next level."""
+
+    @extend_schema(responses={200: s.DistributorMeOutput})
+    def get(self, request):
+        from distributors.progress import level_progress
+
+        distributor = self.me(required=False)
+        body = {
+            "external_user_id": self.external_user_id,
+            "merchant": self.merchant,
+            "status": distributor.status if distributor else "none",
+            "distributor": distributor,
+            "team": selectors.team_counts(distributor) if distributor else None,
+            "progress": level_progress(distributor) if distributor else None,
+        }
+        return Response(s.DistributorMeOutput(body).data)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorApplyApi(_MeApi):
+    """Apply to become a distributor (under the inviter whose code you were given)."""
+
+    @extend_schema(request=s.ApplyInput, responses={201: s.ApplicationOutput})
+    def post(self, request):
+        data = self.validate_input(s.ApplyInput)
+        application = applications.application_submit(
+            merchant=self.merchant,
+            actor=self.actor,
+            external_user_id=self.external_user_id,
+            channel=Application.Channel.APP,
+            **data,
+        )
+        application = (
+            Application.objects.for_merchant(self.merchant)
+            .select_related("distributor", "inviter", "entry", "agreement")
+            .get(pk=application.pk)
+        )
+        return Response(s.ApplicationOutput(application).data, status=201)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorInviteApi(_MeApi):
+    """My invite code and links (for posters and sharing)."""
+
+    @extend_schema(responses={200: s.InviteOutput})
+    def get(self, request):
+        distributor = self.me()
+        program = program_of(self.merchant)
+        return Response(
+            {
+                "invite_code": distributor.invite_code,
+                "invite_link": recruitment.invite_link(program, distributor),
+                "share_link": recruitment.share_link(program, distributor),
+            }
+        )
+
+
+@extend_schema(tags=["distributor"], parameters=[DEPTH_PARAM])
+class DistributorMyTeamApi(ListMixin, _MeApi):
+    """My team: direct recruits (depth=1) and theirs, newest first."""
+
+    serializer_class = s.TeamMemberOutput
+    model = Distributor
+
+    def list(self, request, *args, **kwargs):
+        me = self.me()
+        team = _relative_depth(selectors.team(me, depth=_depth_param(request)), me)
+        page = self.paginate_queryset(team)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorMyCustomersApi(ListMixin, _MeApi):
+    """Customers bound to me now (their ids masked)."""
+
+    serializer_class = s.MyCustomerOutput
+    model = CustomerBinding
+
+    def list(self, request, *args, **kwargs):
+        me = self.me()
+        page = self.paginate_queryset(bindings.live_bindings(self.merchant).filter(distributor=me))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorMyIdentityApi(_MeApi):
+    """Submit my real name and ID number (stored encrypted; the merchant verifies them)."""
+
+    @extend_schema(request=s.IdentityInput, responses={200: s.DistributorOutput})
+    def post(self, request):
+        me = self.me()
+        data = self.validate_input(s.IdentityInput)
+        distributor = identity.distributor_identity_submit(
+            merchant=self.merchant, actor=self.actor, distributor_id=me.pk, verified=False, **data
+        )
+        return Response(s.DistributorOutput(distributor).data)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorAgreementApi(_MeApi):
+    """The current agreement; POST accepts a version of it."""
+
+    @extend_schema(responses={200: s.AgreementSerializer})
+    def get(self, request):
+        agreement = recruitment.current_agreement(self.merchant)
+        if agreement is None:
+            raise NotFound("This merchant has no distributor agreement.")
+        return Response(s.AgreementSerializer(agreement).data)
+
+    @extend_schema(request=s.AcceptAgreementInput, responses={200: s.AgreementSerializer})
+    def post(self, request):
+        me = self.me()
+        data = self.validate_input(s.AcceptAgreementInput)
+        agreement = recruitment.current_agreement(self.merchant)
+        if agreement is None or agreement.version != data["version"]:
+            raise ValidationFailed(
+                "Only the current agreement can be accepted.",
+                code="agreement_not_current",
+                fields={"version": ["Not the current version."]},
+            )
+        recruitment.agreement_accept(merchant=self.merchant, distributor=me, agreement=agreement)
+        return Response(s.AgreementSerializer(agreement).data)

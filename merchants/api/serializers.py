@@ -60,6 +60,8 @@ class ProgramSerializer(serializers.ModelSerializer):
             "withdrawal_requires_real_name",
             "withdrawal_auto_approve",
             "auto_approve_applications",
+            "application_requires_real_name",
+            "app_base_url",
             "updated_at",
         ]
         read_only_fields = ["updated_at"]

@@ -228,7 +228,10 @@ class TestDistributorTokens:
         app.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
         me = app.get("/api/v1/distributor/me")
         assert me.status_code == 200
-        assert me.json() == {"external_user_id": "wx-42", "merchant": server.get("/api/v1/merchant").json()}
+        assert me.json() == {
+            "external_user_id": "wx-42", "merchant": server.get("/api/v1/merchant").json(), "status": "none",
+            "distributor": None, "team": None, "progress": None,
+        }
         # merchant endpoints never accept a distributor token
         assert_error(app.get("/api/v1/me"), 401, "authentication_failed")
         assert_error(app.get("/api/v1/products"), 401)

@@ -1,0 +1,60 @@
+"""Reads of the distributor network. Every function takes the merchant (or a row of it)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from distributors.models import Distributor
+
+TEAM_STATUSES = (Distributor.Status.ACTIVE, Distributor.Status.FROZEN)
+
+
+def distributor_for_user(merchant, external_user_id: str) -> Distributor | None:
+    return (
+        Distributor.objects.for_merchant(merchant)
+        .select_related("level", "inviter")
+        .filter(external_user_id=external_user_id)
+        .first()
+    )
+
+
+def upline(distributor: Distributor, depth: int) -> list[Distributor]:
+    """The distributor's inviter, the inviter's inviter, … (nearest first), up to `depth`: one query,
+    because the ancestors are on the row."""
+    ids = distributor.upline_ids(depth)
+    if not ids:
+        return []
+    rows = Distributor.objects.for_merchant(distributor.merchant_id).in_bulk(ids)
+    return [rows[i] for i in ids if i in rows]
+
+
+def team(distributor: Distributor, *, depth: int | None = None, max_depth: int | None = None):
+    """Members of the distributor's team (active or frozen): all of it, one relative depth (1 = direct
+    recruits), or everything down to `max_depth`."""
+    qs = Distributor.objects.for_merchant(distributor.merchant_id).filter(
+        ancestor_ids__contains=[distributor.pk], status__in=TEAM_STATUSES
+    )
+    if depth is not None:
+        qs = qs.filter(depth=distributor.depth + depth)
+    if max_depth is not None:
+        qs = qs.filter(depth__lte=distributor.depth + max_depth)
+    return qs
+
+
+def team_counts(distributor: Distributor) -> dict[str, int]:
+    """Team size by relative depth, in one GIN-indexed aggregate: {"1": direct, "2": …, "total": all}."""
+    table = Distributor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT depth - %s AS relative, count(*)
+              FROM {table}
+             WHERE merchant_id = %s AND ancestor_ids @> ARRAY[%s]::bigint[] AND status = ANY(%s)
+             GROUP BY 1
+            """,  # noqa: S608
+            [distributor.depth, distributor.merchant_id, distributor.pk, list(TEAM_STATUSES)],
+        )
+        by_depth = dict(cursor.fetchall())
+    counts = {str(d): by_depth.get(d, 0) for d in (1, 2, 3)}
+    counts["total"] = sum(by_depth.values())
+    return counts

@@ -1,0 +1,142 @@
+"""The blacklist (黑名单): blocked distributors, phones, ID numbers and app user ids."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from distribution import crypto
+from distribution.audit import audit_record
+from distribution.auth import Actor
+from distribution.errors import NotFound, ValidationFailed
+from distribution.pii import mask_id_number, mask_phone
+from distributors.errors import AlreadyBlacklisted
+from distributors.models import BlacklistEntry, Distributor
+from distributors.services.common import live_blacklist
+from distributors.services.lifecycle import blacklisted_transition
+
+K = BlacklistEntry.Kind
+
+
+def _distributor_hash(distributor_id: int) -> str:
+    return crypto.keyed_hash("distributor", str(distributor_id))
+
+
+def _matches(entries, distributor: Distributor):
+    """Entries (a queryset) that match this distributor by any of its identities."""
+    conditions = Q(kind=K.DISTRIBUTOR, value_hash=_distributor_hash(distributor.pk)) | Q(
+        kind=K.EXTERNAL_USER_ID, value_hash=crypto.keyed_hash(K.EXTERNAL_USER_ID, distributor.external_user_id)
+    )
+    if distributor.phone_hash:
+        conditions |= Q(kind=K.PHONE, value_hash=distributor.phone_hash)
+    if distributor.id_number_hash:
+        conditions |= Q(kind=K.ID_NUMBER, value_hash=distributor.id_number_hash)
+    return entries.filter(conditions)
+
+
+def matching_entry(merchant, distributor: Distributor) -> BlacklistEntry | None:
+    return _matches(live_blacklist(merchant), distributor).first()
+
+
+def applicant_entry(merchant, *, external_user_id: str, phone: str = "", id_number: str = "") -> BlacklistEntry | None:
+    """The live entry that blocks an applicant, if any (by app user id, phone or ID number)."""
+    conditions = Q(kind=K.EXTERNAL_USER_ID, value_hash=crypto.keyed_hash(K.EXTERNAL_USER_ID, external_user_id))
+    if phone:
+        conditions |= Q(kind=K.PHONE, value_hash=crypto.keyed_hash(K.PHONE, phone))
+    if id_number:
+        conditions |= Q(kind=K.ID_NUMBER, value_hash=crypto.keyed_hash(K.ID_NUMBER, id_number))
+    return live_blacklist(merchant).filter(conditions).first()
+
+
+@transaction.atomic
+def blacklist_add(
+    *,
+    merchant,
+    actor: Actor,
+    kind: str,
+    reason: str,
+    value: str = "",
+    distributor_id: int | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[BlacklistEntry, list[int]]:
+    """Add an entry; every existing distributor it matches is blacklisted at once (status, audited),
+    which stops their new bindings and new commission. Returns the entry and those distributors' ids."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(fields={"expires_at": ["Must be in the future."]})
+    distributor = None
+    if kind == K.DISTRIBUTOR:
+        distributor = Distributor.objects.for_merchant(merchant).filter(pk=distributor_id).first()
+        if distributor is None:
+            raise NotFound("Distributor not found.", fields={"distributor": ["No such distributor."]})
+        value_hash, display = _distributor_hash(distributor.pk), str(distributor)
+    else:
+        if not value.strip():
+            raise ValidationFailed(fields={"value": ["Required for this kind."]})
+        value_hash = crypto.keyed_hash(kind, value)
+        display = {K.PHONE: mask_phone, K.ID_NUMBER: mask_id_number}.get(kind, str)(crypto.normalize(kind, value))
+    try:
+        with transaction.atomic():
+            entry = BlacklistEntry.objects.create(
+                merchant=merchant,
+                kind=kind,
+                value_hash=value_hash,
+                value_display=display[:80],
+                distributor=distributor,
+                reason=reason,
+                added_by=actor.label or actor.kind,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        raise AlreadyBlacklisted() from None
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="blacklist.added",
+        obj=entry,
+        changes={"kind": [None, kind], "value": [None, entry.value_display]},
+        reason=reason,
+    )
+
+    field = {
+        K.DISTRIBUTOR: "pk",
+        K.EXTERNAL_USER_ID: "external_user_id",
+        K.PHONE: "phone_hash",
+        K.ID_NUMBER: "id_number_hash",
+    }[kind]
+    lookup = distributor.pk if distributor else (value_hash if kind in (K.PHONE, K.ID_NUMBER) else value.strip())
+    affected = []
+    candidates = (
+        Distributor.objects.for_merchant(merchant)
+        .filter(**{field: lookup})
+        .exclude(status__in=[Distributor.Status.BLACKLISTED, Distributor.Status.REMOVED])
+        .order_by("pk")
+        .select_for_update()
+    )
+    for candidate in candidates:
+        if blacklisted_transition(candidate, merchant=merchant, actor=actor, reason=f"blacklist: {reason}"):
+            affected.append(candidate.pk)
+    return entry, affected
+
+
+@transaction.atomic
+def blacklist_remove(*, merchant, actor: Actor, entry_id: int, reason: str = "") -> BlacklistEntry:
+    """Take an entry off the list. It restores nothing: the merchant reactivates distributors by hand."""
+    entry = BlacklistEntry.objects.for_merchant(merchant).select_for_update().filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("Blacklist entry not found.")
+    if entry.removed_at is None:
+        entry.removed_at = timezone.now()
+        entry.removed_by = actor.label or actor.kind
+        entry.save(update_fields=["removed_at", "removed_by"])
+        audit_record(
+            merchant=merchant,
+            actor=actor,
+            action="blacklist.removed",
+            obj=entry,
+            changes={"removed": [False, True]},
+            reason=reason,
+        )
+    return entry

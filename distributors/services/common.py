@@ -1,0 +1,42 @@
+"""Helpers shared by the distributor services: locks and lookups that every write needs."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.utils import timezone
+
+from distribution.errors import NotFound
+from distributors.errors import InvalidShareCode
+from distributors.models import BlacklistEntry, Distributor
+
+
+def advisory_lock(*parts: object, shared: bool = False) -> None:
+    """A transaction-scoped PostgreSQL advisory lock on a name built from `parts`."""
+    name = ":".join(str(p) for p in parts)
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [name])
+
+
+def lock_tree(merchant, *, shared: bool) -> None:
+    """Readers of the invite tree's paths take it shared; re-parenting a subtree takes it exclusive."""
+    advisory_lock("invite-tree", merchant.pk, shared=shared)
+
+
+def live_blacklist(merchant):
+    now = timezone.now()
+    return BlacklistEntry.objects.for_merchant(merchant).filter(removed_at__isnull=True).exclude(expires_at__lte=now)
+
+
+def lock_distributor(merchant, distributor_id: int) -> Distributor:
+    distributor = Distributor.objects.for_merchant(merchant).select_for_update().filter(pk=distributor_id).first()
+    if distributor is None:
+        raise NotFound("Distributor not found.")
+    return distributor
+
+
+def distributor_by_code(merchant, code: str, *, error=InvalidShareCode) -> Distributor:
+    distributor = Distributor.objects.for_merchant(merchant).filter(invite_code=code.strip().upper()).first()
+    if distributor is None:
+        raise error()
+    return distributor

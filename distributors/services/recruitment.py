@@ -1,0 +1,100 @@
+"""Recruitment: agreement versions and recruitment entries (招募入口), and the links built from them."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db import IntegrityError, transaction
+
+from distribution.audit import audit_record
+from distribution.auth import Actor
+from distribution.errors import Conflict, ValidationFailed
+from distributors.models import Agreement, AgreementAcceptance, Distributor, RecruitmentEntry, new_invite_code
+
+
+def current_agreement(merchant) -> Agreement | None:
+    return Agreement.objects.for_merchant(merchant).order_by("-published_at", "-id").first()
+
+
+@transaction.atomic
+def agreement_publish(*, merchant, actor: Actor, version: str, title: str, body: str) -> Agreement:
+    """Publish a new version; from now on applicants must accept it."""
+    try:
+        with transaction.atomic():
+            agreement = Agreement.objects.create(merchant=merchant, version=version, title=title, body=body)
+    except IntegrityError:
+        raise Conflict("This agreement version exists already.", code="agreement_version_exists") from None
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="agreement.published",
+        obj=agreement,
+        changes={"version": [None, version]},
+    )
+    return agreement
+
+
+def agreement_accept(*, merchant, distributor: Distributor, agreement: Agreement) -> AgreementAcceptance:
+    acceptance, _ = AgreementAcceptance.objects.get_or_create(
+        merchant=merchant, distributor=distributor, agreement=agreement
+    )
+    return acceptance
+
+
+@transaction.atomic
+def entry_create(*, merchant, actor: Actor, name: str, kind: str, product=None) -> RecruitmentEntry:
+    if (kind == RecruitmentEntry.Kind.PRODUCT) != (product is not None):
+        raise ValidationFailed(fields={"product": ["Required for a product entry, and only for one."]})
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                entry = RecruitmentEntry.objects.create(
+                    merchant=merchant, code=new_invite_code(), name=name, kind=kind, product=product
+                )
+            break
+        except IntegrityError:  # the code collided: draw another
+            continue
+    else:  # pragma: no cover - 31^8 codes per merchant
+        raise Conflict("Could not allocate a code; try again.", code="code_exhausted")
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="recruitment_entry.created",
+        obj=entry,
+        changes={"name": [None, name], "kind": [None, kind]},
+    )
+    return entry
+
+
+@transaction.atomic
+def entry_update(*, merchant, actor: Actor, entry: RecruitmentEntry, changes: dict) -> RecruitmentEntry:
+    changed = {k: [getattr(entry, k), v] for k, v in changes.items() if getattr(entry, k) != v}
+    if changed:
+        for name, (_, value) in changed.items():
+            setattr(entry, name, value)
+        entry.save(update_fields=list(changed))
+        audit_record(merchant=merchant, actor=actor, action="recruitment_entry.updated", obj=entry, changes=changed)
+    return entry
+
+
+def _link(base_url: str, path: str, **params: str) -> str | None:
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/{path}?{urlencode(params)}"
+
+
+def invite_link(program, distributor: Distributor) -> str | None:
+    """Where a recruit lands to apply under this distributor."""
+    return _link(program.app_base_url, "distribution/join", invite=distributor.invite_code)
+
+
+def share_link(program, distributor: Distributor) -> str | None:
+    """A shop link that binds the customer who opens it to this distributor."""
+    return _link(program.app_base_url, "", share=distributor.invite_code)
+
+
+def entry_link(program, entry: RecruitmentEntry) -> str | None:
+    params = {"entry": entry.code}
+    if entry.product_id:
+        params["product"] = entry.product.external_id
+    return _link(program.app_base_url, "distribution/join", **params)
