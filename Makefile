@@ -22,7 +22,7 @@ run: install
 
 ## make test: the whole suite against a real PostgreSQL and Redis (embedded ones unless the URLs are set).
 test: install
-	$(DEVSTACK) exec -- $(PY) -m pytest $(PYTEST_ARGS)
+	$(DEVSTACK) exec -- $(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -173,7 +173,9 @@ class DistributionProgram(TenantModel):
         default=False, help_text="Applicants must give their real name and ID number."
     )
     app_base_url = models.CharField(
-        max_length=200, blank=True, validators=[URLValidator(schemes=["https", "http"])],
+        max_length=200,
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
         help_text="The merchant's app or H5 address; invite and recruitment links start with it.",
     )
     updated_at = models.DateTimeField(auto_now=True)

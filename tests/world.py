@@ -19,15 +19,28 @@ def build_world(slug: str):
     product = ProductFactory(merchant=merchant, external_id=f"{slug}-sku", title=f"{slug} product")
     program_update(merchant=merchant, actor=actor, changes={"after_sales_days": 9}, reason=slug)
     levels.level_create(merchant=merchant, actor=actor, data={"name": f"{slug} bronze", "rank": 1})
-    recruitment.entry_create(merchant=merchant, actor=actor, name=f"{slug} product entry", kind="product",
-                             product=product)
-    top = applications.application_submit(merchant=merchant, actor=actor, external_user_id=f"{slug}-app-user",
-                                          channel=Application.Channel.SERVER, display_name=f"{slug} top").distributor
-    applications.application_submit(merchant=merchant, actor=actor, external_user_id=f"{slug}-recruit",
-                                    channel=Application.Channel.SERVER, display_name=f"{slug} recruit",
-                                    invite_code=top.invite_code, phone="13800000001")
-    bindings.binding_record_visit(merchant=merchant, customer_external_id=f"{slug}-customer",
-                                  share_code=top.invite_code)
+    recruitment.entry_create(
+        merchant=merchant, actor=actor, name=f"{slug} product entry", kind="product", product=product
+    )
+    top = applications.application_submit(
+        merchant=merchant,
+        actor=actor,
+        external_user_id=f"{slug}-app-user",
+        channel=Application.Channel.SERVER,
+        display_name=f"{slug} top",
+    ).distributor
+    applications.application_submit(
+        merchant=merchant,
+        actor=actor,
+        external_user_id=f"{slug}-recruit",
+        channel=Application.Channel.SERVER,
+        display_name=f"{slug} recruit",
+        invite_code=top.invite_code,
+        phone="13800000001",
+    )
+    bindings.binding_record_visit(
+        merchant=merchant, customer_external_id=f"{slug}-customer", share_code=top.invite_code
+    )
     blacklist.blacklist_add(merchant=merchant, actor=actor, kind="phone", value="13900000009", reason=f"{slug} fraud")
     recruitment.agreement_publish(merchant=merchant, actor=actor, version="1", title=f"{slug} agreement", body="…")
     return merchant

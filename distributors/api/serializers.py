@@ -108,9 +108,9 @@ class IdentityOutput(serializers.Serializer):
     real_name = serializers.CharField(source="real_name_masked")
     id_type = serializers.CharField()
     id_number = serializers.CharField(source="id_number_masked")
-    submitted_at = serializers.DateTimeField(source="identity_submitted_at")
+    submitted_at = serializers.DateTimeField(source="identity_submitted_at", allow_null=True)
     verified = serializers.BooleanField(source="identity_verified")
-    verified_at = serializers.DateTimeField(source="identity_verified_at")
+    verified_at = serializers.DateTimeField(source="identity_verified_at", allow_null=True)
 
 
 class DistributorOutput(serializers.ModelSerializer):
@@ -280,9 +280,7 @@ class RecruitmentEntryOutput(serializers.ModelSerializer):
 class RecruitmentEntryInput(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     kind = serializers.ChoiceField(choices=RecruitmentEntry.Kind.choices)
-    product = TenantRelatedField(
-        model=Product, slug_field="external_id", required=False, allow_null=True, default=None
-    )
+    product = TenantRelatedField(model=Product, slug_field="external_id", required=False, allow_null=True, default=None)
 
 
 class RecruitmentEntryUpdateInput(serializers.Serializer):
@@ -307,6 +305,9 @@ class AcceptAgreementInput(serializers.Serializer):
 
 class BindingOutput(serializers.ModelSerializer):
     distributor = DistributorBrief()
+    end_reason = serializers.ChoiceField(
+        choices=CustomerBinding.EndReason.choices, allow_blank=True, help_text="Empty while the binding is active."
+    )
 
     class Meta:
         model = CustomerBinding
@@ -352,9 +353,7 @@ class CustomerBindingOutput(serializers.Serializer):
 
 class TransferInput(serializers.Serializer):
     from_distributor = TenantRelatedField(model=Distributor)
-    to_distributor = TenantRelatedField(
-        model=Distributor, allow_null=True, help_text="null releases the customers."
-    )
+    to_distributor = TenantRelatedField(model=Distributor, allow_null=True, help_text="null releases the customers.")
     customer_external_ids = serializers.ListField(
         child=serializers.CharField(max_length=64),
         required=False,

@@ -229,8 +229,12 @@ class TestDistributorTokens:
         me = app.get("/api/v1/distributor/me")
         assert me.status_code == 200
         assert me.json() == {
-            "external_user_id": "wx-42", "merchant": server.get("/api/v1/merchant").json(), "status": "none",
-            "distributor": None, "team": None, "progress": None,
+            "external_user_id": "wx-42",
+            "merchant": server.get("/api/v1/merchant").json(),
+            "status": "none",
+            "distributor": None,
+            "team": None,
+            "progress": None,
         }
         # merchant endpoints never accept a distributor token
         assert_error(app.get("/api/v1/me"), 401, "authentication_failed")

@@ -15,6 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from distribution.auth import Actor
+from distributors.models import Distributor, Level
+from distributors.services import applications, bindings, levels, recruitment
 from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
@@ -27,6 +29,40 @@ DEMO_STAFF = [
     ("demo-finance", Role.FINANCE),
     ("demo-operator", Role.OPERATOR),
     ("demo-viewer", Role.VIEWER),
+]
+DEMO_LEVELS = [
+    {"name": "见习分销员 Trainee", "rank": 1, "depth1_rate": None},
+    {
+        "name": "银牌 Silver",
+        "rank": 2,
+        "condition_mode": "any",
+        "window_days": 90,
+        "min_sales_amount": 300000,
+        "min_direct_recruits": 5,
+        "rate_mode": "percent",
+        "depth1_rate": 1200,
+        "depth2_rate": 400,
+    },
+    {
+        "name": "金牌 Gold",
+        "rank": 3,
+        "condition_mode": "all",
+        "min_sales_amount": 2000000,
+        "min_order_count": 50,
+        "rate_mode": "percent",
+        "depth1_rate": 1500,
+        "depth2_rate": 500,
+    },
+]
+# (app user id, display name, inviter's app user id): three levels deep.
+DEMO_TREE = [
+    ("wx-lin", "林小茶", None),
+    ("wx-chen", "陈一壶", "wx-lin"),
+    ("wx-wang", "王二两", "wx-lin"),
+    ("wx-zhao", "赵三叶", "wx-chen"),
+    ("wx-sun", "孙四季", "wx-chen"),
+    ("wx-li", "李五味", "wx-wang"),
+    ("wx-zhou", "周六安", "wx-zhao"),
 ]
 DEMO_PRODUCTS = [
     {"external_id": "tea-001", "title": "West Lake Longjing 250g", "price": 16800, "kind": "physical"},
@@ -114,9 +150,43 @@ class Command(BaseCommand):
             Membership.objects.get_or_create(merchant=merchant, user=users[username], defaults={"role": role})
 
         product_upsert_many(merchant=merchant, actor=actor, items=DEMO_PRODUCTS)
+        self.seed_network(merchant, actor)
 
         api_key_plain = self.demo_api_key(merchant)
         return {"merchant": merchant, "passwords": passwords, "api_key": api_key_plain}
+
+    def seed_network(self, merchant: Merchant, actor: Actor) -> None:
+        """Levels, a three-deep invite tree and bound customers (only on the first run)."""
+        if Level.objects.for_merchant(merchant).exists():
+            return
+        for data in DEMO_LEVELS:
+            levels.level_create(merchant=merchant, actor=actor, data=data)
+        recruitment.agreement_publish(
+            merchant=merchant,
+            actor=actor,
+            version="2026-01",
+            title="分销员协议",
+            body="Promote honestly; no spam; commission is paid after the after-sales window.",
+        )
+        services.program_update(merchant=merchant, actor=actor, changes={"app_base_url": "https://demo.example.com"})
+        made: dict[str, Distributor] = {}
+        for user, name, parent in DEMO_TREE:
+            application = applications.application_submit(
+                merchant=merchant,
+                actor=actor,
+                external_user_id=user,
+                channel="server",
+                display_name=name,
+                invite_code=made[parent].invite_code if parent else "",
+                agreement_version="2026-01",
+                phone=f"1380000{len(made):04d}",
+            )
+            made[user] = application.distributor
+        for i, (user, _, _) in enumerate(DEMO_TREE):
+            for j in range(max(1, 3 - made[user].depth)):
+                bindings.binding_record_visit(
+                    merchant=merchant, customer_external_id=f"customer-{i:02d}{j}", share_code=made[user].invite_code
+                )
 
     def demo_api_key(self, merchant: Merchant) -> str:
         """A deterministic key (from the secret key), so a second run can print it again."""
@@ -140,10 +210,11 @@ class Command(BaseCommand):
 
     def report(self, *, merchant: Merchant, passwords: dict, api_key: str) -> None:
         products = Product.objects.for_merchant(merchant).count()
+        distributors = Distributor.objects.for_merchant(merchant).count()
         out = self.stdout.write
         out("")
         out(f"Demo merchant: {merchant.name} (slug '{merchant.slug}', {merchant.currency}, {merchant.timezone})")
-        out(f"  products: {products}")
+        out(f"  products: {products}; distributors: {distributors} (app users wx-lin, wx-chen, ...)")
         out(f"  platform admin (/admin/):  admin / {passwords['admin']}")
         for username, role in DEMO_STAFF:
             out(f"  staff {role:<9} {username} / {passwords[username]}")

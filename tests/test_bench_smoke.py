@@ -1,0 +1,22 @@
+"""The benchmarks run (on a tiny network) so that they cannot rot; no timing is asserted."""
+
+import pytest
+
+from bench import network
+from distributors.models import Distributor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_network_benchmark_generates_a_consistent_tree_and_measures_every_scenario():
+    merchant = network.generate(300, slug="bench-smoke")
+    rows = list(Distributor.objects.for_merchant(merchant).order_by("id"))
+    assert len(rows) == 300 and rows[0].inviter_id is None and rows[0].ancestor_ids == []
+    by_id = {d.pk: d for d in rows}
+    for d in rows[1:]:
+        inviter = by_id[d.inviter_id]
+        assert inviter.pk < d.pk
+        assert d.ancestor_ids == [*inviter.ancestor_ids, inviter.pk] and d.depth == inviter.depth + 1
+    results = network.measure(merchant, samples=5)
+    assert [r["scenario"].strip().split(",")[0] for r in results][:2] == ["upline", "reference: recursive CTE upline"]
+    assert all(r["ours"]["n"] >= 5 and r["raw"]["median_ms"] > 0 for r in results)
