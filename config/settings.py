@@ -172,6 +172,10 @@ SPECTACULAR_SETTINGS = {
         "RecruitmentEntryKindEnum": "distributors.models.RecruitmentEntry.Kind",
         "BlacklistKindEnum": "distributors.models.BlacklistEntry.Kind",
         "RateModeEnum": "distributors.models.Level.RateMode",
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "OrderKindEnum": "orders.models.Order.Kind",
+        "CommissionStatusEnum": "commissions.models.CommissionLine.Status",
+        "CommissionKindEnum": "commissions.models.CommissionLine.Kind",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {

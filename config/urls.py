@@ -2,14 +2,19 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from commissions.api.urls import distributor_urlpatterns as commission_distributor_urls
 from distribution import health
 from distributors.api.urls import distributor_urlpatterns
+from orders.api.urls import distributor_urlpatterns as order_distributor_urls
 
 api_v1 = [
     path("", include("merchants.api.urls")),
     path("", include("distributors.api.urls")),
     path("", include("orders.api.urls")),
+    path("", include("commissions.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
+    path("distributor/", include(commission_distributor_urls)),
+    path("distributor/", include(order_distributor_urls)),
 ]
 
 urlpatterns = [

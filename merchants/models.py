@@ -134,6 +134,9 @@ class DistributionProgram(TenantModel):
     self_purchase_commission = models.BooleanField(
         default=False, help_text="A distributor's own purchases earn depth-1 commission."
     )
+    create_unknown_products = models.BooleanField(
+        default=False, help_text="An order naming an unknown product creates it instead of being refused."
+    )
     # Customer binding.
     binding_mode = models.CharField(max_length=16, choices=BindingMode.choices, default=BindingMode.FIRST_TOUCH)
     binding_validity_days = models.PositiveIntegerField(

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orders.models import Order, OrderEvent, OrderItem, Product
+from orders.models import Order, OrderEvent, OrderItem, Product, Refund, RefundItem, WebhookEndpoint
 
 
 @admin.register(Product)
@@ -88,3 +88,37 @@ class OrderEventAdmin(ReadOnlyAdmin):
     list_filter = ["type", "source"]
     search_fields = ["event_id", "external_order_id", "merchant__slug"]
     list_select_related = ["merchant"]
+
+
+class RefundItemInline(admin.TabularInline):
+    model = RefundItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["order_item", "amount", "quantity"]
+    exclude = ["merchant"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["refund_id", "order", "merchant", "amount", "refunded_at"]
+    search_fields = ["refund_id", "order__external_id", "merchant__slug"]
+    list_select_related = ["order", "merchant"]
+    inlines = [RefundItemInline]
+
+
+@admin.register(RefundItem)
+class RefundItemAdmin(ReadOnlyAdmin):
+    list_display = ["refund", "order_item", "amount", "quantity"]
+    search_fields = ["refund__refund_id"]
+    list_select_related = ["refund", "order_item"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["public_id", "merchant", "rotated_at", "previous_valid_until"]
+    search_fields = ["public_id", "merchant__slug"]
+    list_select_related = ["merchant"]
+    exclude = ["secret_encrypted", "previous_secret_encrypted"]

@@ -96,6 +96,7 @@ class Order(TenantModel):
     )
     attribution = models.CharField(max_length=16, choices=Attribution.choices, default=Attribution.NONE)
     self_purchase = models.BooleanField(default=False)
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the paid order as first received.")
     paid_at = models.DateTimeField()
     shipped_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -170,6 +171,7 @@ class OrderEvent(TenantModel):
     external_order_id = models.CharField(max_length=64)
     source = models.CharField(max_length=8, choices=Source.choices)
     payload = models.JSONField()
+    fingerprint = models.CharField(max_length=64, help_text="Hash of the payload: a reused id must match it.")
     occurred_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
@@ -179,3 +181,53 @@ class OrderEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.type} {self.external_order_id} ({self.event_id})"
+
+
+class Refund(TenantModel):
+    """One refund of an order, as the shop reported it (`refund_id` is the shop's), per item."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    refund_id = models.CharField(max_length=64)
+    amount = models.BigIntegerField()
+    refunded_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "order", "refund_id"], name="refund_unique_id"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"refund {self.refund_id} of {self.order_id}"
+
+
+class RefundItem(TenantModel):
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="items")
+    order_item = models.ForeignKey(OrderItem, on_delete=models.CASCADE, related_name="refund_items")
+    amount = models.BigIntegerField()
+    quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "refund", "order_item"], name="refunditem_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="refunditem_non_negative"),
+        ]
+
+
+class WebhookEndpoint(TenantModel):
+    """Where the merchant's shop sends signed order events. The URL carries only a random public id;
+    the merchant is known once the signature checks out. During a rotation the previous secret stays
+    valid until `previous_valid_until`."""
+
+    public_id = models.CharField(max_length=40, unique=True)
+    secret_encrypted = models.TextField()
+    previous_secret_encrypted = models.TextField(blank=True)
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant"], name="webhookendpoint_one_per_merchant")]
+
+    def __str__(self) -> str:
+        return f"order webhook {self.public_id}"

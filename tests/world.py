@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from distribution.auth import Actor
 from distributors.models import Application
 from distributors.services import applications, bindings, blacklist, levels, recruitment
 from merchants.roles import Role
 from merchants.services import program_update
+from orders.services import intake, webhooks
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
 
 
@@ -43,4 +46,24 @@ def build_world(slug: str):
     )
     blacklist.blacklist_add(merchant=merchant, actor=actor, kind="phone", value="13900000009", reason=f"{slug} fraud")
     recruitment.agreement_publish(merchant=merchant, actor=actor, version="1", title=f"{slug} agreement", body="…")
+    order = intake.order_ingest_paid(
+        merchant=merchant,
+        source="api",
+        data={
+            "external_id": f"{slug}-order",
+            "customer_external_id": f"{slug}-customer",
+            "paid_at": timezone.now(),
+            "items": [
+                {"line_id": "1", "product": product.external_id, "quantity": 2, "unit_price": 5000, "discount": 0}
+            ],
+        },
+    ).order
+    intake.order_apply_event(
+        merchant=merchant,
+        external_id=order.external_id,
+        type_="refunded",
+        source="api",
+        data={"refund_id": f"{slug}-refund", "amount": 1000},
+    )
+    webhooks.endpoint_for(merchant)
     return merchant

@@ -45,6 +45,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "depth3_rate_bps",
             "commission_cap_bps",
             "self_purchase_commission",
+            "create_unknown_products",
             "binding_mode",
             "binding_validity_days",
             "binding_protection_days",

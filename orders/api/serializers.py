@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from distribution.api.fields import MoneyField
-from orders.models import Product
+from orders.models import Order, OrderItem, Product
 
 
 class ProductOutput(serializers.ModelSerializer):
@@ -73,3 +73,246 @@ class ProductUpsertResult(serializers.Serializer):
 
 class ProductBatchOutput(serializers.Serializer):
     results = ProductUpsertResult(many=True)
+
+
+# --- orders ------------------------------------------------------------------------------------------------
+class OrderItemInput(serializers.Serializer):
+    line_id = serializers.CharField(max_length=64, help_text="The shop's id for this line (unique in the order).")
+    product = serializers.CharField(max_length=64, help_text="The product's external id.")
+    title = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Used only when the program creates unknown products.",
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    unit_price = MoneyField(min_value=0)
+    discount = MoneyField(min_value=0, default=0)
+    paid_amount = MoneyField(
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Optional check: must equal quantity × unit price − discount.",
+    )
+
+
+class OrderPaidInput(serializers.Serializer):
+    """A paid order. Send it again (same content) as often as you like: it is created once."""
+
+    external_id = serializers.CharField(max_length=64)
+    customer_external_id = serializers.CharField(max_length=64)
+    share_code = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The distributor share code the customer came with, if any.",
+    )
+    kind = serializers.ChoiceField(choices=Order.Kind.choices, default=Order.Kind.NORMAL)
+    currency = serializers.CharField(max_length=3, required=False)
+    paid_at = serializers.DateTimeField()
+    shipping_amount = MoneyField(min_value=0, default=0)
+    items = OrderItemInput(many=True, allow_empty=False, max_length=500)
+    event_id = serializers.CharField(
+        max_length=100, required=False, help_text="Your id for this event; default order:<external_id>:paid."
+    )
+
+    def validate_paid_at(self, value):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if value > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError("Cannot be in the future.")
+        return value
+
+    def validate_items(self, items):
+        ids = [item["line_id"] for item in items]
+        if len(ids) != len(set(ids)):
+            raise serializers.ValidationError("line_id must be unique within the order.")
+        return items
+
+
+class RefundLineInput(serializers.Serializer):
+    line_id = serializers.CharField(max_length=64)
+    amount = MoneyField(min_value=0)
+    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+
+
+class OrderEventInput(serializers.Serializer):
+    """shipped, completed, closed; or refunded with `refund_id` and either `items` or an `amount`
+    (spread over the items in proportion to what remains refundable on each)."""
+
+    type = serializers.ChoiceField(choices=["shipped", "completed", "refunded", "closed"])
+    event_id = serializers.CharField(
+        max_length=100, required=False, help_text="Default: order:<id>:<type>, or order:<id>:refund:<refund_id>."
+    )
+    occurred_at = serializers.DateTimeField(required=False)
+    refund_id = serializers.CharField(max_length=64, required=False)
+    items = RefundLineInput(many=True, required=False, max_length=500)
+    amount = MoneyField(min_value=1, required=False)
+
+    def validate(self, attrs):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        if attrs["type"] == "refunded":
+            if not attrs.get("refund_id"):
+                raise serializers.ValidationError({"refund_id": "Required for a refund."})
+            if bool(attrs.get("items")) == bool(attrs.get("amount")):
+                raise serializers.ValidationError({"amount": "Give either items or an amount."})
+        elif any(attrs.get(k) for k in ("refund_id", "items", "amount")):
+            raise serializers.ValidationError({"type": "Only a refund carries refund_id, items or amount."})
+        occurred = attrs.get("occurred_at")
+        if occurred and occurred > timezone.now() + timedelta(minutes=5):
+            raise serializers.ValidationError({"occurred_at": "Cannot be in the future."})
+        return attrs
+
+
+class OrderItemOutput(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    unit_price = MoneyField()
+    discount = MoneyField()
+    paid_amount = MoneyField()
+    refunded_amount = MoneyField()
+
+    class Meta:
+        model = OrderItem
+        fields = [
+            "line_id",
+            "product",
+            "quantity",
+            "unit_price",
+            "discount",
+            "paid_amount",
+            "refunded_amount",
+            "refunded_quantity",
+        ]
+        read_only_fields = fields
+
+
+class DistributorRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    invite_code = serializers.CharField()
+
+
+class OrderOutput(serializers.ModelSerializer):
+    goods_amount = MoneyField()
+    shipping_amount = MoneyField()
+    refunded_amount = MoneyField()
+    distributor = DistributorRef(allow_null=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "external_id",
+            "customer_external_id",
+            "share_code",
+            "kind",
+            "currency",
+            "status",
+            "goods_amount",
+            "shipping_amount",
+            "refunded_amount",
+            "distributor",
+            "attribution",
+            "self_purchase",
+            "paid_at",
+            "shipped_at",
+            "completed_at",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CommissionBreakdown(serializers.Serializer):
+    id = serializers.IntegerField()
+    order_item = serializers.CharField(source="order_item.line_id")
+    depth = serializers.IntegerField()
+    kind = serializers.CharField()
+    beneficiary = DistributorRef()
+    status = serializers.CharField()
+    base_amount = MoneyField()
+    rate_source = serializers.CharField()
+    rate_mode = serializers.CharField()
+    rate_value = serializers.IntegerField()
+    uncapped_amount = MoneyField()
+    amount = MoneyField()
+    reversed_amount = MoneyField()
+    unlock_at = serializers.DateTimeField(allow_null=True)
+
+
+class OrderDetailOutput(OrderOutput):
+    items = OrderItemOutput(many=True)
+    commission_lines = CommissionBreakdown(many=True, source="commission_lines_list")
+
+    class Meta(OrderOutput.Meta):
+        fields = [*OrderOutput.Meta.fields, "items", "commission_lines"]
+        read_only_fields = fields
+
+
+class IngestOutput(serializers.Serializer):
+    duplicate = serializers.BooleanField(help_text="True when this event had been received before.")
+    order = OrderDetailOutput()
+
+
+class WebhookEnvelope(serializers.Serializer):
+    id = serializers.CharField(max_length=100, help_text="The event id; a repeat is acknowledged and ignored.")
+    type = serializers.ChoiceField(
+        choices=["order.paid", "order.shipped", "order.completed", "order.refunded", "order.closed"]
+    )
+    data = serializers.DictField()
+
+
+class WebhookAck(serializers.Serializer):
+    received = serializers.BooleanField()
+    duplicate = serializers.BooleanField()
+    order = serializers.CharField()
+    status = serializers.CharField()
+
+
+class WebhookEndpointOutput(serializers.Serializer):
+    url = serializers.CharField()
+    public_id = serializers.CharField()
+    signature_header = serializers.CharField()
+    rotated_at = serializers.DateTimeField()
+    previous_secret_valid_until = serializers.DateTimeField(allow_null=True)
+
+
+class WebhookSecretOutput(WebhookEndpointOutput):
+    secret = serializers.CharField(help_text="Shown once. Sign with HMAC-SHA256 over '<t>.<raw body>'.")
+
+
+class MyOrderOutput(serializers.ModelSerializer):
+    """An order a distributor brought, with the customer masked."""
+
+    customer = serializers.SerializerMethodField()
+    goods_amount = MoneyField()
+    refunded_amount = MoneyField()
+    items = OrderItemOutput(many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "external_id",
+            "customer",
+            "kind",
+            "status",
+            "goods_amount",
+            "refunded_amount",
+            "attribution",
+            "self_purchase",
+            "paid_at",
+            "completed_at",
+            "items",
+        ]
+        read_only_fields = fields
+
+    def get_customer(self, order) -> str:
+        value = order.customer_external_id
+        return value[:2] + "*" * max(len(value) - 4, 1) + value[-2:] if len(value) > 4 else value[:1] + "***"

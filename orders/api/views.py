@@ -1,14 +1,23 @@
+import json
+from decimal import Decimal
+
 import django_filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from distribution.api.filters import FilterSet
-from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.filters import DateTimeFilter, FilterSet
+from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
+from distribution.errors import NotFound, PermissionDenied, ValidationFailed
+from distributors.errors import NotADistributor
+from distributors.selectors import distributor_for_user
 from merchants.roles import Perm
-from orders import services
 from orders.api import serializers as s
-from orders.models import Product
+from orders.errors import InvalidSignature, UnknownOrder
+from orders.models import Order, OrderEvent, Product, WebhookEndpoint
+from orders.services import intake, webhooks
+from orders.services import products as services
 
 
 class ProductFilter(FilterSet):
@@ -54,3 +63,238 @@ class ProductDetailApi(RetrieveMixin, MerchantApi):
     model = Product
     serializer_class = s.ProductOutput
     lookup_field = "external_id"
+
+
+# --- orders ------------------------------------------------------------------------------------------------
+def order_detail_data(order: Order, context: dict) -> dict:
+    from commissions.models import CommissionLine
+
+    order = (
+        Order.objects.for_merchant(order.merchant_id)
+        .select_related("distributor")
+        .prefetch_related("items__product")
+        .get(pk=order.pk)
+    )
+    order.commission_lines_list = list(
+        CommissionLine.objects.for_merchant(order.merchant_id)
+        .filter(order=order)
+        .select_related("beneficiary", "order_item")
+        .order_by("order_item_id", "depth", "kind")
+    )
+    data = s.OrderDetailOutput(order, context=context).data
+    return data
+
+
+class OrderFilter(FilterSet):
+    paid_after = DateTimeFilter(field_name="paid_at", lookup_expr="gte")
+    paid_before = DateTimeFilter(field_name="paid_at", lookup_expr="lt")
+
+    class Meta:
+        model = Order
+        fields = [
+            "status",
+            "kind",
+            "distributor",
+            "attribution",
+            "customer_external_id",
+            "external_id",
+            "self_purchase",
+        ]
+
+
+@extend_schema(tags=["orders"])
+class OrderListApi(ListMixin, MerchantApi):
+    """Orders, newest first. POST reports a paid order (idempotent by `external_id` and event id): it is
+    attributed (share code, else the customer's binding) and its commission lines are made."""
+
+    model = Order
+    serializer_class = s.OrderOutput
+    filterset_class = OrderFilter
+    required_permissions = {"POST": Perm.ORDERS_MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("distributor")
+
+    @extend_schema(request=s.OrderPaidInput, responses={200: s.IngestOutput, 201: s.IngestOutput})
+    def post(self, request):
+        data = dict(self.validate_input(s.OrderPaidInput))
+        event_id = data.pop("event_id", None)
+        result = intake.order_ingest_paid(
+            merchant=self.merchant, data=data, source=OrderEvent.Source.API, event_id=event_id
+        )
+        body = {"duplicate": result.duplicate, "order": order_detail_data(result.order, self.get_serializer_context())}
+        return Response(body, status=200 if result.duplicate else 201)
+
+
+@extend_schema(tags=["orders"])
+class OrderDetailApi(MerchantApi):
+    """An order with its items and its commission breakdown (each line explains its rate)."""
+
+    model = Order
+    lookup_field = "external_id"
+
+    @extend_schema(responses={200: s.OrderDetailOutput})
+    def get(self, request, external_id):
+        return Response(order_detail_data(self.get_object(), self.get_serializer_context()))
+
+
+@extend_schema(tags=["orders"])
+class OrderEventApi(MerchantApi):
+    """Report what happened to an order: shipped, completed, refunded (per item or per amount) or closed.
+    A repeated event id changes nothing; an impossible event is refused (409/422) and writes nothing."""
+
+    model = Order
+    lookup_field = "external_id"
+    required_permissions = {"POST": Perm.ORDERS_MANAGE}
+
+    @extend_schema(request=s.OrderEventInput, responses={200: s.IngestOutput, 201: s.IngestOutput})
+    def post(self, request, external_id):
+        order = self.get_object()
+        data = dict(self.validate_input(s.OrderEventInput))
+        type_ = data.pop("type")
+        event_id = data.pop("event_id", None)
+        result = intake.order_apply_event(
+            merchant=self.merchant,
+            external_id=order.external_id,
+            type_=type_,
+            data=data,
+            source=OrderEvent.Source.API,
+            event_id=event_id,
+        )
+        body = {"duplicate": result.duplicate, "order": order_detail_data(result.order, self.get_serializer_context())}
+        return Response(body, status=200 if result.duplicate else 201)
+
+
+def _endpoint_body(request, endpoint) -> dict:
+    return {
+        "url": request.build_absolute_uri(f"/api/v1/webhooks/orders/{endpoint.public_id}"),
+        "public_id": endpoint.public_id,
+        "signature_header": webhooks.HEADER,
+        "rotated_at": endpoint.rotated_at,
+        "previous_secret_valid_until": endpoint.previous_valid_until,
+    }
+
+
+@extend_schema(tags=["orders"])
+class WebhookEndpointApi(MerchantApi):
+    """Where the shop sends signed order events (the secret is shown only when rotated)."""
+
+    required_permissions = {"GET": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(responses={200: s.WebhookEndpointOutput})
+    def get(self, request):
+        return Response(_endpoint_body(request, webhooks.endpoint_for(self.merchant)))
+
+
+@extend_schema(tags=["orders"])
+class WebhookSecretRotateApi(MerchantApi):
+    """A new signing secret (shown once); the previous one stays valid for 24 hours."""
+
+    required_permissions = {"POST": Perm.PROGRAM_MANAGE}
+
+    @extend_schema(request=None, responses={200: s.WebhookSecretOutput})
+    def post(self, request):
+        endpoint, secret = webhooks.webhook_secret_rotate(merchant=self.merchant, actor=self.actor)
+        return Response({**_endpoint_body(request, endpoint), "secret": secret})
+
+
+WEBHOOK_TYPES = {
+    "order.paid": "paid",
+    "order.shipped": "shipped",
+    "order.completed": "completed",
+    "order.refunded": "refunded",
+    "order.closed": "closed",
+}
+
+
+@extend_schema(
+    tags=["webhooks"],
+    auth=[],
+    parameters=[
+        OpenApiParameter(
+            webhooks.HEADER,
+            str,
+            OpenApiParameter.HEADER,
+            required=True,
+            description="t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.<raw body>'>",
+        )
+    ],
+)
+class OrderWebhookApi(APIView):
+    """Inbound order events from the merchant's shop, signed with the endpoint's secret.
+
+    Body: `{"id": "<event id>", "type": "order.paid|order.shipped|order.completed|order.refunded|order.closed",
+    "data": {...}}` where `data` is the body of `POST /api/v1/orders` (paid) or of
+    `POST /api/v1/orders/{external_id}/events` plus `"order": "<external_id>"`. A repeated id is
+    acknowledged (200, `duplicate: true`); an event for an order not received yet is a 409, so retry it.
+    """
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_scope = "anon"
+
+    @extend_schema(request=s.WebhookEnvelope, responses={200: s.WebhookAck})
+    def post(self, request, public_id):
+        raw = request._request.body  # the exact bytes that were signed
+        endpoint = WebhookEndpoint.objects.unscoped().select_related("merchant").filter(public_id=public_id).first()
+        if endpoint is None:
+            raise InvalidSignature()
+        webhooks.verify(endpoint, request.headers.get(webhooks.HEADER), raw)
+        merchant = endpoint.merchant
+        if not merchant.is_active:
+            raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
+        try:
+            payload = json.loads(raw, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationFailed("The body is not JSON.", code="malformed_request") from None
+        context = {"merchant": merchant, "currency": merchant.currency}
+        envelope = s.WebhookEnvelope(data=payload, context=context)
+        envelope.is_valid(raise_exception=True)
+        kind, event_id = WEBHOOK_TYPES[envelope.validated_data["type"]], envelope.validated_data["id"]
+        data = dict(envelope.validated_data["data"])
+        if kind == "paid":
+            paid = s.OrderPaidInput(data=data, context=context)
+            paid.is_valid(raise_exception=True)
+            fields = {k: v for k, v in paid.validated_data.items() if k != "event_id"}
+            result = intake.order_ingest_paid(
+                merchant=merchant, data=fields, source=OrderEvent.Source.WEBHOOK, event_id=event_id
+            )
+        else:
+            external_id = str(data.pop("order", "") or "")
+            event = s.OrderEventInput(data={**data, "type": kind}, context=context)
+            event.is_valid(raise_exception=True)
+            fields = {k: v for k, v in event.validated_data.items() if k not in ("type", "event_id")}
+            try:
+                result = intake.order_apply_event(
+                    merchant=merchant,
+                    external_id=external_id,
+                    type_=kind,
+                    data=fields,
+                    source=OrderEvent.Source.WEBHOOK,
+                    event_id=event_id,
+                )
+            except NotFound:
+                raise UnknownOrder() from None
+        return Response(
+            {
+                "received": True,
+                "duplicate": result.duplicate,
+                "order": result.order.external_id,
+                "status": result.order.status,
+            }
+        )
+
+
+@extend_schema(tags=["distributor"])
+class MyOrderListApi(ListMixin, DistributorApi):
+    """Orders I brought (attributed to me), newest first, customers masked."""
+
+    model = Order
+    serializer_class = s.MyOrderOutput
+    filterset_fields = ["status"]
+
+    def scope_queryset(self, queryset):
+        me = distributor_for_user(self.merchant, self.external_user_id)
+        if me is None:
+            raise NotADistributor()
+        return queryset.filter(distributor=me).prefetch_related("items__product")

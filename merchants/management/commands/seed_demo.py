@@ -21,7 +21,7 @@ from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
 from orders.models import Product
-from orders.services import product_upsert_many
+from orders.services.products import product_upsert_many
 
 DEMO_SLUG = "demo"
 DEMO_STAFF = [

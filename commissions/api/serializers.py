@@ -1,0 +1,70 @@
+from rest_framework import serializers
+
+from commissions.models import CommissionLine
+from distribution.api.fields import MoneyField
+
+
+class BeneficiaryRef(serializers.Serializer):
+    id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    invite_code = serializers.CharField()
+
+
+class CommissionLineOutput(serializers.ModelSerializer):
+    """One line with its explanation: base × rate (from `rate_source`), capped, minus what refunds took."""
+
+    order = serializers.CharField(source="order.external_id")
+    order_item = serializers.CharField(source="order_item.line_id")
+    beneficiary = BeneficiaryRef()
+    base_amount = MoneyField()
+    uncapped_amount = MoneyField()
+    amount = MoneyField()
+    reversed_amount = MoneyField()
+    net_amount = MoneyField()
+
+    class Meta:
+        model = CommissionLine
+        fields = [
+            "id",
+            "order",
+            "order_item",
+            "depth",
+            "kind",
+            "beneficiary",
+            "status",
+            "base_amount",
+            "rate_source",
+            "rate_mode",
+            "rate_value",
+            "uncapped_amount",
+            "amount",
+            "reversed_amount",
+            "net_amount",
+            "unlock_at",
+            "confirmed_at",
+            "settled_at",
+            "reversed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class MyCommissionLineOutput(CommissionLineOutput):
+    """A distributor's view: no beneficiary (it is them), the expected unlock date."""
+
+    class Meta(CommissionLineOutput.Meta):
+        fields = [f for f in CommissionLineOutput.Meta.fields if f != "beneficiary"]
+        read_only_fields = fields
+
+
+class Bucket(serializers.Serializer):
+    count = serializers.IntegerField()
+    amount = MoneyField()
+    reversed = MoneyField()
+    net = MoneyField()
+
+
+class TotalsOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    by_status = serializers.DictField(child=Bucket(), help_text="pending, confirmed, settled, reversed, clawback")
+    net = MoneyField(help_text="Everything earned, minus reversals and clawbacks.")

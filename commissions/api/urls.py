@@ -1,0 +1,13 @@
+from django.urls import path
+
+from commissions.api import views
+
+urlpatterns = [
+    path("commission-lines", views.CommissionLineListApi.as_view(), name="commission-line-list"),
+    path("commission-lines/totals", views.CommissionTotalsApi.as_view(), name="commission-totals"),
+]
+
+distributor_urlpatterns = [
+    path("commissions", views.MyCommissionLineListApi.as_view(), name="my-commission-lines"),
+    path("commissions/totals", views.MyCommissionTotalsApi.as_view(), name="my-commission-totals"),
+]

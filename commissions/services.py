@@ -1,0 +1,197 @@
+"""Commission lines: made when an order is paid, confirmed when it completes, reversed by refunds.
+
+All functions are idempotent: calling them again with the same order state changes nothing, which is
+what makes replayed and duplicated order events harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from commissions import engine
+from commissions.models import CommissionLine
+from distributors.models import Distributor
+from merchants.models import DistributionProgram
+from orders.models import Order, OrderItem
+
+L = CommissionLine
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """A change in what a line is worth, for the ledger: `delta` minor units (negative = taken back)."""
+
+    line_id: int
+    beneficiary_id: int
+    kind: str  # accrue | reverse | clawback
+    delta: int
+
+
+def beneficiaries_for(order: Order, depth: int) -> list[engine.Beneficiary | None]:
+    """Depth 1 is the attributed distributor, then their upline from the row's own path: one query."""
+    if order.distributor_id is None:
+        return []
+    seller = order.distributor
+    chain = [seller.pk, *seller.upline_ids(depth - 1)]
+    rows = Distributor.objects.for_merchant(order.merchant_id).select_related("level").in_bulk(chain)
+    out: list[engine.Beneficiary | None] = []
+    for distributor_id in chain:
+        d = rows.get(distributor_id)
+        if d is None:
+            out.append(None)
+            continue
+        rates = {}
+        if d.level is not None:
+            rates = {k: r for k in (1, 2, 3) if (r := d.level.rate(k)) is not None}
+        out.append(engine.Beneficiary(id=d.pk, active=d.is_active, level_rates=rates))
+    return out
+
+
+def engine_items(items: list[OrderItem]) -> list[engine.Item]:
+    out = []
+    for item in items:
+        product = item.product
+        overrides = {d: o for d in (1, 2, 3) if (o := product.commission_override(d)) is not None}
+        out.append(
+            engine.Item(
+                id=item.pk,
+                paid_amount=item.paid_amount,
+                quantity=item.quantity,
+                distribution_enabled=product.distribution_enabled,
+                overrides=overrides,
+            )
+        )
+    return out
+
+
+def commission_create_for_order(
+    *, order: Order, items: list[OrderItem], program: DistributionProgram
+) -> list[LineChange]:
+    """Make the order's lines (pending) if they do not exist yet; returns the accruals made now."""
+    drafts = engine.calculate(
+        engine_items(items),
+        beneficiaries_for(order, program.commission_depth),
+        program_rates={d: program.rate_bps_for_depth(d) for d in (1, 2, 3)},
+        cap_bps=program.commission_cap_bps,
+        self_purchase=order.self_purchase,
+        self_purchase_allowed=program.self_purchase_commission,
+    )
+    if not drafts:
+        return []
+    lines = [
+        L(
+            merchant_id=order.merchant_id,
+            order=order,
+            order_item_id=d.item_id,
+            beneficiary_id=d.beneficiary_id,
+            depth=d.depth,
+            kind=L.Kind.COMMISSION,
+            status=L.Status.PENDING,
+            currency=order.currency,
+            base_amount=d.base_amount,
+            rate_source=d.rate_source,
+            rate_mode=d.rate_mode,
+            rate_value=d.rate_value,
+            uncapped_amount=d.uncapped_amount,
+            amount=d.amount,
+        )
+        for d in drafts
+    ]
+    existing = set(
+        L.objects.for_merchant(order.merchant_id)
+        .filter(order=order, kind=L.Kind.COMMISSION)
+        .values_list("order_item_id", "depth", "beneficiary_id")
+    )
+    fresh = [line for line in lines if (line.order_item_id, line.depth, line.beneficiary_id) not in existing]
+    if not fresh:
+        return []
+    created = L.objects.bulk_create(fresh)
+    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount) for line in created]
+
+
+def commission_confirm_for_order(*, order: Order, completed_at: datetime, after_sales_days: int) -> int:
+    """The order completed: its pending lines wait out the after-sales window, then may settle."""
+    return (
+        L.objects.for_merchant(order.merchant_id)
+        .filter(order=order, status=L.Status.PENDING)
+        .update(
+            status=L.Status.CONFIRMED,
+            confirmed_at=completed_at,
+            unlock_at=completed_at + timedelta(days=after_sales_days),
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> list[LineChange]:
+    """Bring every line in step with what has been refunded on its item.
+
+    Before settlement the line itself is reversed (wholly or in part); after settlement the extra is
+    taken back on a clawback line. Returns only what changed now.
+    """
+    now = timezone.now()
+    changes: list[LineChange] = []
+    lines = list(
+        L.objects.for_merchant(order.merchant_id)
+        .select_for_update()
+        .filter(order=order, kind=L.Kind.COMMISSION)
+        .order_by("pk")
+    )
+    clawbacks = {
+        (c.order_item_id, c.depth, c.beneficiary_id): c
+        for c in L.objects.for_merchant(order.merchant_id)
+        .select_for_update()
+        .filter(order=order, kind=L.Kind.CLAWBACK)
+        .order_by("pk")
+    }
+    for line in lines:
+        item = items[line.order_item_id]
+        keep = engine.kept_after_refund(line.amount, item.paid_amount, item.refunded_amount)
+        target_taken = line.amount - keep
+        if line.status != L.Status.SETTLED:
+            delta = target_taken - line.reversed_amount
+            if delta <= 0:
+                continue
+            line.reversed_amount = target_taken
+            fields = ["reversed_amount", "updated_at"]
+            if keep == 0:
+                line.status = L.Status.REVERSED
+                line.reversed_at = now
+                fields += ["status", "reversed_at"]
+            line.save(update_fields=fields)
+            changes.append(LineChange(line.pk, line.beneficiary_id, "reverse", -delta))
+            continue
+        key = (line.order_item_id, line.depth, line.beneficiary_id)
+        clawback = clawbacks.get(key)
+        owed_back = target_taken - line.reversed_amount  # taken after settlement, in total
+        already = -clawback.amount if clawback else 0
+        delta = owed_back - already
+        if delta <= 0:
+            continue
+        if clawback is None:
+            clawback = L.objects.create(
+                merchant_id=order.merchant_id,
+                order=order,
+                order_item_id=line.order_item_id,
+                beneficiary_id=line.beneficiary_id,
+                depth=line.depth,
+                kind=L.Kind.CLAWBACK,
+                status=L.Status.CONFIRMED,
+                currency=line.currency,
+                base_amount=line.base_amount,
+                rate_source=L.RateSource.REFUND,
+                rate_mode=line.rate_mode,
+                rate_value=line.rate_value,
+                uncapped_amount=-owed_back,
+                amount=-owed_back,
+                unlock_at=now,
+                confirmed_at=now,
+            )
+        else:
+            clawback.amount = clawback.uncapped_amount = -owed_back
+            clawback.save(update_fields=["amount", "uncapped_amount", "updated_at"])
+        changes.append(LineChange(clawback.pk, line.beneficiary_id, "clawback", -delta))
+    return changes
