@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
@@ -20,7 +22,8 @@ from distributors.services import applications, bindings, levels, recruitment
 from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
-from orders.models import Product
+from orders.models import Order, Product
+from orders.services import intake
 from orders.services.products import product_upsert_many
 
 DEMO_SLUG = "demo"
@@ -182,11 +185,54 @@ class Command(BaseCommand):
                 phone=f"1380000{len(made):04d}",
             )
             made[user] = application.distributor
+        start = timezone.now() - timedelta(days=24)
         for i, (user, _, _) in enumerate(DEMO_TREE):
             for j in range(max(1, 3 - made[user].depth)):
                 bindings.binding_record_visit(
-                    merchant=merchant, customer_external_id=f"customer-{i:02d}{j}", share_code=made[user].invite_code
+                    merchant=merchant,
+                    customer_external_id=f"customer-{i:02d}{j}",
+                    share_code=made[user].invite_code,
+                    visited_at=start,
                 )
+        self.seed_orders(merchant, start)
+
+    def seed_orders(self, merchant: Merchant, start) -> None:
+        """Three weeks of orders from the bound customers: most completed, some refunded in part, some closed."""
+        customers = list(
+            bindings.live_bindings(merchant)
+            .order_by("customer_external_id")
+            .values_list("customer_external_id", flat=True)
+        )
+        prices = {p["external_id"]: p["price"] for p in DEMO_PRODUCTS if p.get("distribution_enabled", True)}
+        skus = list(prices)
+        for n, customer in enumerate(customers):
+            paid_at = start + timedelta(days=1 + n * 2, hours=n)
+            sku = skus[n % len(skus)]
+            items = [{"line_id": "1", "product": sku, "quantity": 1 + n % 3, "unit_price": prices[sku], "discount": 0}]
+            external_id = f"demo-{n + 1:04d}"
+            intake.order_ingest_paid(
+                merchant=merchant,
+                source="api",
+                data={"external_id": external_id, "customer_external_id": customer, "paid_at": paid_at, "items": items},
+            )
+
+            def event(type_, at, external_id=external_id, **data):
+                intake.order_apply_event(
+                    merchant=merchant,
+                    external_id=external_id,
+                    type_=type_,
+                    source="api",
+                    data={"occurred_at": at, **data},
+                )
+
+            if n % 5 == 4:
+                event("closed", paid_at + timedelta(hours=2))
+                continue
+            if n % 4 == 3:
+                event("refunded", paid_at + timedelta(days=1), refund_id="r1", amount=prices[sku] // 2)
+            event("shipped", paid_at + timedelta(hours=6))
+            if paid_at + timedelta(days=3) < timezone.now():
+                event("completed", paid_at + timedelta(days=3))
 
     def demo_api_key(self, merchant: Merchant) -> str:
         """A deterministic key (from the secret key), so a second run can print it again."""
@@ -211,10 +257,11 @@ class Command(BaseCommand):
     def report(self, *, merchant: Merchant, passwords: dict, api_key: str) -> None:
         products = Product.objects.for_merchant(merchant).count()
         distributors = Distributor.objects.for_merchant(merchant).count()
+        orders = Order.objects.for_merchant(merchant).count()
         out = self.stdout.write
         out("")
         out(f"Demo merchant: {merchant.name} (slug '{merchant.slug}', {merchant.currency}, {merchant.timezone})")
-        out(f"  products: {products}; distributors: {distributors} (app users wx-lin, wx-chen, ...)")
+        out(f"  products: {products}; distributors: {distributors} (app users wx-lin, wx-chen, ...); orders: {orders}")
         out(f"  platform admin (/admin/):  admin / {passwords['admin']}")
         for username, role in DEMO_STAFF:
             out(f"  staff {role:<9} {username} / {passwords[username]}")
