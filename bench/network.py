@@ -70,10 +70,10 @@ def generate(n: int, *, slug: str | None = None, seed: int = 7):
                                      ancestor_ids, level_locked, created_at, updated_at, activated_at,
                                      phone_encrypted, phone_hash, phone_masked, status_reason, level_lock_reason,
                                      real_name_encrypted, real_name_masked, id_type, id_number_encrypted,
-                                     id_number_hash, id_number_masked)
+                                     id_number_hash, id_number_masked, payout_openid)
                 SELECT %s, 'bench-' || node, upper(substr(md5(%s || node::text), 1, 12)), 'D' || node, 'active',
                        cardinality(ancestors), '{{}}', false, now(), now(), now(),
-                       '', '', '', '', '', '', '', '', '', '', ''
+                       '', '', '', '', '', '', '', '', '', '', '', ''
                   FROM bench_paths ORDER BY node;
                 """,
                 [n, merchant.pk, slug],

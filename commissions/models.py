@@ -50,6 +50,14 @@ class CommissionLine(TenantModel):
     amount = models.BigIntegerField(help_text="Earned at payment, after the cap; negative for a clawback.")
     reversed_amount = models.BigIntegerField(default=0)
     unlock_at = models.DateTimeField(null=True, blank=True, help_text="When it may settle (completion + after-sales).")
+    settlement_run = models.ForeignKey(
+        "settlements.SettlementRun",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="lines",
+        db_index=False,
+    )
     confirmed_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
@@ -74,7 +82,9 @@ class CommissionLine(TenantModel):
             models.Index(fields=["merchant", "order"], name="commissionline_order"),
             models.Index(fields=["merchant", "beneficiary", "status"], name="commissionline_beneficiary"),
             models.Index(
-                fields=["merchant", "status", "unlock_at"], name="commissionline_due", condition=Q(status="confirmed")
+                fields=["merchant", "beneficiary", "unlock_at"],
+                name="commissionline_due",
+                condition=Q(status="confirmed", kind="commission"),
             ),
         ]
 

@@ -28,6 +28,7 @@ class LineChange:
     beneficiary_id: int
     kind: str  # accrue | reverse | clawback
     delta: int
+    total: int  # the line's amount, reversed amount or clawed-back amount after this change
 
 
 def beneficiaries_for(order: Order, depth: int) -> list[engine.Beneficiary | None]:
@@ -109,7 +110,7 @@ def commission_create_for_order(
     if not fresh:
         return []
     created = L.objects.bulk_create(fresh)
-    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount) for line in created]
+    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount, line.amount) for line in created]
 
 
 def commission_confirm_for_order(*, order: Order, completed_at: datetime, after_sales_days: int) -> int:
@@ -130,7 +131,8 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
     """Bring every line in step with what has been refunded on its item.
 
     Before settlement the line itself is reversed (wholly or in part); after settlement the extra is
-    taken back on a clawback line. Returns only what changed now.
+    taken back on a clawback line, which the ledger books at once (it is `settled` from birth).
+    Returns only what changed now.
     """
     now = timezone.now()
     changes: list[LineChange] = []
@@ -162,7 +164,7 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
                 line.reversed_at = now
                 fields += ["status", "reversed_at"]
             line.save(update_fields=fields)
-            changes.append(LineChange(line.pk, line.beneficiary_id, "reverse", -delta))
+            changes.append(LineChange(line.pk, line.beneficiary_id, "reverse", -delta, target_taken))
             continue
         key = (line.order_item_id, line.depth, line.beneficiary_id)
         clawback = clawbacks.get(key)
@@ -179,7 +181,7 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
                 beneficiary_id=line.beneficiary_id,
                 depth=line.depth,
                 kind=L.Kind.CLAWBACK,
-                status=L.Status.CONFIRMED,
+                status=L.Status.SETTLED,
                 currency=line.currency,
                 base_amount=line.base_amount,
                 rate_source=L.RateSource.REFUND,
@@ -189,9 +191,10 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
                 amount=-owed_back,
                 unlock_at=now,
                 confirmed_at=now,
+                settled_at=now,
             )
         else:
             clawback.amount = clawback.uncapped_amount = -owed_back
             clawback.save(update_fields=["amount", "uncapped_amount", "updated_at"])
-        changes.append(LineChange(clawback.pk, line.beneficiary_id, "clawback", -delta))
+        changes.append(LineChange(clawback.pk, line.beneficiary_id, "clawback", -delta, owed_back))
     return changes

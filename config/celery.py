@@ -48,11 +48,31 @@ app.autodiscover_tasks()
 
 # The periodic schedule, in one place. `manage.py setup_periodic_tasks` installs it into
 # django-celery-beat (make run calls it); each entry says when and why it runs.
+# Each merchant's settlement runs on the merchant's own schedule and time zone: those entries are
+# made from the program settings (merchants/schedule.py), not here.
 PERIODIC_TASKS: dict[str, dict] = {
     # Idempotency keys are kept 24 hours (Stripe's window); drop the expired ones every hour.
     "idempotency-cleanup": {
         "task": "distribution.idempotency_cleanup",
         "schedule": crontab(minute=17),
+    },
+    # A settlement run whose worker died stops renewing its lease: hand it to another worker.
+    "settlement-resume-stale-runs": {
+        "task": "settlements.resume_stale_runs",
+        "schedule": crontab(minute="*"),
+        "queue": "settlement",
+    },
+    # Splits and transfers whose outcome is unknown or still processing: ask the provider again.
+    "payouts-reconcile": {
+        "task": "settlements.reconcile_payouts",
+        "schedule": crontab(minute="*"),
+        "queue": "settlement",
+    },
+    # The books must balance: check every invariant from scratch once a day (results in the logs).
+    "ledger-check": {
+        "task": "settlements.check_ledger",
+        "schedule": crontab(hour=4, minute=30),
+        "queue": "settlement",
     },
 }
 

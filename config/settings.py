@@ -143,6 +143,8 @@ REST_FRAMEWORK = {
         "login": env.str("THROTTLE_RATE_LOGIN", default="20/min"),
     },
     "PAGE_SIZE": 50,
+    # JSON is the API's only format; `format` is an ordinary query parameter (statements take format=csv).
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",

@@ -6,15 +6,18 @@ from commissions.api.urls import distributor_urlpatterns as commission_distribut
 from distribution import health
 from distributors.api.urls import distributor_urlpatterns
 from orders.api.urls import distributor_urlpatterns as order_distributor_urls
+from settlements.api.urls import distributor_urlpatterns as settlement_distributor_urls
 
 api_v1 = [
     path("", include("merchants.api.urls")),
     path("", include("distributors.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("commissions.api.urls")),
+    path("", include("settlements.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
     path("distributor/", include(commission_distributor_urls)),
     path("distributor/", include(order_distributor_urls)),
+    path("distributor/", include(settlement_distributor_urls)),
 ]
 
 urlpatterns = [

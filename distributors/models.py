@@ -129,6 +129,9 @@ class Distributor(TenantModel):
     id_number_encrypted = models.TextField(blank=True)
     id_number_hash = models.CharField(max_length=64, blank=True)
     id_number_masked = models.CharField(max_length=32, blank=True)
+    payout_openid = models.CharField(
+        max_length=64, blank=True, help_text="The distributor's WeChat openid for splits and transfers."
+    )
     identity_submitted_at = models.DateTimeField(null=True, blank=True)
     identity_verified_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)

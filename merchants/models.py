@@ -170,6 +170,23 @@ class DistributionProgram(TenantModel):
     withdrawal_fee_fixed = models.PositiveBigIntegerField(default=0)
     withdrawal_requires_real_name = models.BooleanField(default=True)
     withdrawal_auto_approve = models.BooleanField(default=False)
+    tax_withholding_bps = models.PositiveIntegerField(
+        default=0, validators=[MaxValueValidator(5000)], help_text="Withheld from each payout (basis points)."
+    )
+    # Providers: how settled commission is split out, and how withdrawals are paid.
+    settlement_provider = models.CharField(
+        max_length=32,
+        choices=[
+            ("wallet", "Wallet: settle into the available balance"),
+            ("wechat_profitsharing", "WeChat Pay profit sharing (分账) per order"),
+        ],
+        default="wallet",
+    )
+    payout_provider = models.CharField(
+        max_length=20,
+        choices=[("manual", "Manual bank transfer (CSV export)"), ("wechat_transfer", "WeChat Pay merchant transfer")],
+        default="manual",
+    )
     # Recruitment.
     auto_approve_applications = models.BooleanField(default=True)
     application_requires_real_name = models.BooleanField(

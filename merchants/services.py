@@ -24,6 +24,7 @@ from merchants.errors import (
 )
 from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role, may_grant
+from merchants.schedule import sync_settlement_schedule
 
 User = get_user_model()
 
@@ -31,6 +32,7 @@ PROGRAM_FIELDS = [
     f.name for f in DistributionProgram._meta.concrete_fields if f.name not in {"id", "merchant", "updated_at"}
 ]
 MERCHANT_PROFILE_FIELDS = ["name", "timezone"]
+SCHEDULE_FIELDS = {"settlement_schedule", "settlement_hour", "settlement_weekday", "settlement_monthday"}
 
 
 # --- merchants -------------------------------------------------------------------------------------
@@ -56,6 +58,7 @@ def merchant_create(
     program.full_clean(exclude=["merchant"])
     program.save()
     Membership.objects.create(merchant=merchant, user=owner, role=Role.OWNER)
+    sync_settlement_schedule(merchant)
     audit_record(
         merchant=merchant,
         actor=actor or Actor.system(),
@@ -82,6 +85,8 @@ def merchant_update(*, merchant: Merchant, actor: Actor, changes: dict[str, Any]
     if changed:
         merchant.save(update_fields=[*changed, "updated_at"])
         audit_record(merchant=merchant, actor=actor, action="merchant.updated", obj=merchant, changes=changed)
+        if "timezone" in changed:
+            sync_settlement_schedule(merchant)
     return merchant
 
 
@@ -93,6 +98,7 @@ def merchant_set_status(*, merchant: Merchant, actor: Actor, status: str) -> Mer
         old = merchant.status
         merchant.status = status
         merchant.save(update_fields=["status", "updated_at"])
+        sync_settlement_schedule(merchant)
         audit_record(
             merchant=merchant,
             actor=actor,
@@ -141,6 +147,8 @@ def program_update(
         audit_record(
             merchant=merchant, actor=actor, action="program.updated", obj=program, changes=changed, reason=reason
         )
+        if SCHEDULE_FIELDS & set(changed):
+            sync_settlement_schedule(merchant)
     return program
 
 

@@ -40,6 +40,11 @@ class UnknownOrder(Conflict):
     default_message = "No order with this external id (yet)."
 
 
+class InvalidEventTime(Unprocessable):
+    code = "invalid_event_time"
+    default_message = "The event happened before the order was paid."
+
+
 class RefundExceedsPaid(Unprocessable):
     code = "refund_exceeds_paid"
     default_message = "The refund is larger than what remains refundable."

@@ -82,6 +82,9 @@ class Order(TenantModel):
     share_code = models.CharField(max_length=16, blank=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.NORMAL)
     currency = models.CharField(max_length=3)
+    payment_transaction_id = models.CharField(
+        max_length=64, blank=True, help_text="The payment's id at WeChat Pay, for profit sharing."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PAID)
     goods_amount = models.BigIntegerField(help_text="Sum of the items' paid amounts (minor units).")
     shipping_amount = models.BigIntegerField(default=0)

@@ -1,1 +1,303 @@
-# The double-entry ledger, settlement runs, providers and withdrawals (the ledger issue).
+"""The double-entry ledger, settlement runs, split payments and withdrawals."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from distribution.tenancy import TenantModel
+
+
+class Account(TenantModel):
+    """One balance of one owner in one currency. `balance` is a projection of the postings, kept in step
+    in the same transaction and checked by `manage.py check_ledger`.
+
+    Postings are signed raw amounts (debit +, credit −). `balance` is shown on the account's normal side:
+    for credit-normal kinds (what we owe: pending, available, withdrawing, paid out, fee income, tax)
+    it is minus the sum of postings; for debit-normal kinds (receivable, commission expense) the sum.
+    """
+
+    class OwnerKind(models.TextChoices):
+        DISTRIBUTOR = "distributor"
+        MERCHANT = "merchant"
+
+    class Kind(models.TextChoices):
+        PENDING = "pending", "Pending (held until the after-sales window ends)"
+        AVAILABLE = "available", "Available to withdraw"
+        WITHDRAWING = "withdrawing", "Reserved by a withdrawal or a split in progress"
+        PAID_OUT = "paid_out", "Paid out to the distributor (cumulative)"
+        RECEIVABLE = "receivable", "Owed back by the distributor (clawbacks beyond the available balance)"
+        COMMISSION_EXPENSE = "commission_expense"
+        FEE_INCOME = "fee_income", "Withdrawal fees"
+        TAX_PAYABLE = "tax_payable", "Tax withheld at payout"
+
+    DEBIT_NORMAL = frozenset({Kind.RECEIVABLE, Kind.COMMISSION_EXPENSE})
+    NEVER_NEGATIVE = (Kind.PENDING, Kind.AVAILABLE, Kind.WITHDRAWING)
+
+    owner_kind = models.CharField(max_length=12, choices=OwnerKind.choices)
+    owner_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    currency = models.CharField(max_length=3)
+    balance = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "owner_kind", "owner_id", "kind", "currency"], name="account_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["pending", "available", "withdrawing"]) | Q(balance__gte=0),
+                name="account_spendable_never_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_kind}:{self.owner_id}:{self.kind} {self.balance} {self.currency}"
+
+    @classmethod
+    def sign(cls, kind: str) -> int:
+        """+1 if a debit raises the shown balance, −1 if a credit does."""
+        return 1 if kind in cls.DEBIT_NORMAL else -1
+
+
+class LedgerTransaction(TenantModel):
+    """A balanced set of postings with a unique reference built from immutable ids
+    (`line:17:accrue`, `run:3:d:42`, `withdrawal:9:reserve`): posting the same thing twice is impossible."""
+
+    class Kind(models.TextChoices):
+        ACCRUE = "accrue"
+        REVERSE = "reverse"
+        SETTLE = "settle"
+        CLAWBACK = "clawback"
+        WITHDRAWAL_RESERVE = "withdrawal_reserve"
+        WITHDRAWAL_PAID = "withdrawal_paid"
+        WITHDRAWAL_RETURN = "withdrawal_return"
+        SPLIT_RESERVE = "split_reserve"
+        SPLIT_PAID = "split_paid"
+        SPLIT_RETURN = "split_return"
+
+    reference = models.CharField(max_length=120)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant", "reference"], name="ledgertxn_unique_reference")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="ledgertxn_created")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Posting(TenantModel):
+    """One leg of a transaction. Never updated or deleted (database triggers refuse it)."""
+
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="postings", db_index=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings", db_index=False)
+    amount = models.BigIntegerField(help_text="Signed: debit positive, credit negative.")
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["merchant", "transaction"], name="posting_transaction"),
+            models.Index(fields=["account", "id"], name="posting_account"),
+        ]
+
+
+class SettlementRun(TenantModel):
+    """Settles every confirmed line whose after-sales window ended by `as_of`.
+
+    Works in chunks of beneficiaries, each committed with its postings and the run's progress, so a
+    run that dies resumes where it stopped (a worker holds a lease, renewed by a heartbeat).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+
+    as_of = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
+    provider = models.CharField(max_length=32)
+    requested_by = models.CharField(max_length=150, blank=True)
+    lines_total = models.IntegerField(default=0)
+    amount_total = models.BigIntegerField(default=0)
+    lines_done = models.IntegerField(default=0)
+    amount_done = models.BigIntegerField(default=0)
+    distributors_done = models.IntegerField(default=0)
+    cursor = models.BigIntegerField(default=0, help_text="Beneficiaries with an id below this are done.")
+    chunks_done = models.IntegerField(default=0)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.IntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant"], condition=Q(status__in=["pending", "running"]), name="settlementrun_one_active"
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "-id"], name="settlementrun_recent")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class SplitRequest(TenantModel):
+    """One profit-sharing request to the provider: the due commission of one order, per beneficiary.
+
+    `out_order_no` is ours, made from immutable ids and stored before the request is sent; an unknown
+    outcome is resolved by querying with the same number.
+    """
+
+    class Status(models.TextChoices):
+        CREATED = "created", "Created, not sent yet"
+        PROCESSING = "processing"
+        FINISHED = "finished"
+        FAILED = "failed", "Refused by the provider (final)"
+        UNKNOWN = "unknown", "Sent; outcome not known yet"
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="splits")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    transaction_id = models.CharField(max_length=64)
+    out_order_no = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CREATED)
+    provider_order_id = models.CharField(max_length=64, blank=True)
+    attempts = models.IntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "out_order_no"], name="split_unique_number"),
+            models.UniqueConstraint(fields=["merchant", "run", "order"], name="split_one_per_run_order"),
+        ]
+        indexes = [models.Index(fields=["merchant", "status"], name="split_status")]
+
+
+class SplitReceiver(TenantModel):
+    class Result(models.TextChoices):
+        PENDING = "pending"
+        SUCCESS = "success"
+        CLOSED = "closed", "Failed (closed by the provider)"
+
+    split = models.ForeignKey(SplitRequest, on_delete=models.CASCADE, related_name="receivers")
+    distributor = models.ForeignKey("distributors.Distributor", on_delete=models.PROTECT, related_name="+")
+    account = models.CharField(max_length=64, help_text="The distributor's openid.")
+    amount = models.BigIntegerField()
+    result = models.CharField(max_length=8, choices=Result.choices, default=Result.PENDING)
+    fail_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "split", "distributor"], name="splitreceiver_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="splitreceiver_positive"),
+        ]
+
+
+class PayoutBatch(TenantModel):
+    """Approved manual withdrawals exported together for the bank."""
+
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    count = models.IntegerField()
+    total = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "-id"], name="payoutbatch_recent")]
+
+
+class Withdrawal(TenantModel):
+    """A distributor takes available balance out (提现). The amount is reserved at once; the payout goes
+    through the merchant's payout provider; a failure returns the money. Every step is ledgered."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Waiting for approval"
+        APPROVED = "approved", "Approved; payout not started"
+        PROCESSING = "processing", "Payout in progress"
+        PAID = "paid"
+        FAILED = "failed", "Payout failed; money returned"
+        REJECTED = "rejected", "Rejected; money returned"
+
+    class Provider(models.TextChoices):
+        MANUAL = "manual", "Manual (bank transfer by the merchant, CSV export)"
+        WECHAT_TRANSFER = "wechat_transfer", "WeChat Pay merchant transfer to the user's balance"
+
+    distributor = models.ForeignKey("distributors.Distributor", on_delete=models.PROTECT, related_name="withdrawals")
+    amount = models.BigIntegerField(help_text="Taken from the available balance.")
+    fee = models.BigIntegerField(default=0)
+    tax = models.BigIntegerField(default=0)
+    net_amount = models.BigIntegerField(help_text="What the distributor receives: amount − fee − tax.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    payout_account = models.CharField(max_length=64, blank=True, help_text="openid for WeChat transfers.")
+    out_bill_no = models.CharField(max_length=64, blank=True, help_text="Our number at the provider (from our id).")
+    provider_state = models.CharField(max_length=24, blank=True)
+    provider_bill_no = models.CharField(max_length=64, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    decided_by = models.CharField(max_length=150, blank=True)
+    batch = models.ForeignKey(PayoutBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="withdrawals")
+    attempts = models.IntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0, fee__gte=0, tax__gte=0, net_amount__gt=0)
+                & Q(net_amount=models.F("amount") - models.F("fee") - models.F("tax")),
+                name="withdrawal_amounts_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "out_bill_no"], condition=~Q(out_bill_no=""), name="withdrawal_unique_bill_no"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "distributor", "requested_at"], name="withdrawal_distributor"),
+            models.Index(fields=["merchant", "status", "id"], name="withdrawal_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.pk} {self.amount} ({self.status})"
+
+
+class WechatPayAccount(TenantModel):
+    """A merchant's WeChat Pay (API v3) credentials, for profit sharing and transfers. Secrets are
+    stored encrypted; platform operators enter them in the admin."""
+
+    mchid = models.CharField(max_length=32)
+    appid = models.CharField(max_length=32)
+    merchant_serial_no = models.CharField(max_length=64)
+    private_key_encrypted = models.TextField()
+    platform_serial_no = models.CharField(max_length=64)
+    platform_public_key = models.TextField()
+    apiv3_key_encrypted = models.TextField()
+    base_url = models.CharField(max_length=200, default="https://api.mch.weixin.qq.com")
+    transfer_scene_id = models.CharField(max_length=16, default="1000", help_text="The scene for commission payouts.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant"], name="wechatpay_one_per_merchant")]
+
+    def __str__(self) -> str:
+        return f"WeChat Pay {self.mchid}"

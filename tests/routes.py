@@ -10,6 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from distribution.api.views import DistributorApi, MerchantApi
 
+# Route parameters that do not name an object (the object comes from the view's model and lookup).
+EXTRA_PARAMS = {"month": "2026-11"}
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
 
@@ -22,6 +24,11 @@ class Route:
     @property
     def params(self) -> list[str]:
         return [m.group("name") for m in _PARAM.finditer(self.route)]
+
+    @property
+    def object_params(self) -> list[str]:
+        """The parameters that name an object (not a month or other value)."""
+        return [p for p in self.params if p not in EXTRA_PARAMS]
 
     @property
     def methods(self) -> list[str]:
@@ -38,6 +45,7 @@ class Route:
         return issubclass(self.view, DistributorApi)
 
     def url(self, **values) -> str:
+        values = {**EXTRA_PARAMS, **values}
         return _PARAM.sub(lambda m: str(values[m.group("name")]), self.route)
 
     def __str__(self) -> str:

@@ -71,7 +71,7 @@ def test_foreign_objects_are_404_for_every_route_and_method(worlds, api):
     a, b = worlds
     checked = 0
     for route in api_routes():
-        if not route.params or route.view.__name__ in PUBLIC_VIEWS:
+        if not route.object_params or route.view.__name__ in PUBLIC_VIEWS:
             continue
         kwargs = object_for(route, b)
         client = caller_for(route, api, a)
@@ -94,7 +94,7 @@ def test_lists_and_singletons_never_show_another_merchants_data(worlds, api):
     a, _ = worlds
     checked = 0
     for route in api_routes():
-        if route.params or "GET" not in route.methods or route.view.__name__ in PUBLIC_VIEWS:
+        if route.object_params or "GET" not in route.methods or route.view.__name__ in PUBLIC_VIEWS:
             continue
         response = caller_for(route, api, a).get(route.url())
         assert response.status_code == 200, (route, response.content)
@@ -109,7 +109,7 @@ def test_merchant_b_sees_its_own_data_through_the_same_routes(worlds, api):
     shown = [
         route.route
         for route in api_routes()
-        if not route.params
+        if not route.object_params
         and "GET" in route.methods
         and route.view.__name__ not in PUBLIC_VIEWS
         and SECRET in caller_for(route, api, b).get(route.url()).content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from distribution.auth import Actor
@@ -9,7 +11,9 @@ from distributors.models import Application
 from distributors.services import applications, bindings, blacklist, levels, recruitment
 from merchants.roles import Role
 from merchants.services import program_update
+from distributors.models import Distributor
 from orders.services import intake, webhooks
+from settlements.services import runs, withdrawals
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
 
 
@@ -42,7 +46,8 @@ def build_world(slug: str):
         phone="13800000001",
     )
     bindings.binding_record_visit(
-        merchant=merchant, customer_external_id=f"{slug}-customer", share_code=top.invite_code
+        merchant=merchant, customer_external_id=f"{slug}-customer", share_code=top.invite_code,
+        visited_at=timezone.now() - timedelta(days=41),
     )
     blacklist.blacklist_add(merchant=merchant, actor=actor, kind="phone", value="13900000009", reason=f"{slug} fraud")
     recruitment.agreement_publish(merchant=merchant, actor=actor, version="1", title=f"{slug} agreement", body="…")
@@ -52,7 +57,7 @@ def build_world(slug: str):
         data={
             "external_id": f"{slug}-order",
             "customer_external_id": f"{slug}-customer",
-            "paid_at": timezone.now(),
+            "paid_at": timezone.now() - timedelta(days=40),
             "items": [
                 {"line_id": "1", "product": product.external_id, "quantity": 2, "unit_price": 5000, "discount": 0}
             ],
@@ -66,4 +71,12 @@ def build_world(slug: str):
         data={"refund_id": f"{slug}-refund", "amount": 1000},
     )
     webhooks.endpoint_for(merchant)
+    # money: complete the order, settle it, withdraw part of it
+    intake.order_apply_event(merchant=merchant, external_id=order.external_id, type_="completed", source="api",
+                             data={"occurred_at": timezone.now() - timedelta(days=30)})
+    run = runs.settlement_request(merchant=merchant, actor=actor)
+    runs.settlement_execute(run.pk)
+    program_update(merchant=merchant, actor=actor, changes={"withdrawal_requires_real_name": False})
+    seller = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-app-user")
+    withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
     return merchant

@@ -41,11 +41,11 @@ class BindingDecision:
 
 
 def live_bindings(merchant, at: datetime | None = None):
-    """Active bindings that have not expired at `at` (now)."""
+    """Active bindings that had started and had not expired at `at` (now)."""
     at = at or timezone.now()
     return (
         CustomerBinding.objects.for_merchant(merchant)
-        .filter(status=B.Status.ACTIVE)
+        .filter(status=B.Status.ACTIVE, bound_at__lte=at)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
     )
 

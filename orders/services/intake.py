@@ -30,6 +30,7 @@ from distribution.state import StateMachine
 from merchants.models import DistributionProgram
 from orders.errors import (
     AmountMismatch,
+    InvalidEventTime,
     CurrencyMismatch,
     EventIdReused,
     InvalidRefund,
@@ -39,6 +40,7 @@ from orders.errors import (
 )
 from orders.models import Order, OrderEvent, OrderItem, Product, Refund, RefundItem
 from orders.services.attribution import attribute
+from settlements.services.booking import book_line_changes
 
 S = Order.Status
 ORDER_STATES = StateMachine(
@@ -209,6 +211,7 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
         raise EventIdReused()
     OrderEvent.objects.for_merchant(merchant).filter(pk=event.pk).update(order=order)
     changes = commission_create_for_order(order=order, items=items, program=program)
+    book_line_changes(merchant_id=merchant.pk, currency=currency, changes=changes)
     return IngestResult(order=order, duplicate=False, changes=tuple(changes))
 
 
@@ -228,6 +231,8 @@ def order_apply_event(
     order = Order.objects.for_merchant(merchant).select_for_update().filter(external_id=external_id).first()
     if order is None:
         raise NotFound("No order with this external id.")
+    if occurred_at < order.paid_at:
+        raise InvalidEventTime(fields={"occurred_at": ["Before the order was paid."]})
     event = _claim_event(
         merchant=merchant,
         event_id=event_id or default_event_id(external_id, type_, data),
@@ -253,6 +258,7 @@ def order_apply_event(
         changes = _refund_everything(order, f"close:{event.event_id}"[:64], occurred_at)
         Order.objects.for_merchant(merchant).filter(pk=order.pk).update(status=S.CLOSED, closed_at=occurred_at)
     OrderEvent.objects.for_merchant(merchant).filter(pk=event.pk).update(order=order)
+    book_line_changes(merchant_id=merchant.pk, currency=order.currency, changes=changes)
     order.refresh_from_db()
     return IngestResult(order=order, duplicate=False, changes=tuple(changes))
 

@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
+from commissions.models import CommissionLine
 from distributors.models import CustomerBinding, Distributor, Level
 from merchants.models import Membership, Merchant, MerchantAPIKey
-from commissions.models import CommissionLine
 from orders.models import Order, Product
 
 pytestmark = pytest.mark.django_db

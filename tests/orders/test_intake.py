@@ -323,9 +323,9 @@ class TestRefunds:
         assert lines(merchant) == [
             ("L1", 1, "seller", "commission", "settled", 1900, 0),
             ("L1", 2, "boss", "commission", "settled", 950, 0),
-            ("L2", 1, "seller", "clawback", "confirmed", -500, 0),
+            ("L2", 1, "seller", "clawback", "settled", -500, 0),
             ("L2", 1, "seller", "commission", "settled", 500, 0),
-            ("L2", 2, "boss", "clawback", "confirmed", -250, 0),
+            ("L2", 2, "boss", "clawback", "settled", -250, 0),
             ("L2", 2, "boss", "commission", "settled", 250, 0),
         ]
 

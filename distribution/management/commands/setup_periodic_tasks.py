@@ -52,4 +52,11 @@ class Command(BaseCommand):
             PeriodicTask.objects.update_or_create(name=full_name, defaults=defaults)
         stale = PeriodicTask.objects.filter(name__startswith=MANAGED_PREFIX).exclude(name__in=declared)
         stale.update(enabled=False)
-        self.stdout.write(f"periodic tasks installed: {len(declared)}")
+        from merchants.models import Merchant
+        from merchants.schedule import sync_settlement_schedule
+
+        merchants = 0
+        for merchant in Merchant.objects.all():
+            sync_settlement_schedule(merchant)
+            merchants += 1
+        self.stdout.write(f"periodic tasks installed: {len(declared)}; merchant settlement schedules: {merchants}")

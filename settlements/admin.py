@@ -1,0 +1,210 @@
+from django import forms
+from django.contrib import admin, messages
+
+from distribution import crypto
+from merchants.admin import operator
+from merchants.models import Merchant
+from settlements.models import (
+    Account,
+    LedgerTransaction,
+    PayoutBatch,
+    Posting,
+    SettlementRun,
+    SplitReceiver,
+    SplitRequest,
+    WechatPayAccount,
+    Withdrawal,
+)
+from settlements.services import withdrawals
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money rows change only through the services (ledgered and audited)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "owner_kind", "owner_id", "kind", "currency", "balance", "updated_at"]
+    list_filter = ["owner_kind", "kind", "currency"]
+    search_fields = ["owner_id", "merchant__slug"]
+    list_select_related = ["merchant"]
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    can_delete = False
+    readonly_fields = ["account", "amount", "currency", "created_at"]
+    exclude = ["merchant"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerTransaction)
+class LedgerTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "reference", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["reference", "merchant__slug"]
+    list_select_related = ["merchant"]
+    inlines = [PostingInline]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "transaction", "account", "amount", "currency", "created_at"]
+    search_fields = ["transaction__reference"]
+    list_select_related = ["merchant", "transaction", "account"]
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "as_of",
+        "status",
+        "provider",
+        "progress",
+        "amount_done",
+        "amount_total",
+        "attempts",
+        "heartbeat_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "trigger", "provider"]
+    search_fields = ["merchant__slug"]
+    list_select_related = ["merchant"]
+
+    @admin.display(description="progress")
+    def progress(self, run):
+        return f"{run.lines_done}/{run.lines_total} lines, {run.chunks_done} chunks"
+
+
+class SplitReceiverInline(admin.TabularInline):
+    model = SplitReceiver
+    extra = 0
+    can_delete = False
+    readonly_fields = ["distributor", "account", "amount", "result", "fail_reason"]
+    exclude = ["merchant"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SplitRequest)
+class SplitRequestAdmin(ReadOnlyAdmin):
+    list_display = ["out_order_no", "merchant", "run", "order", "status", "attempts", "last_error", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["out_order_no", "transaction_id", "merchant__slug"]
+    list_select_related = ["merchant", "run", "order"]
+    inlines = [SplitReceiverInline]
+
+
+@admin.register(SplitReceiver)
+class SplitReceiverAdmin(ReadOnlyAdmin):
+    list_display = ["split", "distributor", "amount", "result", "fail_reason"]
+    list_filter = ["result"]
+    search_fields = ["split__out_order_no"]
+    list_select_related = ["split", "distributor"]
+
+
+@admin.register(Withdrawal)
+class WithdrawalAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "merchant",
+        "distributor",
+        "amount",
+        "net_amount",
+        "status",
+        "provider",
+        "provider_state",
+        "requested_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "provider"]
+    search_fields = ["out_bill_no", "distributor__invite_code", "merchant__slug"]
+    list_select_related = ["merchant", "distributor"]
+    actions = ["reject"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None
+
+    @admin.action(description="Reject (the money returns to the available balance)")
+    def reject(self, request, queryset):
+        for w in queryset:
+            withdrawals.withdrawal_reject(
+                merchant=w.merchant,
+                actor=operator(request),
+                withdrawal_id=w.pk,
+                reason="rejected by a platform operator",
+            )
+        messages.success(request, "Rejected.")
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = ["id", "merchant", "count", "total", "created_by", "created_at"]
+    list_select_related = ["merchant"]
+    search_fields = ["merchant__slug"]
+
+
+class WechatPayAccountForm(forms.ModelForm):
+    for_merchant = forms.ModelChoiceField(queryset=Merchant.objects.all(), label="Merchant")
+    private_key = forms.CharField(
+        widget=forms.Textarea,
+        required=False,
+        help_text="The merchant API private key (PEM). Stored encrypted; leave empty to keep.",
+    )
+    apiv3_key = forms.CharField(required=False, help_text="The APIv3 key. Stored encrypted; leave empty to keep.")
+
+    class Meta:
+        model = WechatPayAccount
+        fields = [
+            "mchid",
+            "appid",
+            "merchant_serial_no",
+            "platform_serial_no",
+            "platform_public_key",
+            "base_url",
+            "transfer_scene_id",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["for_merchant"].initial = self.instance.merchant_id
+            self.fields["for_merchant"].disabled = True
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if not account.pk:
+            account.merchant = self.cleaned_data["for_merchant"]
+        if self.cleaned_data.get("private_key"):
+            account.private_key_encrypted = crypto.encrypt(self.cleaned_data["private_key"])
+        if self.cleaned_data.get("apiv3_key"):
+            account.apiv3_key_encrypted = crypto.encrypt(self.cleaned_data["apiv3_key"])
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(WechatPayAccount)
+class WechatPayAccountAdmin(admin.ModelAdmin):
+    """Platform operators enter a merchant's WeChat Pay credentials; secrets are never shown again."""
+
+    form = WechatPayAccountForm
+    list_display = ["merchant", "mchid", "appid", "merchant_serial_no", "base_url", "updated_at"]
+    search_fields = ["mchid", "merchant__slug"]
+    list_select_related = ["merchant"]

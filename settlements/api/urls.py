@@ -1,0 +1,33 @@
+from django.urls import path
+
+from settlements.api import views as v
+
+urlpatterns = [
+    path("settlements", v.SettlementRunListApi.as_view(), name="settlement-list"),
+    path("settlements/<int:pk>", v.SettlementRunDetailApi.as_view(), name="settlement-detail"),
+    path("distributors/<int:pk>/balance", v.DistributorBalanceApi.as_view(), name="distributor-balance"),
+    path(
+        "distributors/<int:pk>/statements/<str:month>",
+        v.DistributorStatementApi.as_view(),
+        name="distributor-statement",
+    ),
+    path(
+        "distributors/<int:pk>/payout-account",
+        v.DistributorPayoutAccountApi.as_view(),
+        name="distributor-payout-account",
+    ),
+    path("withdrawals", v.WithdrawalListApi.as_view(), name="withdrawal-list"),
+    path("withdrawals/export", v.WithdrawalExportApi.as_view(), name="withdrawal-export"),
+    path("withdrawals/<int:pk>", v.WithdrawalDetailApi.as_view(), name="withdrawal-detail"),
+    path("withdrawals/<int:pk>/approve", v.WithdrawalApproveApi.as_view(), name="withdrawal-approve"),
+    path("withdrawals/<int:pk>/reject", v.WithdrawalRejectApi.as_view(), name="withdrawal-reject"),
+    path("withdrawals/<int:pk>/mark-paid", v.WithdrawalMarkPaidApi.as_view(), name="withdrawal-mark-paid"),
+    path("withdrawals/<int:pk>/mark-failed", v.WithdrawalMarkFailedApi.as_view(), name="withdrawal-mark-failed"),
+    path("ledger/transactions", v.LedgerTransactionListApi.as_view(), name="ledger-transactions"),
+]
+
+distributor_urlpatterns = [
+    path("balance", v.MyBalanceApi.as_view(), name="my-balance"),
+    path("withdrawals", v.MyWithdrawalListApi.as_view(), name="my-withdrawals"),
+    path("statements/<str:month>", v.MyStatementApi.as_view(), name="my-statement"),
+]

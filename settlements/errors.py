@@ -1,0 +1,48 @@
+"""Error codes of settlement and withdrawals."""
+
+from distribution.errors import Conflict, Unprocessable, ValidationFailed
+
+
+class SettlementInProgress(Conflict):
+    code = "settlement_in_progress"
+    default_message = "A settlement run of this merchant is already pending or running."
+
+
+class InsufficientBalance(Unprocessable):
+    code = "insufficient_balance"
+    default_message = "The available balance does not cover this amount."
+
+
+class BelowMinimum(Unprocessable):
+    code = "below_minimum"
+    default_message = "The amount is below the program's minimum withdrawal."
+
+
+class DailyLimitExceeded(Unprocessable):
+    code = "daily_limit_exceeded"
+    default_message = "This would exceed the daily withdrawal maximum."
+
+
+class IdentityNotVerified(Unprocessable):
+    code = "identity_not_verified"
+    default_message = "The program requires a verified real-name identity to withdraw."
+
+
+class PayoutAccountMissing(Unprocessable):
+    code = "payout_account_missing"
+    default_message = "No payout account (WeChat openid) is set for this distributor."
+
+
+class NothingLeftAfterFees(Unprocessable):
+    code = "amount_too_small_after_fees"
+    default_message = "After fees and tax nothing would be paid out."
+
+
+class ProviderNotConfigured(Unprocessable):
+    code = "provider_not_configured"
+    default_message = "The merchant has no WeChat Pay account configured."
+
+
+class InvalidAsOf(ValidationFailed):
+    code = "invalid_as_of"
+    default_message = "as_of cannot be in the future."

@@ -1,0 +1,578 @@
+"""WeChat Pay API v3 client for profit sharing (分账) and merchant transfers (商家转账).
+
+It speaks the provider's real protocol (see /work/shared/PROVIDERS.md): every request is signed with the
+merchant key, every answer the settlement code acts on is checked against the platform key, and every
+outcome that could hide a completed money movement is reported as `ProviderUnknownOutcome` rather than
+guessed. The caller then queries with the same number; it never retries with a new one.
+
+How answers map to exceptions (the rule the settlement code relies on):
+
+- 2xx with a valid platform signature (timestamp within `max_clock_skew_seconds`) -> parsed result.
+- 2xx without a valid signature, an unparseable 2xx, a timeout, a dropped connection, any 5xx other than a
+  signed `SYSTEM_ERROR`, a 3xx, or an error answer whose signature headers are present but wrong
+  -> `ProviderUnknownOutcome` (the request may have been executed; query before deciding).
+- 429 / `FREQUENCY_LIMITED`, signed 5xx `SYSTEM_ERROR`, "order processing" on a split -> transient
+  `ProviderError` (retry later with the same number).
+- Other 4xx (`PARAM_ERROR`, `INVALID_REQUEST`, `NOT_ENOUGH`, `SIGN_ERROR`, `NO_AUTH`, not found ...) -> final
+  `ProviderError` for that request. Error answers carry no signature when WeChat could not authenticate
+  us (401), so a 4xx without signature headers is accepted as the provider's word.
+
+Amounts are integer fen end to end; the client refuses anything else before it touches the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from settlements.providers.base import (
+    ProviderError,
+    ProviderUnknownOutcome,
+    ReturnResult,
+    SplitReceiver,
+    SplitReceiverResult,
+    SplitResult,
+    TransferResult,
+)
+
+logger = logging.getLogger(__name__)
+
+AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
+DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
+
+# Our numbers as WeChat accepts them: profit-sharing numbers allow letters, digits and _-|*@ up to 64;
+# transfer bill numbers only letters and digits up to 32. Checked locally so a malformed number is a
+# programming error found before any money moves, not a provider refusal found in production.
+OUT_ORDER_NO_RE = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
+OUT_BILL_NO_RE = re.compile(r"^[0-9A-Za-z]{1,32}$")
+
+SPLIT_STATES = frozenset({"PROCESSING", "FINISHED"})
+SPLIT_RECEIVER_RESULTS = frozenset({"PENDING", "SUCCESS", "CLOSED"})
+RETURN_RESULTS = frozenset({"PROCESSING", "SUCCESS", "FAILED"})
+TRANSFER_STATES = frozenset(
+    {"ACCEPTED", "PROCESSING", "WAIT_USER_CONFIRM", "TRANSFERING", "SUCCESS", "FAIL", "CANCELING", "CANCELLED"}
+)
+
+# Codes that mean "not now, same number later". ORDER_NOT_READY is our normalised name for WeChat's
+# "订单处理中，暂时无法分账" (split requested too soon after payment), which arrives as INVALID_REQUEST.
+TRANSIENT_CODES = frozenset({"FREQUENCY_LIMITED", "SYSTEM_ERROR", "ORDER_NOT_READY"})
+ORDER_NOT_READY = "ORDER_NOT_READY"
+_ORDER_PROCESSING_MARKERS = ("订单处理中", "order processing", "order is processing")
+
+
+class NotificationError(ValueError):
+    """A callback notification failed verification or decryption: treat it as forged and answer 4xx."""
+
+
+class _MalformedResponse(ValueError):
+    """A signed 2xx answer we cannot read; surfaced as ProviderUnknownOutcome by the public methods."""
+
+
+@dataclass(frozen=True)
+class WechatPayConfig:
+    """One merchant's WeChat Pay v3 credentials. Secrets are kept out of repr so they never reach logs."""
+
+    mchid: str
+    appid: str
+    merchant_serial_no: str
+    private_key_pem: str = field(repr=False)  # the merchant's API private key (apiclient_key.pem)
+    platform_serial_no: str  # WeChat Pay public key id (PUB_KEY_ID_...) or platform certificate serial
+    platform_public_key_pem: str = field(repr=False)  # a PUBLIC KEY or a platform CERTIFICATE in PEM
+    apiv3_key: str = field(repr=False)  # 32 bytes, decrypts callback notifications
+    base_url: str = DEFAULT_BASE_URL
+    timeout_seconds: float = 10.0
+    max_clock_skew_seconds: int = 300
+    # Merchant transfer extras WeChat needs for some scenes (e.g. 1005 佣金报酬 wants report infos such as
+    # 岗位类型/报酬说明). They are per merchant configuration, not per call, so they live here.
+    transfer_notify_url: str = ""
+    transfer_user_recv_perception: str = ""
+    transfer_scene_report_infos: tuple[tuple[str, str], ...] = ()
+
+
+@functools.lru_cache(maxsize=32)
+def _load_platform_public_key(pem: str) -> rsa.RSAPublicKey:
+    """Accept either WeChat's newer "微信支付公钥" (a bare public key) or a platform certificate."""
+    data = pem.encode()
+    if b"BEGIN CERTIFICATE" in data:
+        key = x509.load_pem_x509_certificate(data).public_key()
+    else:
+        key = serialization.load_pem_public_key(data)
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the platform key must be an RSA key")
+    return key
+
+
+@functools.lru_cache(maxsize=32)
+def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """Cached: loading validates the RSA key (tens of milliseconds), and a client may be built per task."""
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("the merchant key must be an RSA private key")
+    return key
+
+
+def _require_fen(amount: object, *, name: str = "amount") -> int:
+    """Money crosses this boundary as integer fen only: a float or Decimal here is a bug upstream."""
+    if type(amount) is not int:
+        raise TypeError(f"{name} must be an int number of fen, got {type(amount).__name__}")
+    if amount <= 0:
+        raise ValueError(f"{name} must be positive, got {amount}")
+    return amount
+
+
+def _require_number(value: str, pattern: re.Pattern[str], name: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValueError(f"{name} {value!r} does not match {pattern.pattern}")
+    return value
+
+
+def _get_str(data: Mapping[str, Any], key: str, *, default: str | None = None) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _MalformedResponse(f"field {key!r} missing or not a string")
+    return value
+
+
+def _get_int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if type(value) is not int:
+        raise _MalformedResponse(f"field {key!r} missing or not an integer")
+    return value
+
+
+class WechatPayClient:
+    """Implements `ProfitSharingProvider` and `TransferProvider` (settlements.providers.base) over API v3.
+
+    Thread-safe as far as `requests.Session` is; one client per merchant configuration.
+    `session` and `clock` are injectable so tests can pin the clock and callers can share pools.
+    """
+
+    def __init__(
+        self,
+        config: WechatPayConfig,
+        *,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if len(config.apiv3_key.encode()) != 32:
+            raise ValueError("apiv3_key must be exactly 32 bytes")
+        self._config = config
+        self._private_key = _load_private_key(config.private_key_pem)
+        self._platform_key = _load_platform_public_key(config.platform_public_key_pem)
+        self._aead = AESGCM(config.apiv3_key.encode())
+        self._session = session if session is not None else requests.Session()
+        self._clock = clock
+        self._user_agent = f"distribution-backend wechatpay-apiv3 python-requests/{requests.__version__}"
+
+    @property
+    def config(self) -> WechatPayConfig:
+        return self._config
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> WechatPayClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- profit sharing ------------------------------------------------------------------------------------
+    def add_receiver(self, *, type: str, account: str, relation_type: str, name: str | None = None) -> None:
+        """Register a split receiver. WeChat treats re-adding the same receiver as success, so this is safe
+        to call before every split. `name` (required by WeChat for MERCHANT_ID: the merchant's full name) is
+        encrypted with the platform key."""
+        payload: dict[str, Any] = {
+            "appid": self._config.appid,
+            "type": type,
+            "account": account,
+            "relation_type": relation_type,
+        }
+        sensitive = False
+        if name:
+            payload["name"] = self.encrypt_sensitive(name)
+            sensitive = True
+        self._call("POST", "/v3/profitsharing/receivers/add", payload=payload, sensitive=sensitive)
+
+    def request_split(
+        self, *, transaction_id: str, out_order_no: str, receivers: list[SplitReceiver], unfreeze_unsplit: bool
+    ) -> SplitResult:
+        """Ask WeChat to split a payment. The same `out_order_no` sent again is the same request, so after
+        any unknown outcome the caller resends or queries with it; the answer may still be PROCESSING."""
+        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
+        if not receivers:
+            raise ValueError("a split needs at least one receiver")
+        payload = {
+            "appid": self._config.appid,
+            "transaction_id": transaction_id,
+            "out_order_no": out_order_no,
+            "receivers": [
+                {
+                    "type": r.type,
+                    "account": r.account,
+                    "amount": _require_fen(r.amount, name=f"amount for {r.account}"),
+                    "description": r.description,
+                }
+                for r in receivers
+            ],
+            "unfreeze_unsplit": bool(unfreeze_unsplit),
+        }
+        data = self._call("POST", "/v3/profitsharing/orders", payload=payload, split_call=True)
+        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
+
+    def query_split(self, *, transaction_id: str, out_order_no: str) -> SplitResult:
+        """Query a split (or an unfreeze) by our number; not found is ProviderError RESOURCE_NOT_EXISTS."""
+        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
+        data = self._call(
+            "GET",
+            f"/v3/profitsharing/orders/{quote(out_order_no, safe='')}",
+            params={"transaction_id": transaction_id},
+        )
+        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
+
+    def unfreeze(self, *, transaction_id: str, out_order_no: str, description: str) -> SplitResult:
+        """Release the unsplit rest of a payment to the merchant and end splitting for it. Idempotent on
+        `out_order_no` like a split; query it with `query_split`."""
+        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
+        payload = {"transaction_id": transaction_id, "out_order_no": out_order_no, "description": description}
+        data = self._call("POST", "/v3/profitsharing/orders/unfreeze", payload=payload, split_call=True)
+        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
+
+    def return_split(
+        self, *, out_return_no: str, out_order_no: str, return_mchid: str, amount: int, description: str
+    ) -> ReturnResult:
+        """Pull money back from a MERCHANT_ID receiver of a split (WeChat refuses returns from a person's
+        openid; that case is a receivable in our ledger, not a provider call)."""
+        _require_number(out_return_no, OUT_ORDER_NO_RE, "out_return_no")
+        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
+        payload = {
+            "out_order_no": out_order_no,
+            "out_return_no": out_return_no,
+            "return_mchid": return_mchid,
+            "amount": _require_fen(amount),
+            "description": description,
+        }
+        data = self._call("POST", "/v3/profitsharing/return-orders", payload=payload)
+        return self._parse(self._return_result, data, out_return_no)
+
+    # --- merchant transfer ---------------------------------------------------------------------------------
+    def create_transfer(
+        self,
+        *,
+        out_bill_no: str,
+        openid: str,
+        amount: int,
+        transfer_scene_id: str,
+        remark: str,
+        user_name: str | None = None,
+    ) -> TransferResult:
+        """Create a transfer bill to a user's WeChat balance. Reusing `out_bill_no` with the same details
+        returns the existing bill; with different details WeChat refuses (INVALID_REQUEST). `user_name` is
+        the real name, required by WeChat from ¥2,000 up; it is encrypted with the platform key."""
+        _require_number(out_bill_no, OUT_BILL_NO_RE, "out_bill_no")
+        payload: dict[str, Any] = {
+            "appid": self._config.appid,
+            "out_bill_no": out_bill_no,
+            "transfer_scene_id": transfer_scene_id,
+            "openid": openid,
+            "transfer_amount": _require_fen(amount),
+            "transfer_remark": remark,
+        }
+        sensitive = False
+        if user_name:
+            payload["user_name"] = self.encrypt_sensitive(user_name)
+            sensitive = True
+        if self._config.transfer_notify_url:
+            payload["notify_url"] = self._config.transfer_notify_url
+        if self._config.transfer_user_recv_perception:
+            payload["user_recv_perception"] = self._config.transfer_user_recv_perception
+        if self._config.transfer_scene_report_infos:
+            payload["transfer_scene_report_infos"] = [
+                {"info_type": info_type, "info_content": info_content}
+                for info_type, info_content in self._config.transfer_scene_report_infos
+            ]
+        data = self._call("POST", "/v3/fund-app/mch-transfer/transfer-bills", payload=payload, sensitive=sensitive)
+        return self._parse(parse_transfer_bill, data, out_bill_no)
+
+    def query_transfer(self, *, out_bill_no: str) -> TransferResult:
+        """Query a transfer bill by our number; not found is ProviderError NOT_FOUND (http_status 404)."""
+        _require_number(out_bill_no, OUT_BILL_NO_RE, "out_bill_no")
+        data = self._call("GET", f"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}")
+        return self._parse(parse_transfer_bill, data, out_bill_no)
+
+    # --- callbacks -----------------------------------------------------------------------------------------
+    def verify_notification(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Check a callback's platform signature and timestamp; raise NotificationError if either fails.
+
+        Header names are matched case-insensitively, so Django's `request.headers` or a plain dict work."""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        problem = self._signature_problem(lowered, body)
+        if problem is not None:
+            raise NotificationError(f"notification signature refused: {problem}")
+
+    def decrypt_notification(self, resource: Mapping[str, Any]) -> dict[str, Any]:
+        """Decrypt a callback's `resource` (AEAD_AES_256_GCM under the APIv3 key) into its JSON object."""
+        try:
+            if resource.get("algorithm") != "AEAD_AES_256_GCM":
+                raise NotificationError(f"unsupported algorithm {resource.get('algorithm')!r}")
+            ciphertext = base64.b64decode(resource["ciphertext"], validate=True)
+            nonce = resource["nonce"].encode()
+            associated = (resource.get("associated_data") or "").encode()
+            plaintext = self._aead.decrypt(nonce, ciphertext, associated or None)
+            data = json.loads(plaintext)
+        except NotificationError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, InvalidTag) as exc:
+            raise NotificationError(f"notification resource cannot be decrypted: {exc.__class__.__name__}") from exc
+        if not isinstance(data, dict):
+            raise NotificationError("notification resource is not a JSON object")
+        return data
+
+    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """Verify, then decrypt: the envelope (id, event_type, ...) with `resource` replaced by its plaintext."""
+        self.verify_notification(headers, body)
+        try:
+            envelope = json.loads(body)
+        except ValueError as exc:
+            raise NotificationError("notification body is not JSON") from exc
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("resource"), dict):
+            raise NotificationError("notification has no resource")
+        return {**envelope, "resource": self.decrypt_notification(envelope["resource"])}
+
+    # --- crypto helpers ------------------------------------------------------------------------------------
+    def encrypt_sensitive(self, plaintext: str) -> str:
+        """RSA-OAEP (SHA-1, MGF1 SHA-1) with the platform public key, as WeChat specifies for names."""
+        ciphertext = self._platform_key.encrypt(
+            plaintext.encode(),
+            padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None),  # noqa: S303
+        )
+        return base64.b64encode(ciphertext).decode("ascii")
+
+    def _authorization(self, method: str, path_with_query: str, body: bytes) -> str:
+        timestamp = str(int(self._clock()))
+        nonce = secrets.token_hex(16).upper()
+        message = f"{method}\n{path_with_query}\n{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        signature = base64.b64encode(self._private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+        return (
+            f'{AUTH_SCHEME} mchid="{self._config.mchid}",nonce_str="{nonce}",signature="{signature}",'
+            f'timestamp="{timestamp}",serial_no="{self._config.merchant_serial_no}"'
+        )
+
+    def _signature_problem(self, lowered_headers: Mapping[str, str], body: bytes) -> str | None:
+        """None when the platform signature over timestamp, nonce and body is valid and fresh; else why not."""
+        signature = lowered_headers.get("wechatpay-signature")
+        timestamp = lowered_headers.get("wechatpay-timestamp")
+        nonce = lowered_headers.get("wechatpay-nonce")
+        serial = lowered_headers.get("wechatpay-serial")
+        if not (signature and timestamp and nonce and serial):
+            return "signature headers missing"
+        signature_type = lowered_headers.get("wechatpay-signature-type")
+        if signature_type and signature_type != AUTH_SCHEME:
+            return f"unsupported signature type {signature_type!r}"
+        if serial != self._config.platform_serial_no:
+            return f"unknown platform serial {serial!r}"
+        try:
+            signed_at = int(timestamp)
+        except ValueError:
+            return "timestamp is not an integer"
+        if abs(self._clock() - signed_at) > self._config.max_clock_skew_seconds:
+            return "timestamp outside the allowed clock skew"
+        message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+        try:
+            self._platform_key.verify(
+                base64.b64decode(signature, validate=True), message, padding.PKCS1v15(), hashes.SHA256()
+            )
+        except (InvalidSignature, ValueError):
+            return "signature does not verify"
+        return None
+
+    # --- transport -----------------------------------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        payload: Mapping[str, Any] | None = None,
+        sensitive: bool = False,
+        split_call: bool = False,
+    ) -> dict[str, Any]:
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Accept": "application/json", "User-Agent": self._user_agent}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if sensitive:
+            # Tells WeChat which platform key encrypted the sensitive fields.
+            headers["Wechatpay-Serial"] = self._config.platform_serial_no
+        url = self._config.base_url.rstrip("/") + path
+        prepared = self._session.prepare_request(
+            requests.Request(method, url, params=params, data=body if payload is not None else None, headers=headers)
+        )
+        # Sign exactly the path and query that go on the wire, after requests has encoded them.
+        prepared.headers["Authorization"] = self._authorization(method, prepared.path_url, body)
+        try:
+            response = self._session.send(prepared, timeout=self._config.timeout_seconds, allow_redirects=False)
+        except requests.RequestException as exc:
+            logger.warning("wechatpay %s %s: no answer (%s)", method, path, exc.__class__.__name__)
+            raise ProviderUnknownOutcome(f"{method} {path}: no answer ({exc.__class__.__name__}: {exc})") from exc
+        return self._handle(response, method, path, split_call=split_call)
+
+    def _handle(self, response: requests.Response, method: str, path: str, *, split_call: bool) -> dict[str, Any]:
+        status = response.status_code
+        body = response.content
+        request_id = response.headers.get("Request-ID", "")
+        lowered = {k.lower(): v for k, v in response.headers.items()}
+        problem = self._signature_problem(lowered, body)
+        where = f"{method} {path} -> HTTP {status} (Request-ID {request_id or '-'})"
+
+        if 200 <= status < 300:
+            if problem is not None:
+                logger.error("wechatpay %s: 2xx refused as forged: %s", where, problem)
+                raise ProviderUnknownOutcome(f"{where}: unverifiable 2xx answer ({problem})")
+            if not body:
+                return {}
+            try:
+                data = json.loads(body)
+            except ValueError as exc:
+                raise ProviderUnknownOutcome(f"{where}: signed 2xx answer is not JSON") from exc
+            if not isinstance(data, dict):
+                raise ProviderUnknownOutcome(f"{where}: signed 2xx answer is not a JSON object")
+            return data
+
+        signed = problem is None
+        headers_present = any(h in lowered for h in ("wechatpay-signature", "wechatpay-timestamp", "wechatpay-serial"))
+        if headers_present and not signed:
+            # Someone answered in WeChat's name with a bad signature: do not believe the refusal either.
+            logger.error("wechatpay %s: error answer with a bad signature: %s", where, problem)
+            raise ProviderUnknownOutcome(f"{where}: error answer with an invalid signature ({problem})")
+        code, message = self._error_fields(body)
+        logger.warning("wechatpay %s: %s %s", where, code, message)
+
+        if status == 429 or code == "FREQUENCY_LIMITED":
+            raise ProviderError(code or "FREQUENCY_LIMITED", message, transient=True, http_status=status)
+        if status >= 500:
+            if signed and code == "SYSTEM_ERROR":
+                raise ProviderError(code, message, transient=True, http_status=status)
+            raise ProviderUnknownOutcome(f"{where}: {code or 'no code'} {message}".rstrip())
+        if 400 <= status < 500:
+            code = code or f"HTTP_{status}"
+            if split_call and (
+                code == ORDER_NOT_READY
+                or (code == "INVALID_REQUEST" and any(m in message.lower() for m in _ORDER_PROCESSING_MARKERS))
+            ):
+                raise ProviderError(ORDER_NOT_READY, message, transient=True, http_status=status)
+            raise ProviderError(code, message, transient=code in TRANSIENT_CODES, http_status=status)
+        # 1xx/3xx: nothing WeChat documents; we cannot tell whether the request was taken.
+        raise ProviderUnknownOutcome(f"{where}: unexpected status")
+
+    @staticmethod
+    def _error_fields(body: bytes) -> tuple[str, str]:
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            return "", body[:200].decode("utf-8", "replace")
+        if not isinstance(data, dict):
+            return "", ""
+        code = data.get("code")
+        message = data.get("message")
+        return (code if isinstance(code, str) else "", message if isinstance(message, str) else "")
+
+    # --- parsing -------------------------------------------------------------------------------------------
+    @staticmethod
+    def _parse(
+        parser: Callable[[Mapping[str, Any]], Any],
+        data: Mapping[str, Any],
+        number: str,
+        *,
+        transaction_id: str | None = None,
+    ) -> Any:
+        """Parse a signed answer and check it is about our number (and payment): a signed answer we cannot
+        read, or one about something else, leaves the outcome unknown rather than wrong."""
+        if transaction_id is not None and data.get("transaction_id", transaction_id) != transaction_id:
+            raise ProviderUnknownOutcome(f"signed answer for {number} is about another payment")
+        try:
+            result = parser(data)
+        except _MalformedResponse as exc:
+            raise ProviderUnknownOutcome(f"signed answer for {number} is malformed: {exc}") from exc
+        echoed = getattr(result, "out_order_no", None) or getattr(result, "out_return_no", None)
+        echoed = echoed or getattr(result, "out_bill_no", None)
+        if echoed != number:
+            raise ProviderUnknownOutcome(f"signed answer is about {echoed!r}, not {number!r}")
+        return result
+
+    @staticmethod
+    def _split_result(data: Mapping[str, Any]) -> SplitResult:
+        raw_receivers = data.get("receivers", [])
+        if not isinstance(raw_receivers, list):
+            raise _MalformedResponse("receivers is not a list")
+        receivers = []
+        for raw in raw_receivers:
+            if not isinstance(raw, dict):
+                raise _MalformedResponse("receiver is not an object")
+            result = _get_str(raw, "result")
+            if result not in SPLIT_RECEIVER_RESULTS:
+                logger.warning("wechatpay: unknown split receiver result %r", result)
+            receivers.append(
+                SplitReceiverResult(
+                    type=_get_str(raw, "type"),
+                    account=_get_str(raw, "account"),
+                    amount=_get_int(raw, "amount"),
+                    result=result,
+                    fail_reason=_get_str(raw, "fail_reason", default=""),
+                )
+            )
+        state = _get_str(data, "state")
+        if state not in SPLIT_STATES:
+            logger.warning("wechatpay: unknown split state %r", state)
+        return SplitResult(
+            out_order_no=_get_str(data, "out_order_no"),
+            order_id=_get_str(data, "order_id"),
+            state=state,
+            receivers=receivers,
+        )
+
+    @staticmethod
+    def _return_result(data: Mapping[str, Any]) -> ReturnResult:
+        result = _get_str(data, "result")
+        if result not in RETURN_RESULTS:
+            logger.warning("wechatpay: unknown return result %r", result)
+        return ReturnResult(
+            out_return_no=_get_str(data, "out_return_no"),
+            return_id=_get_str(data, "return_id"),
+            result=result,
+            amount=_get_int(data, "amount"),
+            fail_reason=_get_str(data, "fail_reason", default=""),
+        )
+
+
+def parse_transfer_bill(data: Mapping[str, Any]) -> TransferResult:
+    """A transfer bill from a create/query answer or a decrypted MCHTRANSFER.BILL.FINISHED notification.
+
+    An unknown state is kept as is: `TransferResult.final` is False for it, so nobody settles on it.
+    Raises ValueError if a required field is missing or has the wrong type."""
+    state = _get_str(data, "state")
+    if state not in TRANSFER_STATES:
+        logger.warning("wechatpay: unknown transfer bill state %r", state)
+    return TransferResult(
+        out_bill_no=_get_str(data, "out_bill_no"),
+        transfer_bill_no=_get_str(data, "transfer_bill_no"),
+        state=state,
+        fail_reason=_get_str(data, "fail_reason", default=""),
+        package_info=_get_str(data, "package_info", default=""),
+    )

@@ -1,0 +1,30 @@
+"""The provider clients a merchant uses, built from its stored WeChat Pay account."""
+
+from __future__ import annotations
+
+from distribution import crypto
+from settlements.errors import ProviderNotConfigured
+from settlements.models import WechatPayAccount
+
+# Query answers that mean "no such request": it never arrived, so the same number can be sent again.
+NOT_FOUND_CODES = frozenset({"RESOURCE_NOT_EXISTS", "NOT_FOUND", "ORDER_NOT_EXIST", "ORDER_NOT_EXISTS"})
+
+
+def wechat_client(merchant_id: int):
+    from settlements.providers.wechatpay import WechatPayClient, WechatPayConfig
+
+    account = WechatPayAccount.objects.for_merchant(merchant_id).first()
+    if account is None:
+        raise ProviderNotConfigured()
+    return WechatPayClient(
+        WechatPayConfig(
+            mchid=account.mchid,
+            appid=account.appid,
+            merchant_serial_no=account.merchant_serial_no,
+            private_key_pem=crypto.decrypt(account.private_key_encrypted),
+            platform_serial_no=account.platform_serial_no,
+            platform_public_key_pem=account.platform_public_key,
+            apiv3_key=crypto.decrypt(account.apiv3_key_encrypted),
+            base_url=account.base_url,
+        )
+    )

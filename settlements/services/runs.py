@@ -1,0 +1,240 @@
+"""Settlement runs (结算): move due commission from pending to available, chunk by chunk.
+
+A run settles every confirmed line whose `unlock_at` ≤ `as_of`. It works through beneficiaries in id
+order, `chunk_size` at a time; each chunk is one database transaction that marks its lines settled,
+posts one ledger transaction per beneficiary (pending → available, repaying any receivable first), and
+advances the run's cursor and counters. A crash loses at most the chunk in flight, which the next
+attempt redoes: lines still `confirmed` are the only ones it can pick. A worker holds a lease on the
+run, renewed with every chunk; a run whose lease lapsed is picked up again by `settlement_resume_stale`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from commissions.models import CommissionLine
+from distribution.audit import audit_record
+from distribution.auth import Actor
+from merchants.models import DistributionProgram, Merchant
+from settlements import ledger
+from settlements.errors import InvalidAsOf, SettlementInProgress
+from settlements.ledger import DISTRIBUTOR, Txn
+from settlements.models import Account, LedgerTransaction, SettlementRun
+
+logger = logging.getLogger(__name__)
+L = CommissionLine
+A = Account.Kind
+R = SettlementRun.Status
+DEFAULT_CHUNK = 1000
+DEFAULT_LEASE = timedelta(minutes=2)
+
+
+def due_lines(merchant_id: int, as_of: datetime):
+    return L.objects.for_merchant(merchant_id).filter(
+        status=L.Status.CONFIRMED, kind=L.Kind.COMMISSION, unlock_at__lte=as_of
+    )
+
+
+@transaction.atomic
+def settlement_request(
+    *, merchant: Merchant, actor: Actor, as_of: datetime | None = None, trigger: str = SettlementRun.Trigger.MANUAL
+) -> SettlementRun:
+    """Create a run (the worker executes it after commit). One pending or running run per merchant."""
+    now = timezone.now()
+    as_of = as_of or now
+    if as_of > now + timedelta(minutes=1):
+        raise InvalidAsOf(fields={"as_of": ["Cannot be in the future."]})
+    program = DistributionProgram.objects.for_merchant(merchant).get()
+    totals = due_lines(merchant.pk, as_of).aggregate(n=Count("id"), s=Sum(F("amount") - F("reversed_amount")))
+    try:
+        with transaction.atomic():
+            run = SettlementRun.objects.create(
+                merchant=merchant,
+                as_of=as_of,
+                trigger=trigger,
+                provider=program.settlement_provider,
+                requested_by=actor.label or actor.kind,
+                lines_total=totals["n"],
+                amount_total=totals["s"] or 0,
+            )
+    except IntegrityError:
+        active = SettlementRun.objects.for_merchant(merchant).filter(status__in=[R.PENDING, R.RUNNING]).first()
+        raise SettlementInProgress(extra={"run": active.pk if active else None}) from None
+    audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="settlement.requested",
+        obj=run,
+        changes={"as_of": [None, as_of.isoformat()], "lines": [None, run.lines_total]},
+    )
+    from settlements.tasks import execute_run
+
+    transaction.on_commit(lambda: execute_run.delay(run.pk))
+    return run
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(run_id: int, worker: str, lease: timedelta = DEFAULT_LEASE) -> bool:
+    """Take the run's lease: it is pending, or running under a lease that lapsed (its worker died)."""
+    now = timezone.now()
+    claimed = (
+        SettlementRun.objects.unscoped()
+        .filter(
+            Q(status=R.PENDING)
+            | Q(status=R.RUNNING, heartbeat_at__lt=now - lease)
+            | Q(status=R.RUNNING, lease_owner=worker),
+            pk=run_id,
+        )
+        .update(status=R.RUNNING, lease_owner=worker, heartbeat_at=now, attempts=F("attempts") + 1)
+    )
+    if claimed:
+        SettlementRun.objects.unscoped().filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return bool(claimed)
+
+
+def settlement_execute(
+    run_id: int,
+    *,
+    worker: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    lease: timedelta = DEFAULT_LEASE,
+    max_chunks: int | None = None,
+) -> SettlementRun | None:
+    """Work through the run until it is done (or `max_chunks`, for tests). Safe to call from any number
+    of workers at once: only the lease holder works, and every chunk is guarded by the line states."""
+    worker = worker or worker_name()
+    if not claim(run_id, worker, lease):
+        return None
+    done = 0
+    while max_chunks is None or done < max_chunks:
+        for attempt in range(3):
+            try:
+                more = _chunk(run_id, worker, chunk_size)
+                break
+            except OperationalError as exc:  # a deadlock or serialization failure: the chunk rolled back
+                if getattr(exc.__cause__, "sqlstate", None) not in ("40P01", "40001") or attempt == 2:
+                    raise
+                logger.warning("settlement run %s: chunk retried after %s", run_id, exc)
+        done += 1
+        if more is None or not more:
+            break
+    run = SettlementRun.objects.unscoped().get(pk=run_id)
+    if run.status == R.COMPLETED and run.provider == "wechat_profitsharing":
+        from settlements.services.splits import splits_dispatch
+
+        splits_dispatch(run=run)
+    return run
+
+
+@transaction.atomic
+def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
+    """Settle the next chunk; False when the run is complete, None when the lease was lost."""
+    run = SettlementRun.objects.unscoped().select_for_update().get(pk=run_id)
+    if run.status != R.RUNNING or run.lease_owner != worker:
+        return None
+    lines = L._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT beneficiary_id FROM {lines}
+                 WHERE merchant_id = %s AND status = 'confirmed' AND kind = 'commission' AND unlock_at <= %s
+                   AND beneficiary_id >= %s
+                 ORDER BY beneficiary_id LIMIT %s""",  # noqa: S608
+            [run.merchant_id, run.as_of, run.cursor, chunk_size],
+        )
+        beneficiaries = [row[0] for row in cursor.fetchall()]
+        now = timezone.now()
+        if not beneficiaries:
+            SettlementRun.objects.unscoped().filter(pk=run.pk).update(
+                status=R.COMPLETED, finished_at=now, heartbeat_at=now
+            )
+            return False
+        low, high = beneficiaries[0], beneficiaries[-1]
+        # lock the lines in id order (as refunds do), then settle them
+        cursor.execute(
+            f"""WITH picked AS (
+                    SELECT id FROM {lines}
+                     WHERE merchant_id = %(m)s AND status = 'confirmed' AND kind = 'commission'
+                       AND unlock_at <= %(as_of)s AND beneficiary_id BETWEEN %(lo)s AND %(hi)s
+                     ORDER BY id FOR UPDATE),
+                due AS (
+                    UPDATE {lines} l SET status = 'settled', settled_at = %(now)s, settlement_run_id = %(run)s,
+                                         updated_at = %(now)s
+                      FROM picked WHERE l.id = picked.id
+                    RETURNING l.beneficiary_id, l.amount - l.reversed_amount AS net)
+                SELECT beneficiary_id, sum(net), count(*) FROM due GROUP BY 1 ORDER BY 1""",  # noqa: S608
+            {"m": run.merchant_id, "as_of": run.as_of, "lo": low, "hi": high, "now": now, "run": run.pk},
+        )
+        settled = cursor.fetchall()
+    currency = Merchant.objects.filter(pk=run.merchant_id).values_list("currency", flat=True).get()
+    keys = {(DISTRIBUTOR, d, kind) for d, _, _ in settled for kind in (A.PENDING, A.AVAILABLE, A.RECEIVABLE)}
+    ids = ledger.accounts_for(run.merchant_id, currency, keys, lock=True)
+    owed = dict(
+        Account.objects.for_merchant(run.merchant_id)
+        .filter(pk__in=[ids[(DISTRIBUTOR, d, A.RECEIVABLE)] for d, _, _ in settled])
+        .values_list("owner_id", "balance")
+    )
+    txns = []
+    for distributor_id, amount, _ in settled:
+        repay = min(amount, owed.get(distributor_id, 0))
+        txn = Txn(f"run:{run.pk}:d:{distributor_id}", LedgerTransaction.Kind.SETTLE)
+        txn.debit(DISTRIBUTOR, distributor_id, A.PENDING, amount)
+        if amount - repay:
+            txn.credit(DISTRIBUTOR, distributor_id, A.AVAILABLE, amount - repay)
+        if repay:
+            txn.credit(DISTRIBUTOR, distributor_id, A.RECEIVABLE, repay)
+        txns.append(txn)
+    ledger.post(run.merchant_id, currency, txns)
+    if run.provider == "wechat_profitsharing":
+        from settlements.services.splits import splits_prepare
+
+        splits_prepare(
+            run=run,
+            currency=currency,
+            settled={d: a for d, a, _ in settled},
+            repaid={d: min(a, owed.get(d, 0)) for d, a, _ in settled},
+        )
+    SettlementRun.objects.unscoped().filter(pk=run.pk).update(
+        cursor=high + 1,
+        chunks_done=F("chunks_done") + 1,
+        heartbeat_at=now,
+        lines_done=F("lines_done") + sum(n for _, _, n in settled),
+        amount_done=F("amount_done") + sum(a for _, a, _ in settled),
+        distributors_done=F("distributors_done") + len(settled),
+    )
+    return True
+
+
+def settlement_resume_stale(*, lease: timedelta = DEFAULT_LEASE) -> list[int]:
+    """Runs whose worker stopped renewing its lease (it died): enqueue them again."""
+    from settlements.tasks import execute_run
+
+    stale = list(
+        SettlementRun.objects.unscoped()
+        .filter(
+            status__in=[R.PENDING, R.RUNNING],
+            heartbeat_at__lt=timezone.now() - lease,
+        )
+        .values_list("pk", flat=True)
+    )
+    never_started = list(
+        SettlementRun.objects.unscoped()
+        .filter(
+            status=R.PENDING,
+            heartbeat_at__isnull=True,
+            created_at__lt=timezone.now() - lease,
+        )
+        .values_list("pk", flat=True)
+    )
+    for run_id in stale + never_started:
+        execute_run.delay(run_id)
+    return stale + never_started

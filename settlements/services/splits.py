@@ -1,0 +1,207 @@
+"""Profit sharing (分账) through WeChat Pay: settled commission is split straight to distributors.
+
+At settlement (in the chunk's transaction) each order's due commission for beneficiaries with a payout
+openid becomes a split request, and the amounts move from available to withdrawing (reserved). After the
+run, the requests are sent; a receiver that succeeds is paid out (withdrawing → paid out), one that the
+provider closes gets its money back to available (withdrawable by hand). The request number is stored
+before the call; an unknown outcome is queried with the same number, never re-numbered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from commissions.models import CommissionLine
+from distributors.models import Distributor
+from settlements import ledger
+from settlements.ledger import DISTRIBUTOR, Txn
+from settlements.models import Account, LedgerTransaction, SettlementRun, SplitReceiver, SplitRequest
+from settlements.providers.base import ProviderError, ProviderUnknownOutcome, SplitResult
+from settlements.providers.base import SplitReceiver as ReceiverSpec
+from settlements.services.providers import NOT_FOUND_CODES, wechat_client
+
+logger = logging.getLogger(__name__)
+A = Account.Kind
+K = LedgerTransaction.Kind
+S = SplitRequest.Status
+BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+
+
+def out_order_no(run: SettlementRun, order_id: int) -> str:
+    return f"PS{run.merchant_id}R{run.pk}O{order_id}"
+
+
+def splits_prepare(*, run: SettlementRun, currency: str, settled: dict[int, int], repaid: dict[int, int]) -> int:
+    """In the chunk's transaction: split requests for this chunk's settled lines, and the reservations.
+
+    Distributors who are repaying a receivable, or have no openid, are left in the wallet."""
+    openids = dict(
+        Distributor.objects.for_merchant(run.merchant_id)
+        .filter(pk__in=[d for d in settled if not repaid.get(d)])
+        .exclude(payout_openid="")
+        .values_list("pk", "payout_openid")
+    )
+    if not openids:
+        return 0
+    rows = (
+        CommissionLine.objects.for_merchant(run.merchant_id)
+        .filter(settlement_run=run, beneficiary_id__in=list(openids), kind=CommissionLine.Kind.COMMISSION)
+        .exclude(order__payment_transaction_id="")
+        .values_list("order_id", "order__payment_transaction_id", "beneficiary_id", "amount", "reversed_amount")
+    )
+    per_order: dict[tuple[int, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for order_id, transaction_id, beneficiary, amount, reversed_amount in rows:
+        per_order[(order_id, transaction_id)][beneficiary] += amount - reversed_amount
+    txns = []
+    for (order_id, transaction_id), amounts in sorted(per_order.items()):
+        split, _ = SplitRequest.objects.get_or_create(
+            merchant_id=run.merchant_id,
+            run=run,
+            order_id=order_id,
+            defaults={"transaction_id": transaction_id, "out_order_no": out_order_no(run, order_id)},
+        )
+        for distributor_id, amount in sorted(amounts.items()):
+            if amount <= 0:
+                continue
+            _, created = SplitReceiver.objects.get_or_create(
+                merchant_id=run.merchant_id,
+                split=split,
+                distributor_id=distributor_id,
+                defaults={"account": openids[distributor_id], "amount": amount},
+            )
+            if created:
+                txns.append(
+                    Txn(f"split:{split.pk}:d:{distributor_id}:reserve", K.SPLIT_RESERVE)
+                    .debit(DISTRIBUTOR, distributor_id, A.AVAILABLE, amount)
+                    .credit(DISTRIBUTOR, distributor_id, A.WITHDRAWING, amount)
+                )
+    ledger.post(run.merchant_id, currency, txns)
+    return len(txns)
+
+
+def splits_dispatch(*, run: SettlementRun | None = None, merchant_id: int | None = None) -> int:
+    """Send (or query) every split that is due: the run's, or all of a merchant's, or all."""
+    now = timezone.now()
+    qs = SplitRequest.objects.unscoped().filter(status__in=[S.CREATED, S.UNKNOWN, S.PROCESSING])
+    if run is not None:
+        qs = qs.filter(run=run)
+    if merchant_id is not None:
+        qs = qs.filter(merchant_id=merchant_id)
+    handled = 0
+    for split_id in qs.exclude(next_attempt_at__gt=now).order_by("pk").values_list("pk", flat=True):
+        split_advance(split_id)
+        handled += 1
+    return handled
+
+
+def split_advance(split_id: int) -> SplitRequest:
+    """One step for one split: send it, or ask how it went; book what is final."""
+    with transaction.atomic():
+        split = SplitRequest.objects.unscoped().select_for_update().get(pk=split_id)
+        if split.status not in (S.CREATED, S.UNKNOWN, S.PROCESSING):
+            return split
+        sending = split.status == S.CREATED
+        if sending:  # from here on the request may exist at the provider: remember that before calling
+            split.status = S.UNKNOWN
+        split.attempts += 1
+        split.save(update_fields=["status", "attempts", "updated_at"])
+    client = wechat_client(split.merchant_id)
+    receivers = list(SplitReceiver.objects.for_merchant(split.merchant_id).filter(split=split).order_by("pk"))
+    try:
+        if sending:
+            result = client.request_split(
+                transaction_id=split.transaction_id,
+                out_order_no=split.out_order_no,
+                unfreeze_unsplit=True,
+                receivers=[
+                    ReceiverSpec(
+                        type="PERSONAL_OPENID",
+                        account=r.account,
+                        amount=r.amount,
+                        description="分销佣金 distribution commission",
+                    )
+                    for r in receivers
+                ],
+            )
+        else:
+            result = client.query_split(transaction_id=split.transaction_id, out_order_no=split.out_order_no)
+    except ProviderUnknownOutcome as exc:
+        return _retry_later(split, S.UNKNOWN, str(exc))
+    except ProviderError as exc:
+        if not sending and exc.code in NOT_FOUND_CODES:  # it never arrived: send the same number again
+            return _retry_later(split, S.CREATED, exc.code, immediately=True)
+        if exc.transient:
+            return _retry_later(split, S.CREATED if sending else split.status, exc.code)
+        return _fail(split, receivers, exc)
+    return _apply(split, receivers, result)
+
+
+def _retry_later(split: SplitRequest, status: str, error: str, *, immediately: bool = False) -> SplitRequest:
+    delay = timedelta(0) if immediately else BACKOFF[min(split.attempts - 1, len(BACKOFF) - 1)]
+    SplitRequest.objects.unscoped().filter(pk=split.pk).update(
+        status=status, last_error=error[:300], next_attempt_at=timezone.now() + delay
+    )
+    split.refresh_from_db()
+    return split
+
+
+@transaction.atomic
+def _fail(split: SplitRequest, receivers: list[SplitReceiver], exc: ProviderError) -> SplitRequest:
+    currency = split.order.currency
+    txns = []
+    for r in receivers:
+        if r.result == SplitReceiver.Result.PENDING:
+            SplitReceiver.objects.unscoped().filter(pk=r.pk).update(
+                result=SplitReceiver.Result.CLOSED, fail_reason=f"request refused: {exc.code}"
+            )
+            txns.append(_return(split, r))
+    ledger.post(split.merchant_id, currency, txns)
+    SplitRequest.objects.unscoped().filter(pk=split.pk).update(status=S.FAILED, last_error=str(exc)[:300])
+    split.refresh_from_db()
+    return split
+
+
+def _return(split: SplitRequest, r: SplitReceiver) -> Txn:
+    return (
+        Txn(f"split:{split.pk}:d:{r.distributor_id}:return", K.SPLIT_RETURN)
+        .debit(DISTRIBUTOR, r.distributor_id, A.WITHDRAWING, r.amount)
+        .credit(DISTRIBUTOR, r.distributor_id, A.AVAILABLE, r.amount)
+    )
+
+
+@transaction.atomic
+def _apply(split: SplitRequest, receivers: list[SplitReceiver], result: SplitResult) -> SplitRequest:
+    by_account = {(x.account, x.amount): x for x in result.receivers}
+    txns = []
+    for r in receivers:
+        answer = by_account.get((r.account, r.amount))
+        if answer is None or r.result != SplitReceiver.Result.PENDING or answer.result == "PENDING":
+            continue
+        if answer.result == "SUCCESS":
+            SplitReceiver.objects.unscoped().filter(pk=r.pk).update(result=SplitReceiver.Result.SUCCESS)
+            txns.append(
+                Txn(f"split:{split.pk}:d:{r.distributor_id}:paid", K.SPLIT_PAID)
+                .debit(DISTRIBUTOR, r.distributor_id, A.WITHDRAWING, r.amount)
+                .credit(DISTRIBUTOR, r.distributor_id, A.PAID_OUT, r.amount)
+            )
+        else:
+            SplitReceiver.objects.unscoped().filter(pk=r.pk).update(
+                result=SplitReceiver.Result.CLOSED, fail_reason=answer.fail_reason[:200]
+            )
+            txns.append(_return(split, r))
+    ledger.post(split.merchant_id, split.order.currency, txns)
+    pending_left = SplitReceiver.objects.unscoped().filter(split=split, result=SplitReceiver.Result.PENDING).exists()
+    finished = result.state == "FINISHED" and not pending_left
+    SplitRequest.objects.unscoped().filter(pk=split.pk).update(
+        status=S.FINISHED if finished else S.PROCESSING,
+        provider_order_id=result.order_id or split.provider_order_id,
+        last_error="",
+        next_attempt_at=None if finished else timezone.now() + timedelta(seconds=30),
+    )
+    split.refresh_from_db()
+    return split

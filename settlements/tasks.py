@@ -1,0 +1,72 @@
+"""Celery tasks for settlement and payouts: thin wrappers around the services. Every one is safe to run
+twice (leases, line states and ledger references guard the work), so they are acknowledged late."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from distribution.auth import Actor
+
+
+@shared_task(name="settlements.execute_run", acks_late=True)
+def execute_run(run_id: int) -> dict | None:
+    from settlements.services.runs import settlement_execute
+
+    run = settlement_execute(run_id)
+    if run is None:
+        return None
+    return {"run": run.pk, "status": run.status, "lines_done": run.lines_done, "amount_done": run.amount_done}
+
+
+@shared_task(name="settlements.resume_stale_runs")
+def resume_stale_runs() -> list[int]:
+    from settlements.services.runs import settlement_resume_stale
+
+    return settlement_resume_stale()
+
+
+@shared_task(name="settlements.run_scheduled", acks_late=True)
+def run_scheduled(merchant_id: int) -> int | None:
+    """Beat calls this for each merchant on its own schedule (its time zone)."""
+    from distribution.errors import ApplicationError
+    from merchants.models import Merchant
+    from settlements.models import SettlementRun
+    from settlements.services.runs import settlement_request
+
+    merchant = Merchant.objects.filter(pk=merchant_id, status=Merchant.Status.ACTIVE).first()
+    if merchant is None:
+        return None
+    try:
+        run = settlement_request(
+            merchant=merchant,
+            actor=Actor.system("schedule"),
+            as_of=timezone.now(),
+            trigger=SettlementRun.Trigger.SCHEDULE,
+        )
+    except ApplicationError:  # a run is already in progress: it will settle what is due
+        return None
+    return run.pk
+
+
+@shared_task(name="settlements.pay_withdrawal", acks_late=True)
+def pay_withdrawal(withdrawal_id: int) -> str:
+    from settlements.services.withdrawals import withdrawal_pay
+
+    return withdrawal_pay(withdrawal_id).status
+
+
+@shared_task(name="settlements.reconcile_payouts")
+def reconcile_payouts() -> dict:
+    """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
+    from settlements.services.splits import splits_dispatch
+    from settlements.services.withdrawals import withdrawals_reconcile
+
+    return {"splits": splits_dispatch(), "withdrawals": withdrawals_reconcile()}
+
+
+@shared_task(name="settlements.check_ledger")
+def check_ledger() -> list[str]:
+    from settlements.checks import ledger_problems
+
+    return ledger_problems()
