@@ -24,6 +24,10 @@ run: install
 test: install
 	$(DEVSTACK) exec -- $(PY) -m pytest -n auto $(PYTEST_ARGS)
 
+## make check-ledger: the demo's books, settled through the real commands, must check clean.
+check-ledger: install
+	$(DEVSTACK) exec -- $(PY) scripts/ledger_check_demo.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -206,6 +206,11 @@ else:
     PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS")
     PII_HASH_KEY = env.str("PII_HASH_KEY")
 
+# Settlement runs: beneficiaries per committed chunk, and how long a silent worker keeps a run's lease.
+SETTLEMENT_CHUNK_SIZE = env.int("SETTLEMENT_CHUNK_SIZE", default=1000)
+SETTLEMENT_LEASE_SECONDS = env.int("SETTLEMENT_LEASE_SECONDS", default=120)
+SETTLEMENT_CHUNK_PAUSE_MS = env.int("SETTLEMENT_CHUNK_PAUSE_MS", default=0)  # breathing room for the database
+
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)

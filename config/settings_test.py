@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("PII_ENCRYPTION_KEYS", "vV5pW3y0v3nq7o4x8QmJ0d2Qk9cFh1sT6uYbZ3aE4gI=")
 os.environ.setdefault("PII_HASH_KEY", "test-only-pii-hash-key")
 os.environ.setdefault("LOG_FORMAT", "text")
+# Work a test's committed transaction enqueues runs inline instead of reaching a shared broker; the
+# process tests send their tasks to a real worker explicitly (send_task), which eager mode leaves alone.
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from config.settings import *  # noqa: F403

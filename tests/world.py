@@ -7,11 +7,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from distribution.auth import Actor
-from distributors.models import Application
+from distributors.models import Application, Distributor
 from distributors.services import applications, bindings, blacklist, levels, recruitment
 from merchants.roles import Role
 from merchants.services import program_update
-from distributors.models import Distributor
 from orders.services import intake, webhooks
 from settlements.services import runs, withdrawals
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
@@ -46,7 +45,9 @@ def build_world(slug: str):
         phone="13800000001",
     )
     bindings.binding_record_visit(
-        merchant=merchant, customer_external_id=f"{slug}-customer", share_code=top.invite_code,
+        merchant=merchant,
+        customer_external_id=f"{slug}-customer",
+        share_code=top.invite_code,
         visited_at=timezone.now() - timedelta(days=41),
     )
     blacklist.blacklist_add(merchant=merchant, actor=actor, kind="phone", value="13900000009", reason=f"{slug} fraud")
@@ -72,8 +73,13 @@ def build_world(slug: str):
     )
     webhooks.endpoint_for(merchant)
     # money: complete the order, settle it, withdraw part of it
-    intake.order_apply_event(merchant=merchant, external_id=order.external_id, type_="completed", source="api",
-                             data={"occurred_at": timezone.now() - timedelta(days=30)})
+    intake.order_apply_event(
+        merchant=merchant,
+        external_id=order.external_id,
+        type_="completed",
+        source="api",
+        data={"occurred_at": timezone.now() - timedelta(days=30)},
+    )
     run = runs.settlement_request(merchant=merchant, actor=actor)
     runs.settlement_execute(run.pk)
     program_update(merchant=merchant, actor=actor, changes={"withdrawal_requires_real_name": False})

@@ -111,6 +111,13 @@ class OrderPaidInput(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Order.Kind.choices, default=Order.Kind.NORMAL)
     currency = serializers.CharField(max_length=3, required=False)
     paid_at = serializers.DateTimeField()
+    payment_transaction_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The payment's transaction id at WeChat Pay (needed for profit sharing).",
+    )
     shipping_amount = MoneyField(min_value=0, default=0)
     items = OrderItemInput(many=True, allow_empty=False, max_length=500)
     event_id = serializers.CharField(
@@ -211,6 +218,7 @@ class OrderOutput(serializers.ModelSerializer):
             "external_id",
             "customer_external_id",
             "share_code",
+            "payment_transaction_id",
             "kind",
             "currency",
             "status",

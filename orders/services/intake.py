@@ -30,9 +30,9 @@ from distribution.state import StateMachine
 from merchants.models import DistributionProgram
 from orders.errors import (
     AmountMismatch,
-    InvalidEventTime,
     CurrencyMismatch,
     EventIdReused,
+    InvalidEventTime,
     InvalidRefund,
     OrderConflict,
     RefundExceedsPaid,
@@ -157,6 +157,7 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
         share_code=data.get("share_code", ""),
         kind=data.get("kind", Order.Kind.NORMAL),
         currency=currency,
+        payment_transaction_id=data.get("payment_transaction_id", ""),
         status=S.PAID,
         goods_amount=sum(amounts),
         shipping_amount=data.get("shipping_amount", 0),

@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
@@ -32,8 +34,14 @@ logger = logging.getLogger(__name__)
 L = CommissionLine
 A = Account.Kind
 R = SettlementRun.Status
-DEFAULT_CHUNK = 1000
-DEFAULT_LEASE = timedelta(minutes=2)
+
+
+def default_chunk() -> int:
+    return settings.SETTLEMENT_CHUNK_SIZE
+
+
+def default_lease() -> timedelta:
+    return timedelta(seconds=settings.SETTLEMENT_LEASE_SECONDS)
 
 
 def due_lines(merchant_id: int, as_of: datetime):
@@ -84,7 +92,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(run_id: int, worker: str, lease: timedelta = DEFAULT_LEASE) -> bool:
+def claim(run_id: int, worker: str, lease: timedelta) -> bool:
     """Take the run's lease: it is pending, or running under a lease that lapsed (its worker died)."""
     now = timezone.now()
     claimed = (
@@ -106,14 +114,15 @@ def settlement_execute(
     run_id: int,
     *,
     worker: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
-    lease: timedelta = DEFAULT_LEASE,
+    chunk_size: int | None = None,
+    lease: timedelta | None = None,
     max_chunks: int | None = None,
 ) -> SettlementRun | None:
     """Work through the run until it is done (or `max_chunks`, for tests). Safe to call from any number
     of workers at once: only the lease holder works, and every chunk is guarded by the line states."""
     worker = worker or worker_name()
-    if not claim(run_id, worker, lease):
+    chunk_size = chunk_size or default_chunk()
+    if not claim(run_id, worker, lease if lease is not None else default_lease()):
         return None
     done = 0
     while max_chunks is None or done < max_chunks:
@@ -128,6 +137,8 @@ def settlement_execute(
         done += 1
         if more is None or not more:
             break
+        if settings.SETTLEMENT_CHUNK_PAUSE_MS:
+            time.sleep(settings.SETTLEMENT_CHUNK_PAUSE_MS / 1000)
     run = SettlementRun.objects.unscoped().get(pk=run_id)
     if run.status == R.COMPLETED and run.provider == "wechat_profitsharing":
         from settlements.services.splits import splits_dispatch
@@ -171,7 +182,7 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
                                          updated_at = %(now)s
                       FROM picked WHERE l.id = picked.id
                     RETURNING l.beneficiary_id, l.amount - l.reversed_amount AS net)
-                SELECT beneficiary_id, sum(net), count(*) FROM due GROUP BY 1 ORDER BY 1""",  # noqa: S608
+                SELECT beneficiary_id, sum(net)::bigint, count(*) FROM due GROUP BY 1 ORDER BY 1""",  # noqa: S608
             {"m": run.merchant_id, "as_of": run.as_of, "lo": low, "hi": high, "now": now, "run": run.pk},
         )
         settled = cursor.fetchall()
@@ -214,10 +225,11 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
     return True
 
 
-def settlement_resume_stale(*, lease: timedelta = DEFAULT_LEASE) -> list[int]:
+def settlement_resume_stale(*, lease: timedelta | None = None) -> list[int]:
     """Runs whose worker stopped renewing its lease (it died): enqueue them again."""
     from settlements.tasks import execute_run
 
+    lease = lease if lease is not None else default_lease()
     stale = list(
         SettlementRun.objects.unscoped()
         .filter(

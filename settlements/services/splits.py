@@ -114,6 +114,8 @@ def split_advance(split_id: int) -> SplitRequest:
     receivers = list(SplitReceiver.objects.for_merchant(split.merchant_id).filter(split=split).order_by("pk"))
     try:
         if sending:
+            for r in receivers:  # the provider splits only to receivers added first (adding is idempotent)
+                client.add_receiver(type="PERSONAL_OPENID", account=r.account, relation_type="DISTRIBUTOR")
             result = client.request_split(
                 transaction_id=split.transaction_id,
                 out_order_no=split.out_order_no,
