@@ -52,41 +52,56 @@ def distributor(distributor_id: int) -> tuple[str, int]:
     return DISTRIBUTOR, distributor_id
 
 
-def accounts_for(merchant_id: int, currency: str, keys: set[tuple[str, int, str]], *, lock: bool) -> dict:
-    """{(owner_kind, owner_id, kind): account id}, creating missing accounts; projected (distributor)
-    accounts are locked in id order when `lock`."""
+def locked_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+    """{(owner_kind, owner_id, kind): (account id, balance)}, creating missing accounts. Projected
+    (distributor) accounts come locked, in id order, for the rest of the transaction."""
     if not keys:
         return {}
-    owner_kinds, owner_ids, kinds = zip(*sorted(keys), strict=True)
+    found = _select_accounts(merchant_id, currency, keys)
+    missing = keys - found.keys()
+    if missing:
+        owner_kinds, owner_ids, kinds = zip(*sorted(missing), strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {Account._meta.db_table} (merchant_id, owner_kind, owner_id, kind, currency, balance,
+                                                      updated_at)
+                SELECT %s, o, i, k, %s, 0, now() FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS x(o, i, k)
+                ON CONFLICT (merchant_id, owner_kind, owner_id, kind, currency) DO NOTHING
+                """,  # noqa: S608
+                [merchant_id, currency, list(owner_kinds), list(owner_ids), list(kinds)],
+            )
+        found.update(_select_accounts(merchant_id, currency, missing))
+    return found
+
+
+def _select_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
     table = Account._meta.db_table
+    out = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (merchant_id, owner_kind, owner_id, kind, currency, balance, updated_at)
-            SELECT %s, o, i, k, %s, 0, now() FROM unnest(%s::text[], %s::bigint[], %s::text[]) AS x(o, i, k)
-            ON CONFLICT (merchant_id, owner_kind, owner_id, kind, currency) DO NOTHING
-            """,  # noqa: S608
-            [merchant_id, currency, list(owner_kinds), list(owner_ids), list(kinds)],
-        )
-        cursor.execute(
-            f"""
-            SELECT a.id, a.owner_kind, a.owner_id, a.kind FROM {table} a
-              JOIN unnest(%s::text[], %s::bigint[], %s::text[]) AS x(o, i, k)
-                ON a.owner_kind = x.o AND a.owner_id = x.i AND a.kind = x.k
-             WHERE a.merchant_id = %s AND a.currency = %s
-             ORDER BY a.id
-            """,  # noqa: S608
-            [list(owner_kinds), list(owner_ids), list(kinds), merchant_id, currency],
-        )
-        rows = cursor.fetchall()
-        projected = [r[0] for r in rows if r[1] == DISTRIBUTOR]
-        if lock and projected:
-            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [projected])  # noqa: S608
-    return {(r[1], r[2], r[3]): r[0] for r in rows}
+        for owner_kind in {k[0] for k in keys}:
+            wanted = {k for k in keys if k[0] == owner_kind}
+            lock = "ORDER BY id FOR UPDATE" if owner_kind == DISTRIBUTOR else ""
+            cursor.execute(
+                f"""SELECT id, owner_id, kind, balance FROM {table}
+                     WHERE merchant_id = %s AND currency = %s AND owner_kind = %s
+                       AND owner_id = ANY(%s) AND kind = ANY(%s) {lock}""",  # noqa: S608
+                [merchant_id, currency, owner_kind, sorted({k[1] for k in wanted}), sorted({k[2] for k in wanted})],
+            )
+            for account_id, owner_id, kind, balance in cursor.fetchall():
+                if (owner_kind, owner_id, kind) in wanted:
+                    out[(owner_kind, owner_id, kind)] = (account_id, balance)
+    return out
 
 
-def post(merchant_id: int, currency: str, txns: list[Txn]) -> int:
-    """Write `txns` (skipping references already posted); returns how many were new."""
+def accounts_for(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+    """{(owner_kind, owner_id, kind): account id}; see `locked_accounts`."""
+    return {key: value[0] for key, value in locked_accounts(merchant_id, currency, keys).items()}
+
+
+def post(merchant_id: int, currency: str, txns: list[Txn], *, account_ids: dict | None = None) -> int:
+    """Write `txns` (skipping references already posted); returns how many were new. `account_ids`
+    (from `accounts_for`, already locked) saves looking the accounts up again."""
     txns = [t for t in txns if t.legs]
     if not txns:
         return 0
@@ -94,34 +109,44 @@ def post(merchant_id: int, currency: str, txns: list[Txn]) -> int:
         if sum(leg.amount for leg in t.legs) != 0:
             raise ValueError(f"transaction {t.reference} does not balance")
     keys = {(leg.owner_kind, leg.owner_id, leg.kind) for t in txns for leg in t.legs}
-    ids = accounts_for(merchant_id, currency, keys, lock=True)
-    refs, kinds, leg_refs, leg_accounts, leg_amounts = [], [], [], [], []
-    for t in txns:
+    ids = (
+        account_ids
+        if account_ids is not None and keys <= account_ids.keys()
+        else accounts_for(merchant_id, currency, keys)
+    )
+    refs, kinds, leg_txns, leg_accounts, leg_amounts = [], [], [], [], []
+    for number, t in enumerate(txns, start=1):
         refs.append(t.reference)
         kinds.append(t.kind)
         for leg in t.legs:
-            leg_refs.append(t.reference)
+            leg_txns.append(number)
             leg_accounts.append(ids[(leg.owner_kind, leg.owner_id, leg.kind)])
             leg_amounts.append(leg.amount)
     debit_normal = [k.value for k in Account.DEBIT_NORMAL]
+    # Transaction ids are drawn up front, so postings need no join back to what the insert returned; a
+    # reference that exists already inserts nothing, and its postings are left out.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH t AS (
-                INSERT INTO {LedgerTransaction._meta.db_table} (merchant_id, reference, kind, memo, created_at)
-                SELECT %(m)s, r, k, '', now() FROM unnest(%(refs)s::text[], %(kinds)s::text[]) AS x(r, k)
+            WITH spec AS MATERIALIZED (
+                SELECT nextval(pg_get_serial_sequence('{LedgerTransaction._meta.db_table}', 'id')) AS id,
+                       r, k, n
+                  FROM unnest(%(refs)s::text[], %(kinds)s::text[]) WITH ORDINALITY AS x(r, k, n)),
+            t AS (
+                INSERT INTO {LedgerTransaction._meta.db_table} (id, merchant_id, reference, kind, memo, created_at)
+                SELECT id, %(m)s, r, k, '', now() FROM spec
                 ON CONFLICT (merchant_id, reference) DO NOTHING
-                RETURNING id, reference),
-            legs AS (
-                SELECT * FROM unnest(%(lref)s::text[], %(lacc)s::bigint[], %(lamt)s::bigint[])
-                    AS l(ref, account_id, amount)),
+                RETURNING id),
+            legs AS MATERIALIZED (
+                SELECT spec.id AS transaction_id, l.account_id, l.amount
+                  FROM unnest(%(ltxn)s::bigint[], %(lacc)s::bigint[], %(lamt)s::bigint[]) AS l(n, account_id, amount)
+                  JOIN spec ON spec.n = l.n
+                 WHERE spec.id IN (SELECT id FROM t)),
             p AS (
                 INSERT INTO {Posting._meta.db_table}
                     (merchant_id, transaction_id, account_id, amount, currency, created_at)
-                SELECT %(m)s, t.id, legs.account_id, legs.amount, %(cur)s, now()
-                  FROM t JOIN legs ON legs.ref = t.reference),
-            deltas AS (
-                SELECT legs.account_id, sum(legs.amount) AS raw FROM t JOIN legs ON legs.ref = t.reference GROUP BY 1),
+                SELECT %(m)s, transaction_id, account_id, amount, %(cur)s, now() FROM legs),
+            deltas AS (SELECT account_id, sum(amount) AS raw FROM legs GROUP BY 1),
             u AS (
                 UPDATE {Account._meta.db_table} a
                    SET balance = a.balance + CASE WHEN a.kind = ANY(%(debit_normal)s) THEN d.raw ELSE -d.raw END,
@@ -134,7 +159,7 @@ def post(merchant_id: int, currency: str, txns: list[Txn]) -> int:
                 "m": merchant_id,
                 "refs": refs,
                 "kinds": kinds,
-                "lref": leg_refs,
+                "ltxn": leg_txns,
                 "lacc": leg_accounts,
                 "lamt": leg_amounts,
                 "cur": currency,
@@ -172,8 +197,8 @@ def distributor_balances(merchant_id: int, distributor_id: int, currency: str) -
 
 def locked_balance(merchant_id: int, distributor_id: int, kind: str, currency: str) -> int:
     """A distributor account's balance, with its row locked until the end of the transaction."""
-    ids = accounts_for(merchant_id, currency, {(DISTRIBUTOR, distributor_id, kind)}, lock=True)
-    return Account.objects.for_merchant(merchant_id).get(pk=ids[(DISTRIBUTOR, distributor_id, kind)]).balance
+    key = (DISTRIBUTOR, distributor_id, kind)
+    return locked_accounts(merchant_id, currency, {key})[key][1]
 
 
 def group_by_beneficiary(changes) -> dict[int, list]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import network
+from bench import network, settlement
 from distributors.models import Distributor
 
 pytestmark = pytest.mark.django_db
@@ -20,3 +20,17 @@ def test_network_benchmark_generates_a_consistent_tree_and_measures_every_scenar
     results = network.measure(merchant, samples=5)
     assert [r["scenario"].strip().split(",")[0] for r in results][:2] == ["upline", "reference: recursive CTE upline"]
     assert all(r["ours"]["n"] >= 5 and r["raw"]["median_ms"] > 0 for r in results)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_settlement_benchmark_settles_both_merchants_exactly():
+    ours = settlement.generate("bench-smoke-ours", 300, 40)
+    raw = settlement.generate("bench-smoke-raw", 300, 40)
+    from commissions.models import CommissionLine
+
+    assert CommissionLine.objects.for_merchant(ours).filter(status="confirmed").count() == 330
+    [row] = settlement.measure(ours, raw)
+    assert row["scenario"].startswith("settle 300 due lines")
+    for merchant_id in (ours, raw):
+        lines = CommissionLine.objects.for_merchant(merchant_id)
+        assert lines.filter(status="settled").count() == 300 and lines.filter(status="confirmed").count() == 30

@@ -20,14 +20,17 @@ DECLARE
     legs integer;
     unbalanced text;
 BEGIN
-    SELECT count(*) INTO legs FROM settlements_posting WHERE transaction_id = NEW.id;
+    -- merchant first: the posting index leads with it, so this is an index lookup, not a scan
+    SELECT count(*) INTO legs FROM settlements_posting
+     WHERE merchant_id = NEW.merchant_id AND transaction_id = NEW.id;
     IF legs < 2 THEN
         RAISE EXCEPTION 'ledger transaction % (%) has % postings; at least 2 are needed', NEW.id, NEW.reference, legs
             USING ERRCODE = 'check_violation';
     END IF;
     SELECT string_agg(currency || ' ' || total, ', ') INTO unbalanced FROM (
         SELECT currency, sum(amount) AS total FROM settlements_posting
-         WHERE transaction_id = NEW.id GROUP BY currency HAVING sum(amount) <> 0) s;
+         WHERE merchant_id = NEW.merchant_id AND transaction_id = NEW.id
+         GROUP BY currency HAVING sum(amount) <> 0) s;
     IF unbalanced IS NOT NULL THEN
         RAISE EXCEPTION 'ledger transaction % (%) does not balance: %', NEW.id, NEW.reference, unbalanced
             USING ERRCODE = 'check_violation';

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from distribution import crypto
 from settlements.errors import ProviderNotConfigured
 from settlements.models import WechatPayAccount
@@ -11,11 +13,19 @@ NOT_FOUND_CODES = frozenset({"RESOURCE_NOT_EXISTS", "NOT_FOUND", "ORDER_NOT_EXIS
 
 
 def wechat_client(merchant_id: int):
-    from settlements.providers.wechatpay import WechatPayClient, WechatPayConfig
-
+    """The merchant's client. One per account version and process, so its HTTP connections are reused;
+    changing the account in the admin gives a new one."""
     account = WechatPayAccount.objects.for_merchant(merchant_id).first()
     if account is None:
         raise ProviderNotConfigured()
+    return _client(account.pk, account.updated_at.isoformat())
+
+
+@lru_cache(maxsize=64)
+def _client(account_id: int, version: str):
+    from settlements.providers.wechatpay import WechatPayClient, WechatPayConfig
+
+    account = WechatPayAccount.objects.unscoped().get(pk=account_id)
     return WechatPayClient(
         WechatPayConfig(
             mchid=account.mchid,

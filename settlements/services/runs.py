@@ -188,12 +188,8 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         settled = cursor.fetchall()
     currency = Merchant.objects.filter(pk=run.merchant_id).values_list("currency", flat=True).get()
     keys = {(DISTRIBUTOR, d, kind) for d, _, _ in settled for kind in (A.PENDING, A.AVAILABLE, A.RECEIVABLE)}
-    ids = ledger.accounts_for(run.merchant_id, currency, keys, lock=True)
-    owed = dict(
-        Account.objects.for_merchant(run.merchant_id)
-        .filter(pk__in=[ids[(DISTRIBUTOR, d, A.RECEIVABLE)] for d, _, _ in settled])
-        .values_list("owner_id", "balance")
-    )
+    accounts = ledger.locked_accounts(run.merchant_id, currency, keys)
+    owed = {d: accounts[(DISTRIBUTOR, d, A.RECEIVABLE)][1] for d, _, _ in settled}
     txns = []
     for distributor_id, amount, _ in settled:
         repay = min(amount, owed.get(distributor_id, 0))
@@ -204,7 +200,7 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         if repay:
             txn.credit(DISTRIBUTOR, distributor_id, A.RECEIVABLE, repay)
         txns.append(txn)
-    ledger.post(run.merchant_id, currency, txns)
+    ledger.post(run.merchant_id, currency, txns, account_ids={k: v[0] for k, v in accounts.items()})
     if run.provider == "wechat_profitsharing":
         from settlements.services.splits import splits_prepare
 
