@@ -74,6 +74,35 @@ PERIODIC_TASKS: dict[str, dict] = {
         "schedule": crontab(hour=4, minute=30),
         "queue": "settlement",
     },
+    # Work committed in the database whose task was never published (the process died in between).
+    "outbox-sweep": {
+        "task": "distribution.outbox_sweep",
+        "schedule": crontab(minute="*"),
+    },
+    # Levels nightly: every hour, the merchants for whom it is now 03:00 locally get a tier run
+    # (settlement runs also request one when they complete).
+    "tiers-nightly": {
+        "task": "tiers.recalculate_all",
+        "schedule": crontab(minute=5),
+        "queue": "tiers",
+    },
+    # A tier run whose worker died stops renewing its lease: hand it to another worker.
+    "tiers-resume-stale-runs": {
+        "task": "tiers.resume_stale_runs",
+        "schedule": crontab(minute="*"),
+        "queue": "tiers",
+    },
+    # Blacklist re-check and the risk rules that need history, per merchant, nightly.
+    "risk-sweep": {
+        "task": "risk.sweep_all",
+        "schedule": crontab(hour=2, minute=40),
+        "queue": "risk",
+    },
+    # The job status view keeps 30 days.
+    "jobs-cleanup": {
+        "task": "distribution.jobs_cleanup",
+        "schedule": crontab(hour=5, minute=10),
+    },
 }
 
 

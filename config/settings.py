@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "commissions",
     "settlements",
     "analytics",
+    "risk",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +179,8 @@ SPECTACULAR_SETTINGS = {
         "OrderKindEnum": "orders.models.Order.Kind",
         "CommissionStatusEnum": "commissions.models.CommissionLine.Status",
         "CommissionKindEnum": "commissions.models.CommissionLine.Kind",
+        "TierRunStatusEnum": "distributors.models.TierRun.Status",
+        "RiskFlagStatusEnum": "risk.models.RiskFlag.Status",
     },
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "APPEND_COMPONENTS": {
@@ -209,6 +212,7 @@ else:
 # Settlement runs: beneficiaries per committed chunk, and how long a silent worker keeps a run's lease.
 SETTLEMENT_CHUNK_SIZE = env.int("SETTLEMENT_CHUNK_SIZE", default=1000)
 SETTLEMENT_LEASE_SECONDS = env.int("SETTLEMENT_LEASE_SECONDS", default=120)
+TIER_CHUNK_SIZE = env.int("TIER_CHUNK_SIZE", default=20000)  # distributors per tier-recalculation chunk
 SETTLEMENT_CHUNK_PAUSE_MS = env.int("SETTLEMENT_CHUNK_PAUSE_MS", default=0)  # breathing room for the database
 
 # --- Celery ----------------------------------------------------------------------------------------

@@ -1,6 +1,11 @@
-from django.contrib import admin
+from datetime import timedelta
 
-from distribution.models import AuditEvent, IdempotencyRecord
+from django.contrib import admin, messages
+from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from distribution import outbox
+from distribution.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +36,61 @@ class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_filter = ["method", "response_status"]
     search_fields = ["key", "scope", "path"]
     list_select_related = ["merchant"]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    """The job status view: above the list of runs, one row per job and merchant with the last run,
+    the last day's counts and durations, and the last error."""
+
+    change_list_template = "admin/distribution/jobrun/change_list.html"
+    list_display = ["started_at", "job", "merchant", "status", "duration_ms", "result", "short_error"]
+    list_filter = ["status", "job"]
+    search_fields = ["job", "merchant__slug", "task_id", "error"]
+    list_select_related = ["merchant"]
+    date_hierarchy = "started_at"
+
+    @admin.display(description="error")
+    def short_error(self, obj: JobRun) -> str:
+        return obj.error[:120]
+
+    def summary(self) -> list[dict]:
+        since = timezone.now() - timedelta(days=1)
+        last = JobRun.objects.filter(job=OuterRef("job"), merchant=OuterRef("merchant")).order_by("-started_at")
+        last_error = last.filter(status=JobRun.Status.FAILED)
+        return list(
+            JobRun.objects.values("job", "merchant__slug", "merchant")
+            .annotate(
+                last_started=Max("started_at"),
+                last_status=Subquery(last.values("status")[:1]),
+                runs_24h=Count("pk", filter=Q(started_at__gte=since)),
+                failed_24h=Count("pk", filter=Q(started_at__gte=since, status=JobRun.Status.FAILED)),
+                avg_ms=Avg("duration_ms", filter=Q(started_at__gte=since)),
+                max_ms=Max("duration_ms", filter=Q(started_at__gte=since)),
+                last_error=Subquery(last_error.values("error")[:1]),
+                last_error_at=Subquery(last_error.values("started_at")[:1]),
+            )
+            .order_by("job", "merchant__slug")
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "summary": self.summary()}
+        return super().changelist_view(request, extra_context=extra_context)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "task", "args", "kwargs", "created_at", "published_at", "attempts"]
+    list_filter = [("published_at", admin.EmptyFieldListFilter), "task"]
+    search_fields = ["task"]
+    actions = ["publish_now"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # the list's action only
+
+    @admin.action(description="Publish now (unsent messages)")
+    def publish_now(self, request, queryset):
+        sent = sum(
+            1 for pk in queryset.filter(published_at__isnull=True).values_list("pk", flat=True) if outbox.publish(pk)
+        )
+        self.message_user(request, f"{sent} message(s) published.", messages.SUCCESS)

@@ -65,3 +65,59 @@ class IdempotencyRecord(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key}"
+
+
+class OutboxMessage(models.Model):
+    """A task to publish, written in the same transaction as the work that needs it.
+
+    `outbox.enqueue()` stores the row and publishes it right after commit; if the process dies between
+    the commit and the publish, the beat sweeper publishes what is still unsent. Tasks are idempotent,
+    so a message published twice is harmless.
+    """
+
+    task = models.CharField(max_length=100)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(published_at__isnull=True), name="outbox_unpublished"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"
+
+
+class JobRun(models.Model):
+    """One execution of a background job, for the operators' job status view."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    job = models.CharField(max_length=100)
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    task_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "-started_at"], name="jobrun_recent"),
+            models.Index(fields=["merchant", "-started_at"], name="jobrun_merchant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} ({self.status})"

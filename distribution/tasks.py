@@ -24,3 +24,18 @@ def idempotency_cleanup() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyRecord.objects.unscoped().filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(name="distribution.outbox_sweep")
+def outbox_sweep() -> int:
+    from distribution.outbox import sweep
+
+    return sweep()
+
+
+@shared_task(name="distribution.jobs_cleanup")
+def jobs_cleanup() -> int:
+    from distribution.models import JobRun
+
+    deleted, _ = JobRun.objects.filter(started_at__lt=timezone.now() - timedelta(days=30)).delete()
+    return deleted

@@ -116,3 +116,8 @@ class AlreadyBlacklisted(Conflict):
 class NotAllowedForDistributor(PermissionDenied):
     code = "distributor_not_active"
     default_message = "Your distributor account is not active."
+
+
+class NotBlacklisted(Conflict):
+    code = "not_blacklisted"
+    default_message = "Only a blacklisted distributor's commission can be forfeited."

@@ -187,6 +187,31 @@ class DistributionProgram(TenantModel):
         choices=[("manual", "Manual bank transfer (CSV export)"), ("wechat_transfer", "WeChat Pay merchant transfer")],
         default="manual",
     )
+    # Levels: upgrades happen at once; downgrades only when enabled, at the end of an evaluation period,
+    # one level at a time, and not within the grace days after the last change.
+    level_downgrade_enabled = models.BooleanField(default=False)
+    level_evaluation_months = models.PositiveSmallIntegerField(
+        default=1, choices=[(1, "monthly"), (3, "quarterly"), (6, "half-yearly"), (12, "yearly")]
+    )
+    level_downgrade_grace_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])
+    # Risk.
+    application_risk_check = models.CharField(
+        max_length=8,
+        default="flag",
+        choices=[
+            ("off", "No risk check"),
+            ("flag", "Check after approval; flag hits for review"),
+            ("hold", "Hold applications until the check; hits wait for review"),
+        ],
+    )
+    blacklist_commission_policy = models.CharField(
+        max_length=8,
+        default="freeze",
+        choices=[
+            ("freeze", "Hold a blacklisted distributor's commission until the merchant decides"),
+            ("forfeit", "Reverse it back to the merchant at once"),
+        ],
+    )
     # Recruitment.
     auto_approve_applications = models.BooleanField(default=True)
     application_requires_real_name = models.BooleanField(

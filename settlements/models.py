@@ -76,6 +76,7 @@ class LedgerTransaction(TenantModel):
         SPLIT_RESERVE = "split_reserve"
         SPLIT_PAID = "split_paid"
         SPLIT_RETURN = "split_return"
+        FORFEIT = "forfeit"
 
     reference = models.CharField(max_length=120)
     kind = models.CharField(max_length=24, choices=Kind.choices)

@@ -7,9 +7,17 @@ from celery import shared_task
 from django.utils import timezone
 
 from distribution.auth import Actor
+from distribution.jobs import RETRY_TRANSIENT, tracked
 
 
-@shared_task(name="settlements.execute_run", acks_late=True)
+def _run_merchant(arguments: dict) -> int | None:
+    from settlements.models import SettlementRun
+
+    return SettlementRun.objects.unscoped().filter(pk=arguments["run_id"]).values_list("merchant_id", flat=True).first()
+
+
+@shared_task(name="settlements.execute_run", acks_late=True, **RETRY_TRANSIENT)
+@tracked("settlements.execute_run", merchant_of=_run_merchant)
 def execute_run(run_id: int) -> dict | None:
     from settlements.services.runs import settlement_execute
 
@@ -26,7 +34,8 @@ def resume_stale_runs() -> list[int]:
     return settlement_resume_stale()
 
 
-@shared_task(name="settlements.run_scheduled", acks_late=True)
+@shared_task(name="settlements.run_scheduled", acks_late=True, **RETRY_TRANSIENT)
+@tracked("settlements.run_scheduled")
 def run_scheduled(merchant_id: int) -> int | None:
     """Beat calls this for each merchant on its own schedule (its time zone)."""
     from distribution.errors import ApplicationError
@@ -49,7 +58,7 @@ def run_scheduled(merchant_id: int) -> int | None:
     return run.pk
 
 
-@shared_task(name="settlements.pay_withdrawal", acks_late=True)
+@shared_task(name="settlements.pay_withdrawal", acks_late=True, **RETRY_TRANSIENT)
 def pay_withdrawal(withdrawal_id: int) -> str:
     from settlements.services.withdrawals import withdrawal_pay
 
@@ -66,7 +75,16 @@ def reconcile_payouts() -> dict:
 
 
 @shared_task(name="settlements.check_ledger")
+@tracked("settlements.check_ledger")
 def check_ledger() -> list[str]:
+    """Fails (so the job status view shows it, with the problems) when any invariant is broken."""
     from settlements.checks import ledger_problems
 
-    return ledger_problems()
+    problems = ledger_problems()
+    if problems:
+        raise LedgerOutOfBalance("; ".join(problems)[:1900])
+    return problems
+
+
+class LedgerOutOfBalance(Exception):
+    pass

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.test import TestCase
 from django.utils import timezone
 
 from distribution.auth import Actor
-from distributors.models import Application, Distributor
-from distributors.services import applications, bindings, blacklist, levels, recruitment
+from distributors.models import Application, Distributor, Level, TierRun
+from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
 from merchants.services import program_update
 from orders.services import intake, webhooks
+from risk.models import RiskFlag
 from settlements.services import runs, withdrawals
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
 
 
 def build_world(slug: str):
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the tasks queued after commit run too
+        merchant = _build(slug)
+    assert TierRun.objects.for_merchant(merchant).exists() and RiskFlag.objects.for_merchant(merchant).exists()
+    return merchant
+
+
+def _build(slug: str):
     merchant = make_merchant(slug)
     actor = Actor.system(slug)
     make_member(merchant, Role.VIEWER, username=f"{slug}-viewer")
@@ -49,6 +58,16 @@ def build_world(slug: str):
         customer_external_id=f"{slug}-customer",
         share_code=top.invite_code,
         visited_at=timezone.now() - timedelta(days=41),
+    )
+    # the same phone again: the application's risk check raises a flag (risk flags, their review)
+    applications.application_submit(
+        merchant=merchant,
+        actor=actor,
+        external_user_id=f"{slug}-twin",
+        channel=Application.Channel.SERVER,
+        display_name=f"{slug} twin",
+        invite_code=top.invite_code,
+        phone="13800000001",
     )
     blacklist.blacklist_add(merchant=merchant, actor=actor, kind="phone", value="13900000009", reason=f"{slug} fraud")
     recruitment.agreement_publish(merchant=merchant, actor=actor, version="1", title=f"{slug} agreement", body="…")
@@ -85,4 +104,9 @@ def build_world(slug: str):
     program_update(merchant=merchant, actor=actor, changes={"withdrawal_requires_real_name": False})
     seller = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-app-user")
     withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
+    # levels: a manual change (level history); the settlement run above requested a tier run
+    bronze = Level.objects.for_merchant(merchant).get(name=f"{slug} bronze")
+    lifecycle.distributor_set_level(
+        merchant=merchant, actor=actor, distributor_id=seller.pk, level_id=bronze.pk, lock=False, reason=slug
+    )
     return merchant

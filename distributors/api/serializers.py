@@ -9,7 +9,9 @@ from distributors.models import (
     Distributor,
     DistributorToken,
     Level,
+    LevelChange,
     RecruitmentEntry,
+    TierRun,
 )
 from distributors.services.identity import ID_TYPES
 from merchants.api.serializers import MerchantOutput
@@ -487,3 +489,50 @@ class MyCustomerOutput(serializers.ModelSerializer):
 
         value = binding.customer_external_id
         return value[:2] + "*" * max(len(value) - 4, 1) + value[-2:] if len(value) > 4 else mask_name(value)
+
+
+# --- level history and tier runs ---------------------------------------------------------------------
+
+
+class LevelChangeOutput(serializers.ModelSerializer):
+    distributor = serializers.IntegerField(source="distributor_id")
+    old_level = LevelBrief(allow_null=True)
+    new_level = LevelBrief(allow_null=True)
+    run = serializers.IntegerField(source="run_id", allow_null=True)
+    metrics = serializers.JSONField(help_text="The metrics that decided a recalculated change, per window.")
+
+    class Meta:
+        model = LevelChange
+        fields = ["id", "distributor", "old_level", "new_level", "direction", "metrics", "run", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class TierRunOutput(serializers.ModelSerializer):
+    class Meta:
+        model = TierRun
+        fields = [
+            "id",
+            "as_of",
+            "trigger",
+            "status",
+            "downgrades",
+            "period",
+            "evaluated",
+            "upgraded",
+            "downgraded",
+            "attempts",
+            "started_at",
+            "finished_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class TierRunInput(serializers.Serializer):
+    as_of = serializers.DateTimeField(required=False, help_text="Evaluate as of this time (default: now).")
+
+
+class ForfeitOutput(serializers.Serializer):
+    lines_reversed = serializers.IntegerField()
+    unsettled = MoneyField(help_text="Unsettled commission reversed, in minor units.")
+    available = MoneyField(help_text="Available balance returned to the merchant, in minor units.")

@@ -20,6 +20,14 @@ urlpatterns = [
     path("distributors/<int:pk>/reactivate", v.DistributorReactivateApi.as_view(), name="distributor-reactivate"),
     path("distributors/<int:pk>/remove", v.DistributorRemoveApi.as_view(), name="distributor-remove"),
     path("distributors/<int:pk>/level", v.DistributorSetLevelApi.as_view(), name="distributor-level"),
+    path(
+        "distributors/<int:pk>/level-history", v.DistributorLevelHistoryApi.as_view(), name="distributor-level-history"
+    ),
+    path(
+        "distributors/<int:pk>/forfeit-commission",
+        v.DistributorForfeitCommissionApi.as_view(),
+        name="distributor-forfeit-commission",
+    ),
     path("distributors/<int:pk>/inviter", v.DistributorChangeInviterApi.as_view(), name="distributor-inviter"),
     path("distributors/<int:pk>/identity", v.DistributorIdentityApi.as_view(), name="distributor-identity"),
     path(
@@ -39,6 +47,8 @@ urlpatterns = [
     path("agreements/<int:pk>", v.AgreementDetailApi.as_view(), name="agreement-detail"),
     path("levels", v.LevelListApi.as_view(), name="level-list"),
     path("levels/<int:pk>", v.LevelDetailApi.as_view(), name="level-detail"),
+    path("tier-runs", v.TierRunListApi.as_view(), name="tier-run-list"),
+    path("tier-runs/<int:pk>", v.TierRunDetailApi.as_view(), name="tier-run-detail"),
     path("bindings", v.BindingListApi.as_view(), name="binding-list"),
     path("bindings/transfer", v.BindingTransferApi.as_view(), name="binding-transfer"),
     path("customers/<str:customer_external_id>/binding", v.CustomerBindingApi.as_view(), name="customer-binding"),
@@ -55,4 +65,5 @@ distributor_urlpatterns = [
     path("customers", v.DistributorMyCustomersApi.as_view(), name="distributor-my-customers"),
     path("identity", v.DistributorMyIdentityApi.as_view(), name="distributor-my-identity"),
     path("agreement", v.DistributorAgreementApi.as_view(), name="distributor-agreement"),
+    path("level-history", v.DistributorMyLevelHistoryApi.as_view(), name="distributor-my-level-history"),
 ]

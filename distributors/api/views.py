@@ -11,7 +11,7 @@ from distribution.api.views import DistributorApi, ListMixin, MerchantApi, Retri
 from distribution.errors import NotFound, ValidationFailed
 from distributors import selectors
 from distributors.api import serializers as s
-from distributors.errors import NotADistributor
+from distributors.errors import NotADistributor, NotBlacklisted
 from distributors.models import (
     Agreement,
     Application,
@@ -20,7 +20,9 @@ from distributors.models import (
     Distributor,
     DistributorToken,
     Level,
+    LevelChange,
     RecruitmentEntry,
+    TierRun,
 )
 from distributors.services import (
     applications,
@@ -30,6 +32,7 @@ from distributors.services import (
     levels,
     lifecycle,
     recruitment,
+    tiers,
 )
 from distributors.services import tokens as token_services
 from merchants.models import DistributionProgram
@@ -232,6 +235,47 @@ class DistributorSetLevelApi(_DistributorObjectApi):
 
 
 @extend_schema(tags=["distributors"])
+class DistributorLevelHistoryApi(ListMixin, _DistributorObjectApi):
+    """A distributor's level history, newest first: every change, who or which tier run made it, and the
+    metrics that decided it."""
+
+    serializer_class = s.LevelChangeOutput
+
+    def list(self, request, *args, **kwargs):
+        distributor = self.get_object()
+        history = (
+            LevelChange.objects.for_merchant(self.merchant)
+            .filter(distributor=distributor)
+            .select_related("old_level", "new_level")
+            .order_by("-id")
+        )
+        page = self.paginate_queryset(history)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorForfeitCommissionApi(_DistributorObjectApi):
+    """Forfeit a blacklisted distributor's commission (the merchant's decision on frozen commission):
+    every unsettled line is reversed and the available balance goes back to the merchant, ledgered.
+    Money already withdrawing or paid out is not touched. Repeating it forfeits nothing more."""
+
+    required_permissions = {"POST": Perm.MONEY_APPROVE}
+
+    @extend_schema(request=s.ReasonInput, responses={200: s.ForfeitOutput})
+    def post(self, request, pk):
+        from settlements.services.forfeit import commission_forfeit
+
+        distributor = self.get_object()
+        data = self.validate_input(s.ReasonInput)
+        if distributor.status != Distributor.Status.BLACKLISTED:
+            raise NotBlacklisted()
+        result = commission_forfeit(
+            merchant=self.merchant, actor=self.actor, distributor_id=distributor.pk, reason=data["reason"]
+        )
+        return Response(s.ForfeitOutput(result).data)
+
+
+@extend_schema(tags=["distributors"])
 class DistributorChangeInviterApi(_DistributorObjectApi):
     """换上级: move the distributor and their whole team under another inviter (or to the top)."""
 
@@ -326,6 +370,33 @@ class DistributorCustomersApi(ListMixin, _DistributorObjectApi):
         live = bindings.live_bindings(self.merchant).filter(distributor=distributor).select_related("distributor")
         page = self.paginate_queryset(live)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+# --- tier runs (等级升降) ------------------------------------------------------------------------------
+@extend_schema(tags=["levels"])
+class TierRunListApi(ListMixin, MerchantApi):
+    """Tier recalculations, newest first. They run nightly and after each settlement run; POST asks for
+    one now (one runs at a time: while one is pending or running, POST returns it)."""
+
+    model = TierRun
+    serializer_class = s.TierRunOutput
+    filterset_fields = ["status", "trigger"]
+    required_permissions = {"POST": Perm.PROGRAM_MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.order_by("-id")
+
+    @extend_schema(request=s.TierRunInput, responses={202: s.TierRunOutput})
+    def post(self, request):
+        data = self.validate_input(s.TierRunInput)
+        run = tiers.tier_request(merchant=self.merchant, as_of=data.get("as_of"), trigger="manual")
+        return Response(s.TierRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["levels"])
+class TierRunDetailApi(RetrieveMixin, MerchantApi):
+    model = TierRun
+    serializer_class = s.TierRunOutput
 
 
 # --- applications ------------------------------------------------------------------------------------------
@@ -780,3 +851,17 @@ class DistributorAgreementApi(_MeApi):
             )
         recruitment.agreement_accept(merchant=self.merchant, distributor=me, agreement=agreement)
         return Response(s.AgreementSerializer(agreement).data)
+
+
+@extend_schema(tags=["distributor"])
+class DistributorMyLevelHistoryApi(ListMixin, _MeApi):
+    """My level history, newest first (upgrades, downgrades and the merchant's changes)."""
+
+    model = LevelChange
+    serializer_class = s.LevelChangeOutput
+
+    def list(self, request, *args, **kwargs):
+        distributor = self.me()
+        history = self.get_queryset().filter(distributor=distributor).select_related("old_level", "new_level")
+        page = self.paginate_queryset(history.order_by("-id"))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from distribution import crypto
+from distribution import crypto, outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import InvalidTransition, NotFound
@@ -160,8 +160,11 @@ def application_submit(
         entry=entry,
         agreement=agreement,
     )
-    if program.auto_approve_applications:
+    hold = program.application_risk_check == "hold"
+    if program.auto_approve_applications and not hold:
         _decide(application, merchant=merchant, actor=actor, approve=True, reason="auto-approved", auto=True)
+    if program.application_risk_check != "off":
+        outbox.enqueue("risk.check_application", application.pk)
     return application
 
 

@@ -118,7 +118,57 @@ def blacklist_add(
     for candidate in candidates:
         if blacklisted_transition(candidate, merchant=merchant, actor=actor, reason=f"blacklist: {reason}"):
             affected.append(candidate.pk)
+    apply_commission_policy(merchant, actor, affected, reason)
     return entry, affected
+
+
+def apply_commission_policy(merchant, actor: Actor, distributor_ids: list[int], reason: str) -> None:
+    """What blacklisting does to commission not yet paid: the program freezes it (settlement holds it
+    until the merchant decides) or forfeits it (reversed back to the merchant at once)."""
+    from merchants.models import DistributionProgram
+    from settlements.services.forfeit import commission_forfeit
+
+    program = DistributionProgram.objects.for_merchant(merchant).get()
+    if program.blacklist_commission_policy != "forfeit":
+        return
+    for distributor_id in distributor_ids:
+        commission_forfeit(
+            merchant=merchant, actor=actor, distributor_id=distributor_id, reason=f"blacklisted: {reason}"
+        )
+
+
+@transaction.atomic
+def blacklist_sweep(*, merchant, actor: Actor) -> list[int]:
+    """Re-check live distributors against every live entry (entries added in the admin, identities
+    submitted after an entry was made, ...): each match is blacklisted now."""
+    entries = list(live_blacklist(merchant))
+    if not entries:
+        return []
+    by_kind: dict[str, set[str]] = {}
+    for entry in entries:
+        by_kind.setdefault(entry.kind, set()).add(entry.value_hash)
+    candidates = Distributor.objects.for_merchant(merchant).exclude(
+        status__in=[Distributor.Status.BLACKLISTED, Distributor.Status.REMOVED]
+    )
+    matched: dict[int, str] = {}
+    if K.PHONE in by_kind:
+        for pk in candidates.filter(phone_hash__in=by_kind[K.PHONE]).values_list("pk", flat=True):
+            matched[pk] = "phone"
+    if K.ID_NUMBER in by_kind:
+        for pk in candidates.filter(id_number_hash__in=by_kind[K.ID_NUMBER]).values_list("pk", flat=True):
+            matched[pk] = "id_number"
+    for pk, external in candidates.values_list("pk", "external_user_id"):
+        if crypto.keyed_hash(K.EXTERNAL_USER_ID, external) in by_kind.get(K.EXTERNAL_USER_ID, ()) or _distributor_hash(
+            pk
+        ) in by_kind.get(K.DISTRIBUTOR, ()):
+            matched.setdefault(pk, "account")
+    affected = []
+    for distributor in candidates.filter(pk__in=list(matched)).order_by("pk").select_for_update():
+        reason = f"blacklist sweep: {matched[distributor.pk]} matches a live entry"
+        if blacklisted_transition(distributor, merchant=merchant, actor=actor, reason=reason):
+            affected.append(distributor.pk)
+    apply_commission_policy(merchant, actor, affected, "blacklist sweep")
+    return affected
 
 
 @transaction.atomic

@@ -121,10 +121,16 @@ def distributor_set_level(
         changes["level"] = [distributor.level_id, level.pk]
     if distributor.level_locked != lock:
         changes["level_locked"] = [distributor.level_locked, lock]
+    old_level_id = distributor.level_id
     distributor.level = level
     distributor.level_locked = lock
     distributor.level_lock_reason = reason[:500] if lock else ""
-    distributor.save(update_fields=["level", "level_locked", "level_lock_reason", "updated_at"])
+    distributor.level_changed_at = timezone.now() if old_level_id != level.pk else distributor.level_changed_at
+    distributor.save(update_fields=["level", "level_locked", "level_lock_reason", "level_changed_at", "updated_at"])
+    if old_level_id != level.pk:
+        from distributors.services.tiers import record_manual_change
+
+        record_manual_change(distributor, old_level_id, reason)
     if changes:
         audit_record(
             merchant=merchant,

@@ -35,6 +35,7 @@ class ProgramSerializer(serializers.ModelSerializer):
     withdrawal_daily_max_amount = MoneyField(min_value=0, required=False)
     withdrawal_fee_bps = BasisPointsField(required=False)
     withdrawal_fee_fixed = MoneyField(min_value=0, required=False)
+    tax_withholding_bps = BasisPointsField(required=False, max_value=5000)
 
     class Meta:
         model = DistributionProgram
@@ -60,8 +61,16 @@ class ProgramSerializer(serializers.ModelSerializer):
             "withdrawal_fee_fixed",
             "withdrawal_requires_real_name",
             "withdrawal_auto_approve",
+            "tax_withholding_bps",
+            "settlement_provider",
+            "payout_provider",
             "auto_approve_applications",
             "application_requires_real_name",
+            "application_risk_check",
+            "blacklist_commission_policy",
+            "level_downgrade_enabled",
+            "level_evaluation_months",
+            "level_downgrade_grace_days",
             "app_base_url",
             "updated_at",
         ]

@@ -1,5 +1,8 @@
 """Settlement runs (结算): move due commission from pending to available, chunk by chunk.
 
+A blacklisted distributor's commission is held (not settled) until the merchant reactivates them or
+forfeits it.
+
 A run settles every confirmed line whose `unlock_at` ≤ `as_of`. It works through beneficiaries in id
 order, `chunk_size` at a time; each chunk is one database transaction that marks its lines settled,
 posts one ledger transaction per beneficiary (pending → available, repaying any receivable first), and
@@ -11,17 +14,16 @@ run, renewed with every chunk; a run whose lease lapsed is picked up again by `s
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from commissions.models import CommissionLine
+from distribution import leases, outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from merchants.models import DistributionProgram, Merchant
@@ -45,8 +47,11 @@ def default_lease() -> timedelta:
 
 
 def due_lines(merchant_id: int, as_of: datetime):
-    return L.objects.for_merchant(merchant_id).filter(
-        status=L.Status.CONFIRMED, kind=L.Kind.COMMISSION, unlock_at__lte=as_of
+    """Confirmed lines unlocked by `as_of`, except a blacklisted distributor's (held)."""
+    return (
+        L.objects.for_merchant(merchant_id)
+        .filter(status=L.Status.CONFIRMED, kind=L.Kind.COMMISSION, unlock_at__lte=as_of)
+        .exclude(beneficiary__status="blacklisted")
     )
 
 
@@ -82,32 +87,8 @@ def settlement_request(
         obj=run,
         changes={"as_of": [None, as_of.isoformat()], "lines": [None, run.lines_total]},
     )
-    from settlements.tasks import execute_run
-
-    transaction.on_commit(lambda: execute_run.delay(run.pk))
+    outbox.enqueue("settlements.execute_run", run.pk)
     return run
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def claim(run_id: int, worker: str, lease: timedelta) -> bool:
-    """Take the run's lease: it is pending, or running under a lease that lapsed (its worker died)."""
-    now = timezone.now()
-    claimed = (
-        SettlementRun.objects.unscoped()
-        .filter(
-            Q(status=R.PENDING)
-            | Q(status=R.RUNNING, heartbeat_at__lt=now - lease)
-            | Q(status=R.RUNNING, lease_owner=worker),
-            pk=run_id,
-        )
-        .update(status=R.RUNNING, lease_owner=worker, heartbeat_at=now, attempts=F("attempts") + 1)
-    )
-    if claimed:
-        SettlementRun.objects.unscoped().filter(pk=run_id, started_at__isnull=True).update(started_at=now)
-    return bool(claimed)
 
 
 def settlement_execute(
@@ -120,9 +101,9 @@ def settlement_execute(
 ) -> SettlementRun | None:
     """Work through the run until it is done (or `max_chunks`, for tests). Safe to call from any number
     of workers at once: only the lease holder works, and every chunk is guarded by the line states."""
-    worker = worker or worker_name()
+    worker = worker or leases.worker_name()
     chunk_size = chunk_size or default_chunk()
-    if not claim(run_id, worker, lease if lease is not None else default_lease()):
+    if not leases.claim(SettlementRun, run_id, worker, lease if lease is not None else default_lease()):
         return None
     done = 0
     while max_chunks is None or done < max_chunks:
@@ -158,9 +139,10 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         cursor.execute(
             f"""SELECT DISTINCT beneficiary_id FROM {lines}
                  WHERE merchant_id = %s AND status = 'confirmed' AND kind = 'commission' AND unlock_at <= %s
-                   AND beneficiary_id >= %s
+                   AND beneficiary_id >= %s AND beneficiary_id NOT IN (
+                       SELECT id FROM distributors_distributor WHERE merchant_id = %s AND status = 'blacklisted')
                  ORDER BY beneficiary_id LIMIT %s""",  # noqa: S608
-            [run.merchant_id, run.as_of, run.cursor, chunk_size],
+            [run.merchant_id, run.as_of, run.cursor, run.merchant_id, chunk_size],
         )
         beneficiaries = [row[0] for row in cursor.fetchall()]
         now = timezone.now()
@@ -168,6 +150,8 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
             SettlementRun.objects.unscoped().filter(pk=run.pk).update(
                 status=R.COMPLETED, finished_at=now, heartbeat_at=now
             )
+            # levels depend on settled sales: recalculate them after every run
+            outbox.enqueue("tiers.request_run", merchant_id=run.merchant_id, trigger="settlement")
             return False
         low, high = beneficiaries[0], beneficiaries[-1]
         # lock the lines in id order (as refunds do), then settle them
@@ -176,6 +160,8 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
                     SELECT id FROM {lines}
                      WHERE merchant_id = %(m)s AND status = 'confirmed' AND kind = 'commission'
                        AND unlock_at <= %(as_of)s AND beneficiary_id BETWEEN %(lo)s AND %(hi)s
+                       AND beneficiary_id NOT IN (SELECT id FROM distributors_distributor
+                                                   WHERE merchant_id = %(m)s AND status = 'blacklisted')
                      ORDER BY id FOR UPDATE),
                 due AS (
                     UPDATE {lines} l SET status = 'settled', settled_at = %(now)s, settlement_run_id = %(run)s,
@@ -222,27 +208,10 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
 
 
 def settlement_resume_stale(*, lease: timedelta | None = None) -> list[int]:
-    """Runs whose worker stopped renewing its lease (it died): enqueue them again."""
+    """Runs whose worker stopped renewing its lease (it died), or never started: enqueue them again."""
     from settlements.tasks import execute_run
 
-    lease = lease if lease is not None else default_lease()
-    stale = list(
-        SettlementRun.objects.unscoped()
-        .filter(
-            status__in=[R.PENDING, R.RUNNING],
-            heartbeat_at__lt=timezone.now() - lease,
-        )
-        .values_list("pk", flat=True)
-    )
-    never_started = list(
-        SettlementRun.objects.unscoped()
-        .filter(
-            status=R.PENDING,
-            heartbeat_at__isnull=True,
-            created_at__lt=timezone.now() - lease,
-        )
-        .values_list("pk", flat=True)
-    )
-    for run_id in stale + never_started:
+    run_ids = leases.stale(SettlementRun, lease if lease is not None else default_lease())
+    for run_id in run_ids:
         execute_run.delay(run_id)
-    return stale + never_started
+    return run_ids

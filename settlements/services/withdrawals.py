@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from distribution import outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import Conflict, NotFound
@@ -178,9 +179,7 @@ def _approve(withdrawal: Withdrawal, *, merchant, actor: Actor, reason: str) -> 
         decision_reason=reason[:500],
     )
     if withdrawal.provider == Withdrawal.Provider.WECHAT_TRANSFER:
-        from settlements.tasks import pay_withdrawal
-
-        transaction.on_commit(lambda: pay_withdrawal.delay(withdrawal.pk))
+        outbox.enqueue("settlements.pay_withdrawal", withdrawal.pk)
 
 
 @transaction.atomic

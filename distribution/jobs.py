@@ -1,0 +1,57 @@
+"""Job runs for operators: what ran, for which merchant, how long, with what result or error."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from distribution.models import JobRun
+
+# Tasks retry only on these (a dropped connection, a failover, a serialization failure), with
+# exponential backoff and a maximum; any other error is a bug and fails the job where operators see it.
+TRANSIENT = (OperationalError, InterfaceError)
+RETRY_TRANSIENT = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
+
+
+def tracked(job: str, merchant_of: Callable[[dict], int | None] | None = None) -> Callable:
+    """Record each call of a task body as a JobRun: merchant from a `merchant_id` argument, or from
+    `merchant_of(arguments)`."""
+
+    def decorator(fn: Callable) -> Callable:
+        signature = inspect.signature(fn)
+
+        @wraps(fn)
+        def wrapper(*args, **kwargs):
+            from celery import current_task
+
+            task_id = getattr(getattr(current_task, "request", None), "id", None) or ""
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            merchant_id = merchant_of(bound) if merchant_of else bound.get("merchant_id")
+            run = JobRun.objects.create(job=job, merchant_id=merchant_id, task_id=task_id or "")
+            started = time.monotonic()
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:
+                JobRun.objects.filter(pk=run.pk).update(
+                    status=JobRun.Status.FAILED,
+                    error=f"{type(exc).__name__}: {exc}"[:2000],
+                    finished_at=timezone.now(),
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                )
+                raise
+            JobRun.objects.filter(pk=run.pk).update(
+                status=JobRun.Status.SUCCEEDED,
+                result=result if isinstance(result, dict) else {"result": result},
+                finished_at=timezone.now(),
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+            return result
+
+        return wrapper
+
+    return decorator

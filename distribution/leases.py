@@ -1,0 +1,46 @@
+"""Leases for long, resumable jobs (settlement runs, tier recalculations): one worker works a run at a
+time; a run whose worker stopped renewing its lease (it died) can be taken over and resumed."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(model, run_id: int, worker: str, lease: timedelta) -> bool:
+    """Take the run: it is pending, or running under a lapsed lease, or already ours.
+
+    The model needs `status` (pending/running/...), `lease_owner`, `heartbeat_at`, `attempts`, `started_at`.
+    """
+    now = timezone.now()
+    claimed = (
+        model.objects.unscoped()
+        .filter(
+            Q(status="pending")
+            | Q(status="running", heartbeat_at__lt=now - lease)
+            | Q(status="running", lease_owner=worker),
+            pk=run_id,
+        )
+        .update(status="running", lease_owner=worker, heartbeat_at=now, attempts=F("attempts") + 1)
+    )
+    if claimed:
+        model.objects.unscoped().filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return bool(claimed)
+
+
+def stale(model, lease: timedelta) -> list[int]:
+    """Runs nobody is working on: running with a lapsed lease, or pending and never picked up."""
+    cutoff = timezone.now() - lease
+    return list(
+        model.objects.unscoped()
+        .filter(Q(status="running", heartbeat_at__lt=cutoff) | Q(status="pending", created_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,65 @@
+"""Tier recalculation tasks: a fan-out per merchant, the run itself, and the sweeper for dead runs."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from distribution.jobs import RETRY_TRANSIENT, tracked
+
+
+def _run_merchant(arguments: dict) -> int | None:
+    from distributors.models import TierRun
+
+    return TierRun.objects.unscoped().filter(pk=arguments["run_id"]).values_list("merchant_id", flat=True).first()
+
+
+@shared_task(name="tiers.recalculate_all")
+def recalculate_all(local_hour: int = 3) -> list[int]:
+    """Hourly: every active merchant for whom it is now `local_hour` o'clock gets a run (nightly, locally)."""
+    from merchants.models import Merchant
+
+    now = timezone.now()
+    due = [
+        m.pk for m in Merchant.objects.filter(status=Merchant.Status.ACTIVE) if now.astimezone(m.tz).hour == local_hour
+    ]
+    for merchant_id in due:
+        request_run.delay(merchant_id=merchant_id)
+    return due
+
+
+@shared_task(name="tiers.request_run", **RETRY_TRANSIENT)
+@tracked("tiers.request_run")
+def request_run(merchant_id: int, trigger: str = "schedule") -> dict:
+    from distributors.services.tiers import tier_request
+    from merchants.models import Merchant
+
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:
+        return {"skipped": "no such merchant"}
+    run = tier_request(merchant=merchant, trigger=trigger)
+    return {"run": run.pk}
+
+
+@shared_task(name="tiers.execute_run", acks_late=True, **RETRY_TRANSIENT)
+@tracked("tiers.execute_run", merchant_of=_run_merchant)
+def execute_tier_run(run_id: int) -> dict | None:
+    from distributors.services.tiers import tier_execute
+
+    run = tier_execute(run_id)
+    if run is None:
+        return None
+    return {
+        "run": run.pk,
+        "status": run.status,
+        "evaluated": run.evaluated,
+        "upgraded": run.upgraded,
+        "downgraded": run.downgraded,
+    }
+
+
+@shared_task(name="tiers.resume_stale_runs")
+def resume_stale_runs() -> list[int]:
+    from distributors.services.tiers import tier_resume_stale
+
+    return tier_resume_stale()

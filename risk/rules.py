@@ -1,0 +1,160 @@
+"""Risk rules that need history, each one set-based SQL over a merchant's data. Each returns hits:
+(subject, distributor id or None, evidence)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection
+
+# Thresholds: a refund rate is suspicious at 3× the merchant's normal and at least 30 points above it,
+# over at least 5 orders in 90 days; 5 self-purchases within a day; 3 switches of one customer in 30 days.
+REFUND_WINDOW_DAYS = 90
+REFUND_MULTIPLIER = 3
+REFUND_MIN_GAP_BPS = 3000
+REFUND_MIN_ORDERS = 5
+SELF_PURCHASE_BURST = 5
+SELF_PURCHASE_WINDOW = timedelta(hours=24)
+SELF_PURCHASE_LOOKBACK_DAYS = 7
+SWITCHES = 3
+SWITCH_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Hit:
+    subject: str
+    distributor_id: int | None
+    evidence: dict
+
+
+def _rows(sql: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def shared_identity(merchant_id: int, now: datetime) -> list[Hit]:
+    """One phone or ID number (by keyed hash) on several live distributors: a hit for each of them."""
+    hits = []
+    for kind, column, masked in (
+        ("phone", "phone_hash", "phone_masked"),
+        ("id_number", "id_number_hash", "id_number_masked"),
+    ):
+        for value_hash, ids, shown in _rows(
+            f"""SELECT {column}, array_agg(id ORDER BY id), min({masked}) FROM distributors_distributor
+                 WHERE merchant_id = %(m)s AND {column} <> '' AND status IN ('applied', 'active', 'frozen')
+                 GROUP BY 1 HAVING count(*) > 1""",  # noqa: S608 - columns are ours
+            {"m": merchant_id},
+        ):
+            for distributor_id in ids:
+                hits.append(
+                    Hit(
+                        f"{kind}:{value_hash[:16]}:d{distributor_id}",
+                        distributor_id,
+                        {"shared": kind, "value": shown, "distributors": ids},
+                    )
+                )
+    return hits
+
+
+def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
+    """Distributors whose orders are refunded far more than the merchant's orders are on average."""
+    since = now - timedelta(days=REFUND_WINDOW_DAYS)
+    rows = _rows(
+        """WITH per AS (
+               SELECT distributor_id, count(*) AS orders, sum(goods_amount) AS paid, sum(refunded_amount) AS refunded
+                 FROM orders_order WHERE merchant_id = %(m)s AND paid_at >= %(since)s AND paid_at <= %(now)s
+                  AND goods_amount > 0 GROUP BY 1),
+           normal AS (SELECT sum(refunded)::numeric / nullif(sum(paid), 0) AS rate FROM per)
+           SELECT per.distributor_id, per.orders, per.paid, per.refunded,
+                  (per.refunded * 10000 / per.paid)::bigint, (normal.rate * 10000)::bigint
+             FROM per, normal
+            WHERE per.distributor_id IS NOT NULL AND per.orders >= %(min_orders)s
+              AND per.refunded::numeric / per.paid >= normal.rate * %(mult)s
+              AND per.refunded * 10000 >= per.paid * (normal.rate * 10000 + %(gap)s)""",
+        {
+            "m": merchant_id,
+            "since": since,
+            "now": now,
+            "min_orders": REFUND_MIN_ORDERS,
+            "mult": REFUND_MULTIPLIER,
+            "gap": REFUND_MIN_GAP_BPS,
+        },
+    )
+    return [
+        Hit(
+            f"d{d}",
+            d,
+            {
+                "orders": n,
+                "paid": paid,
+                "refunded": refunded,
+                "refund_rate_bps": rate,
+                "merchant_rate_bps": normal,
+                "window_days": REFUND_WINDOW_DAYS,
+            },
+        )
+        for d, n, paid, refunded, rate, normal in rows
+    ]
+
+
+def self_purchase_burst(merchant_id: int, now: datetime) -> list[Hit]:
+    """Many self-purchases by one distributor within a day (in the last week)."""
+    rows = _rows(
+        """SELECT distributor_id, max(burst), array_agg(external_id ORDER BY paid_at) FILTER (WHERE burst_member)
+             FROM (
+               SELECT distributor_id, external_id, paid_at,
+                      count(*) OVER (PARTITION BY distributor_id ORDER BY paid_at
+                                     RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW) AS burst,
+                      true AS burst_member
+                 FROM orders_order
+                WHERE merchant_id = %(m)s AND self_purchase AND paid_at >= %(since)s AND paid_at <= %(now)s) w
+            GROUP BY 1 HAVING max(burst) >= %(n)s""",
+        {
+            "m": merchant_id,
+            "since": now - timedelta(days=SELF_PURCHASE_LOOKBACK_DAYS),
+            "now": now,
+            "window": SELF_PURCHASE_WINDOW,
+            "n": SELF_PURCHASE_BURST,
+        },
+    )
+    return [
+        Hit(f"d{d}", d, {"max_in_24h": burst, "orders": orders, "lookback_days": SELF_PURCHASE_LOOKBACK_DAYS})
+        for d, burst, orders in rows
+    ]
+
+
+def customer_switching(merchant_id: int, now: datetime) -> list[Hit]:
+    """A customer whose binding moved between distributors again and again."""
+    rows = _rows(
+        """SELECT customer_external_id, count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced',
+                                                                                              'transferred')),
+                  array_agg(DISTINCT distributor_id)
+             FROM distributors_customerbinding
+            WHERE merchant_id = %(m)s AND bound_at >= %(since)s AND bound_at <= %(now)s
+            GROUP BY 1
+           HAVING count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced', 'transferred')) >= %(n)s""",
+        {"m": merchant_id, "since": now - timedelta(days=SWITCH_WINDOW_DAYS), "now": now, "n": SWITCHES},
+    )
+    return [
+        Hit(
+            f"customer:{customer}",
+            None,
+            {
+                "customer": customer,
+                "switches": switches,
+                "distributors": sorted(ids),
+                "window_days": SWITCH_WINDOW_DAYS,
+            },
+        )
+        for customer, switches, ids in rows
+    ]
+
+
+PERIODIC_RULES = {
+    "shared_identity": shared_identity,
+    "refund_rate": refund_rate,
+    "self_purchase_burst": self_purchase_burst,
+    "customer_switching": customer_switching,
+}

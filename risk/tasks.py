@@ -1,0 +1,36 @@
+"""Risk tasks: a fan-out per merchant, the per-merchant sweep, and the application check."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from distribution.jobs import RETRY_TRANSIENT, tracked
+
+
+@shared_task(name="risk.sweep_all")
+def sweep_all() -> list[int]:
+    from merchants.models import Merchant
+
+    ids = list(Merchant.objects.filter(status=Merchant.Status.ACTIVE).values_list("pk", flat=True))
+    for merchant_id in ids:
+        sweep_merchant.delay(merchant_id=merchant_id)
+    return ids
+
+
+@shared_task(name="risk.sweep_merchant", acks_late=True, **RETRY_TRANSIENT)
+@tracked("risk.sweep_merchant")
+def sweep_merchant(merchant_id: int) -> dict:
+    from merchants.models import Merchant
+    from risk.services import risk_sweep
+
+    merchant = Merchant.objects.filter(pk=merchant_id).first()
+    if merchant is None:
+        return {"skipped": "no such merchant"}
+    return risk_sweep(merchant=merchant)
+
+
+@shared_task(name="risk.check_application", acks_late=True, **RETRY_TRANSIENT)
+def check_application(application_id: int) -> dict:
+    from risk.services import application_check
+
+    return application_check(application_id)
