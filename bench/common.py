@@ -82,14 +82,14 @@ def machine_facts() -> dict:
 
 
 def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
-    """Print a table (ours, raw, ratio = raw time / our time; 1.0 would be the raw limit) and save JSON."""
+    """Print a table (ours, raw, ratio: 1.0 would be the raw limit, higher is better) and save JSON.
+
+    A row is a time (`row()`: medians in ms, ratio = raw time / our time) or a rate (`rate_row()`: per
+    second, ratio = our rate / raw rate)."""
     print(f"\n{name}")
-    print(f"{'scenario':<44} {'ours (ms)':>11} {'raw (ms)':>10} {'ratio':>7} {'target':>7}")
-    for row in rows:
-        print(
-            f"{row['scenario']:<44} {row['ours']['median_ms']:>11.3f} {row['raw']['median_ms']:>10.3f} "
-            f"{row['ratio']:>7.2f} {row.get('target') or '':>7}"
-        )
+    print(f"{'scenario':<52} {'ours':>12} {'raw':>12} {'ratio':>7} {'target':>7}")
+    for r in rows:
+        print(f"{r['scenario']:<52} {_shown(r['ours']):>12} {_shown(r['raw']):>12} {r['ratio']:>7.2f} {_target(r):>7}")
     result = {
         "benchmark": name,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -102,6 +102,16 @@ def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
     return result
 
 
+def _shown(figure: dict) -> str:
+    if "per_s" in figure:
+        return f"{figure['per_s']:,.1f}/s"
+    return f"{figure['median_ms']:,.3f}ms"
+
+
+def _target(r: dict) -> str:
+    return f"≥{r['target']:.3g}" if r.get("target") else ""
+
+
 def row(scenario: str, ours: list[float], raw: list[float], target: float | None = None) -> dict:
     o, r = summary(ours), summary(raw)
     return {
@@ -109,5 +119,17 @@ def row(scenario: str, ours: list[float], raw: list[float], target: float | None
         "ours": o,
         "raw": r,
         "ratio": round(r["median_ms"] / o["median_ms"], 3),
+        "target": target,
+    }
+
+
+def rate_row(scenario: str, ours: dict, raw: dict, target: float | None = None) -> dict:
+    """Throughput: `ours` and `raw` each hold at least `per_s` (and whatever else was measured, such as
+    latency percentiles); the ratio is our rate over the raw one."""
+    return {
+        "scenario": scenario,
+        "ours": ours,
+        "raw": raw,
+        "ratio": round(ours["per_s"] / raw["per_s"], 3),
         "target": target,
     }

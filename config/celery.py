@@ -10,7 +10,6 @@ import os
 
 from celery import Celery, signals
 from celery.schedules import crontab
-from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -18,18 +17,29 @@ app = Celery("distribution")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 QUEUES = ("default", "settlement", "tiers", "risk", "analytics", "webhooks")
+# Each app's tasks are named "<app>.<task>" and go to that app's queue; the rest go to "default".
+ROUTES = {
+    "settlements": "settlement",
+    "tiers": "tiers",
+    "risk": "risk",
+    "analytics": "analytics",
+    "webhooks": "webhooks",
+}
+
+
+def queue_name(queue: str) -> str:
+    """The queue's name on the broker: CELERY_QUEUE_PREFIX lets environments (or test runs) share one."""
+    from django.conf import settings
+
+    return settings.TASK_QUEUE_PREFIX + queue
+
+
+def route_task(name, args, kwargs, options, task=None, **kw):
+    return {"queue": queue_name(ROUTES.get(name.split(".", 1)[0], "default"))}
+
 
 app.conf.update(
-    task_queues=[Queue(name) for name in QUEUES],
-    task_default_queue="default",
-    # Routing by task name prefix: each app's tasks are named "<app>.<task>".
-    task_routes={
-        "settlements.*": {"queue": "settlement"},
-        "tiers.*": {"queue": "tiers"},
-        "risk.*": {"queue": "risk"},
-        "analytics.*": {"queue": "analytics"},
-        "webhooks.*": {"queue": "webhooks"},
-    },
+    task_routes=(route_task,),
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -60,19 +70,16 @@ PERIODIC_TASKS: dict[str, dict] = {
     "settlement-resume-stale-runs": {
         "task": "settlements.resume_stale_runs",
         "schedule": crontab(minute="*"),
-        "queue": "settlement",
     },
     # Splits and transfers whose outcome is unknown or still processing: ask the provider again.
     "payouts-reconcile": {
         "task": "settlements.reconcile_payouts",
         "schedule": crontab(minute="*"),
-        "queue": "settlement",
     },
     # The books must balance: check every invariant from scratch once a day (results in the logs).
     "ledger-check": {
         "task": "settlements.check_ledger",
         "schedule": crontab(hour=4, minute=30),
-        "queue": "settlement",
     },
     # Work committed in the database whose task was never published (the process died in between).
     "outbox-sweep": {
@@ -84,19 +91,16 @@ PERIODIC_TASKS: dict[str, dict] = {
     "tiers-nightly": {
         "task": "tiers.recalculate_all",
         "schedule": crontab(minute=5),
-        "queue": "tiers",
     },
     # A tier run whose worker died stops renewing its lease: hand it to another worker.
     "tiers-resume-stale-runs": {
         "task": "tiers.resume_stale_runs",
         "schedule": crontab(minute="*"),
-        "queue": "tiers",
     },
     # Blacklist re-check and the risk rules that need history, per merchant, nightly.
     "risk-sweep": {
         "task": "risk.sweep_all",
         "schedule": crontab(hour=2, minute=40),
-        "queue": "risk",
     },
     # The job status view keeps 30 days.
     "jobs-cleanup": {

@@ -209,17 +209,22 @@ else:
     PII_ENCRYPTION_KEYS = env.list("PII_ENCRYPTION_KEYS")
     PII_HASH_KEY = env.str("PII_HASH_KEY")
 
-# Settlement runs: beneficiaries per committed chunk, and how long a silent worker keeps a run's lease.
+# Settlement and tier runs: rows per committed chunk, how long a silent worker keeps a run's lease, and
+# a pause between chunks.
 SETTLEMENT_CHUNK_SIZE = env.int("SETTLEMENT_CHUNK_SIZE", default=1000)
-SETTLEMENT_LEASE_SECONDS = env.int("SETTLEMENT_LEASE_SECONDS", default=120)
+RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=120)
 TIER_CHUNK_SIZE = env.int("TIER_CHUNK_SIZE", default=20000)  # distributors per tier-recalculation chunk
-SETTLEMENT_CHUNK_PAUSE_MS = env.int("SETTLEMENT_CHUNK_PAUSE_MS", default=0)  # breathing room for the database
+RUN_CHUNK_PAUSE_MS = env.int("RUN_CHUNK_PAUSE_MS", default=0)  # breathing room for the database
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Above the longest task: an unacknowledged task is redelivered only after this many seconds.
+# Queue names on the broker get this prefix (environments or test runs sharing one Redis); workers
+# consume the prefixed names (-Q).
+TASK_QUEUE_PREFIX = env.str("CELERY_QUEUE_PREFIX", default="")
+CELERY_TASK_DEFAULT_QUEUE = TASK_QUEUE_PREFIX + "default"
 CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}

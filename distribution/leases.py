@@ -10,6 +10,8 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
+MAX_ATTEMPTS = 10
+
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -36,11 +38,16 @@ def claim(model, run_id: int, worker: str, lease: timedelta) -> bool:
     return bool(claimed)
 
 
-def stale(model, lease: timedelta) -> list[int]:
-    """Runs nobody is working on: running with a lapsed lease, or pending and never picked up."""
+def stale(model, lease: timedelta, max_attempts: int = MAX_ATTEMPTS) -> list[int]:
+    """Runs nobody is working on: running with a lapsed lease, or pending and never picked up.
+
+    A run taken `max_attempts` times without finishing keeps failing (a bug, not a crash): it is marked
+    failed instead (its committed chunks stand; the job status view shows the error), and a new run
+    can be requested.
+    """
     cutoff = timezone.now() - lease
-    return list(
-        model.objects.unscoped()
-        .filter(Q(status="running", heartbeat_at__lt=cutoff) | Q(status="pending", created_at__lt=cutoff))
-        .values_list("pk", flat=True)
+    lapsed = model.objects.unscoped().filter(
+        Q(status="running", heartbeat_at__lt=cutoff) | Q(status="pending", created_at__lt=cutoff)
     )
+    lapsed.filter(attempts__gte=max_attempts).update(status="failed", finished_at=timezone.now())
+    return list(lapsed.filter(attempts__lt=max_attempts).values_list("pk", flat=True))

@@ -42,7 +42,7 @@ def sync_settlement_schedule(merchant: Merchant) -> PeriodicTask | None:
             "kwargs": json.dumps({"merchant_id": merchant.pk}),
             "crontab": crontab,
             "interval": None,
-            "queue": "settlement",
+            "queue": None,  # routed by task name (config/celery.py)
             "enabled": True,
         },
     )

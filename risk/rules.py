@@ -102,12 +102,11 @@ def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
 def self_purchase_burst(merchant_id: int, now: datetime) -> list[Hit]:
     """Many self-purchases by one distributor within a day (in the last week)."""
     rows = _rows(
-        """SELECT distributor_id, max(burst), array_agg(external_id ORDER BY paid_at) FILTER (WHERE burst_member)
+        """SELECT distributor_id, max(burst), array_agg(external_id ORDER BY paid_at, external_id)
              FROM (
                SELECT distributor_id, external_id, paid_at,
                       count(*) OVER (PARTITION BY distributor_id ORDER BY paid_at
-                                     RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW) AS burst,
-                      true AS burst_member
+                                     RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW) AS burst
                  FROM orders_order
                 WHERE merchant_id = %(m)s AND self_purchase AND paid_at >= %(since)s AND paid_at <= %(now)s) w
             GROUP BY 1 HAVING max(burst) >= %(n)s""",
@@ -120,7 +119,7 @@ def self_purchase_burst(merchant_id: int, now: datetime) -> list[Hit]:
         },
     )
     return [
-        Hit(f"d{d}", d, {"max_in_24h": burst, "orders": orders, "lookback_days": SELF_PURCHASE_LOOKBACK_DAYS})
+        Hit(f"d{d}", d, {"max_in_24h": burst, "self_purchases": orders, "lookback_days": SELF_PURCHASE_LOOKBACK_DAYS})
         for d, burst, orders in rows
     ]
 

@@ -4,7 +4,7 @@ the merchant's review of the flags they raise."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,10 +22,17 @@ from risk.models import RiskFlag
 
 logger = logging.getLogger(__name__)
 SYSTEM = Actor.system("risk")
+SNOOZE_DAYS = 30
 
 
 def flag_raise(*, merchant_id: int, rule: str, hit: rules.Hit) -> RiskFlag | None:
-    """Open a flag for a hit, unless one is open for the same rule and subject."""
+    """Open a flag for a hit, unless one is open for the same rule and subject, or the merchant reviewed
+    one in the last SNOOZE_DAYS (a dismissed flag does not come back every night)."""
+    reviewed = RiskFlag.objects.for_merchant(merchant_id).filter(
+        rule=rule, subject=hit.subject[:120], reviewed_at__gte=timezone.now() - timedelta(days=SNOOZE_DAYS)
+    )
+    if reviewed.exists():
+        return None
     try:
         with transaction.atomic():
             return RiskFlag.objects.create(

@@ -28,7 +28,10 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-QUEUES = "default,settlement,tiers,risk,analytics,webhooks"
+QUEUES = ",".join(
+    os.environ.get("CELERY_QUEUE_PREFIX", "") + queue
+    for queue in ("default", "settlement", "tiers", "risk", "analytics", "webhooks")
+)
 
 
 def log(message: str) -> None:

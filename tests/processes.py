@@ -25,7 +25,10 @@ def test_database_url() -> str:
 
 @contextlib.contextmanager
 def celery_worker(*, queues: str | None = None, concurrency: int = 1, extra_env: dict | None = None):
-    """Start `celery worker` on a queue of its own; yield (process, queue). Stopped (SIGTERM) on exit."""
+    """Start `celery worker` on a queue of its own; yield (process, queue). Stopped (SIGTERM) on exit.
+
+    The worker runs what it is sent; tasks it queues itself run inline (eager), as in the test process.
+    """
     queue = queues or f"test-{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
@@ -49,7 +52,7 @@ def celery_worker(*, queues: str | None = None, concurrency: int = 1, extra_env:
             "--concurrency",
             str(concurrency),
             "-n",
-            f"{queue}@%h",
+            f"{queue.split(',')[0]}@%h",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -84,3 +87,19 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
             return value
         time.sleep(interval)
     raise TimeoutError(f"condition not met within {timeout}s")
+
+
+@contextlib.contextmanager
+def celery_deployment(*, concurrency: int = 1, extra_env: dict | None = None):
+    """A worker as deployed: it consumes every queue and publishes what it queues to the broker (not
+    eager), under a queue prefix of its own so nothing else on the broker sees this test's tasks.
+    Yields (process, prefix); send to f"{prefix}<queue>"."""
+    from config.celery import QUEUES
+
+    prefix = f"test-{uuid.uuid4().hex[:10]}-"
+    env = {"CELERY_QUEUE_PREFIX": prefix, "CELERY_TASK_ALWAYS_EAGER": "false", **(extra_env or {})}
+    with celery_worker(queues=",".join(prefix + q for q in QUEUES), concurrency=concurrency, extra_env=env) as (
+        process,
+        _,
+    ):
+        yield process, prefix

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from config.celery import app
+from config.celery import app, route_task
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -24,4 +24,19 @@ def test_tasks_are_acknowledged_late_and_requeued_when_a_worker_dies():
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_transport_options["visibility_timeout"] >= 3600
-    assert {q.name for q in conf.task_queues} == {"default", "settlement", "tiers", "risk", "analytics", "webhooks"}
+
+    def queue(name):
+        return route_task(name, (), {}, {})["queue"]
+
+    assert [queue(n) for n in ("settlements.execute_run", "tiers.execute_run", "risk.sweep_all")] == [
+        "settlement",
+        "tiers",
+        "risk",
+    ]
+    assert queue("distribution.outbox_sweep") == conf.task_default_queue == "default"
+
+
+def test_a_queue_prefix_renames_every_queue(settings):
+    settings.TASK_QUEUE_PREFIX = "staging-"
+    assert route_task("tiers.execute_run", (), {}, {}) == {"queue": "staging-tiers"}
+    assert route_task("distribution.ping", (), {}, {}) == {"queue": "staging-default"}

@@ -15,6 +15,7 @@ ends with the levels a clean run gives; a chunk commits whole or not at all.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -48,10 +49,15 @@ def tier_request(*, merchant: Merchant, as_of: datetime | None = None, trigger: 
     as_of = as_of or timezone.now()
     program = DistributionProgram.objects.for_merchant(merchant).get()
     period = period_key(merchant, as_of, program.level_evaluation_months)
+    # Downgrades wait for the first run of a new evaluation period: the run before it (if any) was in an
+    # earlier period, and no run has closed this one yet. (A merchant who turns downgrades on mid-period
+    # therefore sees the first ones at the start of the next period, not the next night.)
+    previous = TierRun.objects.for_merchant(merchant).filter(as_of__lt=as_of).order_by("-as_of").first()
     closes_period = (
         program.level_downgrade_enabled
+        and previous is not None
+        and period_key(merchant, previous.as_of, program.level_evaluation_months) != period
         and not TierRun.objects.for_merchant(merchant).filter(downgrades=True, period=period).exists()
-        and TierRun.objects.for_merchant(merchant).exists()
     )
     try:
         with transaction.atomic():
@@ -77,7 +83,7 @@ def tier_execute(
     max_chunks: int | None = None,
 ) -> TierRun | None:
     worker = worker or leases.worker_name()
-    lease = lease if lease is not None else timedelta(seconds=settings.SETTLEMENT_LEASE_SECONDS)
+    lease = lease if lease is not None else timedelta(seconds=settings.RUN_LEASE_SECONDS)
     if not leases.claim(TierRun, run_id, worker, lease):
         return None
     done = 0
@@ -86,6 +92,8 @@ def tier_execute(
         done += 1
         if not more:
             break
+        if settings.RUN_CHUNK_PAUSE_MS:
+            time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
     return TierRun.objects.unscoped().get(pk=run_id)
 
 
@@ -151,12 +159,13 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         f"coalesce(r.recruits_{i}, 0) AS recruits_{i}, coalesce(c.customers_{i}, 0) AS customers_{i}"
         for i in since
     )
-    evidence = ", ".join(
-        f"'w{i}', jsonb_build_object('window_days', {windows[i] if windows[i] else 'null'}, "
-        f"'sales', sales_{i}, 'orders', orders_{i}, 'recruits', recruits_{i}, "
-        f"'customers', customers_{i})"
+    windows_json = ", ".join(
+        f"'{f'{windows[i]}d' if windows[i] else 'all'}', jsonb_build_object("
+        f"'sales_amount', sales_{i}, 'order_count', orders_{i}, "
+        f"'direct_recruits', recruits_{i}, 'bound_customers', customers_{i})"
         for i in since
     )
+    evidence = f"'earned_rank', earned, 'windows', jsonb_build_object({windows_json})"
     sql = f"""
     WITH d AS (
         SELECT id, level_id, level_changed_at FROM distributors_distributor
@@ -232,7 +241,7 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
 def tier_resume_stale() -> list[int]:
     from distributors.tasks import execute_tier_run
 
-    run_ids = leases.stale(TierRun, timedelta(seconds=settings.SETTLEMENT_LEASE_SECONDS))
+    run_ids = leases.stale(TierRun, timedelta(seconds=settings.RUN_LEASE_SECONDS))
     for run_id in run_ids:
         execute_tier_run.delay(run_id)
     return run_ids

@@ -43,7 +43,7 @@ def default_chunk() -> int:
 
 
 def default_lease() -> timedelta:
-    return timedelta(seconds=settings.SETTLEMENT_LEASE_SECONDS)
+    return timedelta(seconds=settings.RUN_LEASE_SECONDS)
 
 
 def due_lines(merchant_id: int, as_of: datetime):
@@ -118,8 +118,8 @@ def settlement_execute(
         done += 1
         if more is None or not more:
             break
-        if settings.SETTLEMENT_CHUNK_PAUSE_MS:
-            time.sleep(settings.SETTLEMENT_CHUNK_PAUSE_MS / 1000)
+        if settings.RUN_CHUNK_PAUSE_MS:
+            time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
     run = SettlementRun.objects.unscoped().get(pk=run_id)
     if run.status == R.COMPLETED and run.provider == "wechat_profitsharing":
         from settlements.services.splits import splits_dispatch

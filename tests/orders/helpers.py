@@ -51,3 +51,22 @@ def lines(merchant, order_external_id="o-1"):
             "reversed_amount",
         )
     )
+
+
+def raw_order(merchant, distributor, amount, paid_at, *, refunded=0, status="paid", customer="cust", **extra):
+    """An order row as intake leaves it, without items or commission: for metrics and risk rules."""
+    from orders.models import Order
+
+    return Order.objects.create(
+        merchant=merchant,
+        external_id=extra.pop("external_id", None) or f"o-{Order.objects.unscoped().count() + 1}",
+        customer_external_id=customer,
+        currency="CNY",
+        status=status,
+        goods_amount=amount,
+        refunded_amount=refunded,
+        distributor=distributor,
+        attribution="binding" if distributor else "none",
+        paid_at=paid_at,
+        **extra,
+    )

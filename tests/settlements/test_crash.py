@@ -20,7 +20,7 @@ from tests.processes import celery_worker, wait_until
 from tests.settlements.helpers import ACTOR, due_order, shop_with_due_commission
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-WORKER_ENV = {"SETTLEMENT_CHUNK_SIZE": "1", "SETTLEMENT_CHUNK_PAUSE_MS": "150", "SETTLEMENT_LEASE_SECONDS": "2"}
+WORKER_ENV = {"SETTLEMENT_CHUNK_SIZE": "1", "RUN_CHUNK_PAUSE_MS": "150", "RUN_LEASE_SECONDS": "2"}
 
 
 def test_a_killed_worker_leaves_a_run_that_another_worker_completes_exactly(monkeypatch):
