@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEVSTACK := $(PY) scripts/devstack.py
 
-.PHONY: run test install lint format lock check-ledger bench clean
+.PHONY: run test install lint format lock check-ledger bench bench-full clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ test: install
 ## make check-ledger: the demo's books, settled through the real commands, must check clean.
 check-ledger: install
 	$(DEVSTACK) exec -- $(PY) scripts/ledger_check_demo.py
+
+## make bench: every benchmark at small scale (a few minutes), one table of ours / raw / ratio / target;
+## make bench-full: the same at full scale (100,000 distributors, 2,000,000 orders; data kept for reuse).
+bench: install
+	$(DEVSTACK) exec -- $(PY) bench/run.py --scale small
+
+bench-full: install
+	$(DEVSTACK) exec -- $(PY) bench/run.py --scale full
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -87,9 +87,7 @@ def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
     A row is a time (`row()`: medians in ms, ratio = raw time / our time) or a rate (`rate_row()`: per
     second, ratio = our rate / raw rate)."""
     print(f"\n{name}")
-    print(f"{'scenario':<52} {'ours':>12} {'raw':>12} {'ratio':>7} {'target':>7}")
-    for r in rows:
-        print(f"{r['scenario']:<52} {_shown(r['ours']):>12} {_shown(r['raw']):>12} {r['ratio']:>7.2f} {_target(r):>7}")
+    print_table(rows)
     result = {
         "benchmark": name,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -100,6 +98,18 @@ def report(name: str, rows: list[dict], extra: dict | None = None) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def print_table(rows: list[dict]) -> None:
+    width = max([52, *(len(r["scenario"]) + 2 for r in rows)])
+    print(f"{'scenario':<{width}} {'ours':>14} {'raw':>14} {'ratio':>7} {'target':>7}")
+    for r in rows:
+        ok = "" if not r.get("target") else ("  ok" if r["ratio"] >= r["target"] else "  below target")
+        print(
+            f"{r['scenario']:<{width}} {_shown(r['ours']):>14} {_shown(r['raw']):>14} {r['ratio']:>7.2f} "
+            f"{_target(r):>7}{ok}",
+            flush=True,
+        )
 
 
 def _shown(figure: dict) -> str:

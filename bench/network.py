@@ -200,6 +200,83 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
     ]
 
 
+def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
+    """`GET /api/v1/distributors/{id}` (the distributor, their 3-level upline and team counts by depth) on
+    the real server (bench/ingest.py's gunicorn, production settings), one client on a keep-alive
+    connection, next to the same two statements by hand (the row with its upline, the team aggregate)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    from django.db import connection
+
+    from bench import ingest
+    from bench.common import row, timed
+    from distributors.models import Distributor
+
+    table = Distributor._meta.db_table
+    ids = list(Distributor.objects.for_merchant(merchant).order_by("id").values_list("id", flat=True))
+    rng = random.Random(seed)
+    sample = itertools.cycle([rng.choice(ids) for _ in range(samples)])
+    root = ids[0]
+
+    def raw_detail(distributor_id: int):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT d.depth, d.*, u.* FROM {table} d
+                      LEFT JOIN {table} u
+                        ON u.merchant_id = d.merchant_id
+                       AND u.id = ANY(d.ancestor_ids[greatest(cardinality(d.ancestor_ids) - 3, 0) + 1:])
+                     WHERE d.merchant_id = %s AND d.id = %s""",
+                [merchant.pk, distributor_id],
+            )
+            depth = cursor.fetchall()[0][0]
+            cursor.execute(
+                f"""SELECT depth - %s, count(*) FROM {table}
+                     WHERE merchant_id = %s AND ancestor_ids @> ARRAY[%s]::bigint[] AND status IN ('active', 'frozen')
+                     GROUP BY 1""",
+                [depth, merchant.pk, distributor_id],
+            )
+            return cursor.fetchall()
+
+    with ingest.server(ingest.database_url()) as base, ingest.api_key(merchant.pk) as key:
+        address = urlsplit(base)
+        client = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        headers = {"X-Api-Key": key, "Accept": "application/json"}
+
+        def api_detail(distributor_id: int):
+            client.request("GET", f"/api/v1/distributors/{distributor_id}", headers=headers)
+            response = client.getresponse()
+            body = response.read()
+            assert response.status == 200, (response.status, body[:200])
+            return body
+
+        raw_sample = itertools.cycle(list(itertools.islice(sample, samples)))
+        rows = [
+            row(
+                "API distributor detail (upline + team), 1 client",
+                timed(lambda: api_detail(next(sample)), samples),
+                timed(lambda: raw_detail(next(raw_sample)), samples),
+                target=0.10,
+            ),
+            row(
+                f"API distributor detail of the root ({len(ids) - 1:,} in team)",
+                timed(lambda: api_detail(root), max(5, samples // 20)),
+                timed(lambda: raw_detail(root), max(5, samples // 20)),
+            ),
+        ]
+        client.close()
+    return rows
+
+
+def run(scale: str = "small") -> list[dict]:
+    """On the generated merchant's tree (bench/generate.py)."""
+    from bench import generate
+
+    merchant = generate.generate(scale)
+    samples = 500 if scale in ("full", "huge") else 200
+    return measure(merchant, samples=samples) + measure_api(merchant, samples=samples)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--distributors", type=int, default=100_000)

@@ -213,6 +213,46 @@ def measure(ours_id: int, raw_id: int) -> list[dict]:
     return [row(f"settle {due:,} due lines ({run.distributors_done:,} distributors)", [ours], [raw], target=0.65)]
 
 
+SIZES = {"tiny": (300, 40), "small": (50_000, 5_000), "full": (1_000_000, 100_000), "huge": (1_000_000, 100_000)}
+
+
+def run(scale: str = "small") -> list[dict]:
+    """Fresh twin merchants each time: a run settles what it measures."""
+    lines, distributors = SIZES[scale]
+    tag = f"{lines}-{distributors}-{int(time.time())}"
+    ours = generate(f"bench-settle-ours-{tag}", lines, distributors)
+    raw = generate(f"bench-settle-raw-{tag}", lines, distributors)
+    try:
+        return measure(ours, raw)
+    finally:
+        drop_merchants([ours, raw])
+
+
+def drop_merchants(merchant_ids: list[int]) -> None:
+    """Remove what a run generated (the ledger's rows are immutable to the application, so this goes
+    around its triggers, which only a benchmark database may do)."""
+    from django.db import DatabaseError
+
+    try:
+        _drop(merchant_ids)
+    except DatabaseError as exc:  # not a superuser: leave them (they are only disk space)
+        print(f"could not drop the generated merchants {merchant_ids}: {exc}")
+
+
+def _drop(merchant_ids: list[int]) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as c:
+        c.execute("SET LOCAL session_replication_role = replica")  # no triggers: immutable postings, FKs
+        c.execute(
+            """SELECT table_name FROM information_schema.columns
+                WHERE column_name = 'merchant_id' AND table_schema = 'public'"""
+        )
+        for (table,) in c.fetchall():
+            c.execute(f"DELETE FROM {table} WHERE merchant_id = ANY(%s)", [merchant_ids])
+        c.execute("DELETE FROM merchants_merchant WHERE id = ANY(%s)", [merchant_ids])
+
+
 def time_now():
     from django.utils import timezone
 

@@ -126,3 +126,17 @@ def _bind_request_id(task=None, **kwargs):
 
     request_id = getattr(task.request, "request_id", None) if task else None
     request_id_var.set(new_request_id(request_id or (task.request.id if task else None)))
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _recycle_old_connections(task=None, **kwargs):
+    """What Django does around each request: drop a connection that is broken, past CONN_MAX_AGE or left
+    outside autocommit, so a worker reuses healthy connections only (CELERY_DB_REUSE_MAX keeps Celery
+    from closing every one). Not for eager tasks: they run inside their caller's transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()
+

@@ -220,6 +220,10 @@ RUN_CHUNK_PAUSE_MS = env.int("RUN_CHUNK_PAUSE_MS", default=0)  # breathing room 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Celery's Django fixup closes every database connection around every task unless this is set, so each task
+# would pay a new PostgreSQL connection; workers keep theirs and recycle them by CONN_MAX_AGE and health
+# checks instead (config/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 # Above the longest task: an unacknowledged task is redelivered only after this many seconds.
 # Queue names on the broker get this prefix (environments or test runs sharing one Redis); workers
 # consume the prefixed names (-Q).

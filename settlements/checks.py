@@ -22,12 +22,14 @@ def ledger_problems(merchant_id: int | None = None) -> list[str]:
     problems = []
     for txn_id, reference, currency, total in _rows(
         f"""SELECT t.id, t.reference, p.currency, sum(p.amount) FROM {TXNS} t
-              JOIN {POSTINGS} p ON p.transaction_id = t.id WHERE true {scope.format(alias="t")}
+              JOIN {POSTINGS} p ON p.merchant_id = t.merchant_id AND p.transaction_id = t.id
+             WHERE true {scope.format(alias="t")}
              GROUP BY t.id, t.reference, p.currency HAVING sum(p.amount) <> 0"""  # noqa: S608
     ):
         problems.append(f"transaction {txn_id} ({reference}) does not balance in {currency}: {total}")
     for txn_id, reference, legs in _rows(
-        f"""SELECT t.id, t.reference, count(p.id) FROM {TXNS} t LEFT JOIN {POSTINGS} p ON p.transaction_id = t.id
+        f"""SELECT t.id, t.reference, count(p.id) FROM {TXNS} t LEFT JOIN {POSTINGS} p
+                ON p.merchant_id = t.merchant_id AND p.transaction_id = t.id
              WHERE true {scope.format(alias="t")} GROUP BY t.id, t.reference HAVING count(p.id) < 2"""  # noqa: S608
     ):
         problems.append(f"transaction {txn_id} ({reference}) has {legs} postings")

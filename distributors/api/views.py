@@ -147,8 +147,10 @@ class _DistributorObjectApi(MerchantApi):
     def scope_queryset(self, queryset):
         return queryset.select_related("level", "inviter")
 
-    def detail(self, distributor: Distributor, http_status: int = 200) -> Response:
-        distributor = self.get_queryset().get(pk=distributor.pk)
+    def detail(self, distributor: Distributor, http_status: int = 200, *, reload: bool = True) -> Response:
+        """The detail body; after a change the row is read again (`reload`), a plain GET uses the one loaded."""
+        if reload:
+            distributor = self.get_queryset().get(pk=distributor.pk)
         return Response(distributor_detail(distributor, program_of(self.merchant)), status=http_status)
 
 
@@ -158,7 +160,7 @@ class DistributorDetailApi(_DistributorObjectApi):
 
     @extend_schema(responses={200: s.DistributorDetailOutput})
     def get(self, request, pk):
-        return self.detail(self.get_object())
+        return self.detail(self.get_object(), reload=False)
 
 
 def _action(name: str, service, input_class, doc: str, *, extra=lambda data: {}):

@@ -1,0 +1,441 @@
+"""A realistic merchant for the benchmarks, loaded with set-based SQL in minutes.
+
+    .venv/bin/python bench/generate.py --scale small|full|huge     (or: manage.py bench_generate)
+
+Shape (full scale; small is 1/20 of it, huge has 10,000,000 orders for analytics):
+
+* 100,000 distributors in a random recursive tree (each invited by one drawn uniformly among the earlier
+  ones: a few have huge teams, most have none, depth about 12), activated over two years, on four levels
+  (the default one, and three with conditions over 30 days, 90 days and cumulative, any or all of them);
+* 400,000 customers, 90% bound to a distributor, drawn with a heavy skew (the early distributors have
+  most of them); 5,000 products priced 9.90 to 999.00;
+* 2,000,000 orders paid over the last year by skewed customers, 1-3 items each (60/30/10%), 20% of
+  items discounted by 10%, 1 or 2 units; orders of bound customers are attributed through the binding.
+  Orders older than 10 days are completed (shipped after a day, completed after eight), younger ones
+  paid or shipped. About 5% are refunded five days after payment: half wholly (the order is closed),
+  half in part (the first item, or half of a single item);
+* commission lines at two depths (10% and 5%, the program's defaults, rounded half up), pending,
+  confirmed with their unlock date, reversed wholly or in part by the refunds, and settled by one
+  historical settlement run as of 30 days ago; the lines unlocked since are due;
+* the ledger those produce: an accrual per line, a reversal per refunded line, a settlement transaction
+  per distributor in the historical run, and the balance projections.
+
+The rows are the ones the product's services write for the same events (same columns, states,
+references and rounding; `tests/test_bench_generate.py` checks the books and each line against the
+commission engine's rules); what is skipped: the raw order-event log, audit rows and idempotency keys
+that the API would also have left. Data are generated once per scale in `<DATABASE_URL db>_bench` and
+reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+@dataclass(frozen=True)
+class Scale:
+    distributors: int
+    customers: int
+    products: int
+    orders: int
+
+
+SCALES = {
+    "tiny": Scale(distributors=300, customers=1_200, products=50, orders=3_000),
+    "small": Scale(distributors=5_000, customers=20_000, products=5_000, orders=100_000),
+    "full": Scale(distributors=100_000, customers=400_000, products=5_000, orders=2_000_000),
+    "huge": Scale(distributors=100_000, customers=1_000_000, products=5_000, orders=10_000_000),
+}
+RATES = {1: 1000, 2: 500}
+AFTER_SALES_DAYS = 7
+HISTORY_RUN_DAYS_AGO = 30
+LEVELS = [
+    # name, rank, mode, window days, min sales (minor units), min orders, min recruits, min customers
+    ("Member", 0, "any", None, None, None, None, None),
+    ("Silver", 1, "any", 30, 300_000, 20, None, None),
+    ("Gold", 2, "any", 90, 3_000_000, None, 5, None),
+    ("Diamond", 3, "all", None, 20_000_000, None, None, 200),
+]
+
+
+def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verbose: bool = False):
+    """The merchant for `scale` (generated on first use, then reused)."""
+    from django.db import connection, transaction
+
+    from bench import network
+    from distributors.models import Distributor, Level
+    from merchants.models import DistributionProgram
+    from orders.models import Order
+
+    size = SCALES[scale] if isinstance(scale, str) else scale
+    slug = slug or f"bench-{scale}"
+    merchant = network.generate(size.distributors, slug=slug, seed=seed)
+    if Order.objects.for_merchant(merchant).count() == size.orders:
+        sync_levels(merchant)
+        return merchant
+    started = time.perf_counter()
+
+    def step(name: str) -> None:
+        if verbose:
+            print(f"  {name}: {time.perf_counter() - started:.1f}s", flush=True)
+
+    m = merchant.pk
+    with transaction.atomic():
+        DistributionProgram.objects.for_merchant(merchant).update(
+            commission_depth=2,
+            depth1_rate_bps=RATES[1],
+            depth2_rate_bps=RATES[2],
+            commission_cap_bps=None,
+            after_sales_days=AFTER_SALES_DAYS,
+            binding_validity_days=None,
+            self_purchase_commission=False,
+        )
+        sync_levels(merchant)
+        default = Level.objects.for_merchant(merchant).get(is_default=True)
+        Distributor.objects.for_merchant(merchant).update(level=default, level_changed_at=None)
+    with transaction.atomic(), connection.cursor() as c:  # one transaction: the ledger checks it at commit
+        c.execute("SET LOCAL statement_timeout = 0")
+        c.execute("SET LOCAL work_mem = '256MB'")
+        c.execute("SELECT setseed(%s)", [seed / 1000 + 0.01])
+        _facts(c, m, size)
+        step("distributors, products, customers, bindings")
+        _orders(c, m, size)
+        step("orders, items, refunds")
+        _commission(c, m)
+        step("commission lines")
+        _ledger(c, m)
+        step("ledger")
+        for table in (
+            "distributors_distributor",
+            "distributors_customerbinding",
+            "orders_order",
+            "orders_orderitem",
+            "commissions_commissionline",
+            "settlements_ledgertransaction",
+            "settlements_posting",
+            "settlements_account",
+        ):
+            c.execute(f"ANALYZE {table}")
+    step("committed")
+    with connection.cursor() as c:  # what autovacuum would do soon: visibility maps for index-only scans
+        c.execute("SET statement_timeout = 0")
+        c.execute("VACUUM (ANALYZE) orders_order, orders_orderitem, commissions_commissionline, settlements_posting")
+    step("vacuumed")
+    return merchant
+
+
+def sync_levels(merchant) -> None:
+    """The levels as LEVELS declares them (the tier benchmark's hand-written conditions mirror them)."""
+    from distributors.models import Level
+
+    for name, rank, mode, window, sales, orders, recruits, customers in LEVELS:
+        Level.objects.update_or_create(
+            merchant=merchant,
+            rank=rank,
+            defaults={
+                "name": name,
+                "is_default": rank == 0,
+                "condition_mode": mode,
+                "window_days": window,
+                "min_sales_amount": sales,
+                "min_order_count": orders,
+                "min_direct_recruits": recruits,
+                "min_bound_customers": customers,
+            },
+        )
+
+
+def _facts(c, m: int, size: Scale) -> None:
+    """Activation dates, products, customers and their bindings."""
+    c.execute(
+        """UPDATE distributors_distributor d SET activated_at = now() - (730 * (1 - r.pos)) * interval '1 day'
+             FROM (SELECT id, (row_number() OVER (ORDER BY id))::float / count(*) OVER () AS pos
+                     FROM distributors_distributor WHERE merchant_id = %(m)s) r
+            WHERE d.id = r.id""",
+        {"m": m},
+    )
+    c.execute(
+        """INSERT INTO orders_product (merchant_id, external_id, title, price, kind, distribution_enabled,
+                                       created_at, updated_at)
+           SELECT %(m)s, 'p' || g, 'Product ' || g, (990 + floor(power(random(), 3) * 98910))::bigint,
+                  CASE WHEN g %% 10 = 0 THEN 'virtual' ELSE 'physical' END, true, now(), now()
+             FROM generate_series(1, %(n)s) g""",
+        {"m": m, "n": size.products},
+    )
+    c.execute(
+        """CREATE TEMP TABLE g_dist ON COMMIT DROP AS
+           SELECT row_number() OVER (ORDER BY id) AS pos, id, inviter_id FROM distributors_distributor
+            WHERE merchant_id = %(m)s;
+           CREATE UNIQUE INDEX ON g_dist (pos);
+           CREATE TEMP TABLE g_product ON COMMIT DROP AS
+           SELECT row_number() OVER (ORDER BY id) AS pos, id, price FROM orders_product WHERE merchant_id = %(m)s;
+           CREATE UNIQUE INDEX ON g_product (pos);
+           -- customers: 90%% bound, to a distributor drawn with a heavy skew towards the early ones
+           CREATE TEMP TABLE g_customer ON COMMIT DROP AS
+           SELECT g AS pos, 'c' || g AS external_id,
+                  CASE WHEN random() < 0.9 THEN 1 + floor(power(random(), 3) * %(d)s)::int END AS dist_pos,
+                  now() - random() * interval '730 days' AS bound_at
+             FROM generate_series(1, %(n)s) g;
+           CREATE UNIQUE INDEX ON g_customer (pos);
+           ANALYZE g_dist; ANALYZE g_product; ANALYZE g_customer;""",
+        {"m": m, "n": size.customers, "d": size.distributors},
+    )
+    c.execute(
+        """INSERT INTO distributors_customerbinding (merchant_id, customer_external_id, distributor_id, status, source,
+                                                     bound_at, expires_at, protected_until, ended_at, end_reason,
+                                                     created_at)
+           SELECT %(m)s, cu.external_id, d.id, 'active', 'share_link', cu.bound_at, NULL, NULL, NULL, '', cu.bound_at
+             FROM g_customer cu JOIN g_dist d ON d.pos = cu.dist_pos""",
+        {"m": m},
+    )
+
+
+def _orders(c, m: int, size: Scale) -> None:
+    """Orders, their items and refunds, with the states their age gives them."""
+    c.execute(
+        """CREATE TEMP TABLE g_order ON COMMIT DROP AS
+           SELECT g AS pos, cu.external_id AS customer, d.id AS distributor_id, o.paid_at,
+                  1 + (o.r1 < 0.4)::int + (o.r1 < 0.1)::int AS n_items,
+                  CASE WHEN o.r2 < 0.025 THEN 'full' WHEN o.r2 < 0.05 THEN 'partial' END AS refund
+             FROM generate_series(1, %(n)s) g
+             CROSS JOIN LATERAL (SELECT 1 + floor(power(random(), 1.5) * %(c)s)::int AS customer_pos,
+                                        now() - random() * interval '365 days' AS paid_at,
+                                        random() AS r1, random() AS r2, g AS dep) o
+             JOIN g_customer cu ON cu.pos = o.customer_pos
+             LEFT JOIN g_dist d ON d.pos = cu.dist_pos;
+           UPDATE g_order SET refund = NULL WHERE paid_at > now() - interval '5 days';
+           CREATE TEMP TABLE g_item ON COMMIT DROP AS
+           SELECT o.pos AS order_pos, i AS line, p.id AS product_id, q.quantity, p.price AS unit_price,
+                  CASE WHEN q.discounted THEN (p.price * q.quantity) / 10 ELSE 0 END AS discount
+             FROM g_order o
+             CROSS JOIN LATERAL generate_series(1, o.n_items) i
+             CROSS JOIN LATERAL (SELECT 1 + floor(power(random(), 2) * %(p)s)::int AS product_pos,
+                                        1 + (random() < 0.2)::int AS quantity, random() < 0.2 AS discounted,
+                                        o.pos + i AS dep) q
+             JOIN g_product p ON p.pos = q.product_pos;
+           ALTER TABLE g_item ADD COLUMN paid bigint, ADD COLUMN refunded bigint, ADD COLUMN refunded_qty int;
+           UPDATE g_item SET paid = unit_price * quantity - discount, refunded = 0, refunded_qty = 0;
+           -- full refunds take everything; partial ones the first of several items, or half of a single one
+           UPDATE g_item i SET refunded = CASE WHEN o.refund = 'full' OR o.n_items > 1 THEN i.paid ELSE i.paid / 2 END,
+                               refunded_qty = CASE WHEN o.refund = 'full' OR o.n_items > 1 THEN i.quantity ELSE 0 END
+             FROM g_order o
+            WHERE o.pos = i.order_pos AND (o.refund = 'full' OR (o.refund = 'partial' AND i.line = 1));
+           CREATE INDEX ON g_item (order_pos);
+           ANALYZE g_order; ANALYZE g_item;""",
+        {"n": size.orders, "c": size.customers, "p": size.products},
+    )
+    c.execute(
+        """CREATE TEMP TABLE g_order_id ON COMMIT DROP AS
+           WITH totals AS (SELECT order_pos, sum(paid) AS goods, sum(refunded) AS refunded FROM g_item GROUP BY 1),
+           ins AS (
+               INSERT INTO orders_order (merchant_id, external_id, customer_external_id, share_code, kind, currency,
+                      payment_transaction_id, status, goods_amount, shipping_amount, refunded_amount, distributor_id,
+                      attribution, self_purchase, fingerprint, paid_at, shipped_at, completed_at, closed_at,
+                      created_at, updated_at)
+               SELECT %(m)s, 'g' || o.pos, o.customer, '', 'normal', 'CNY', 'wx' || o.pos,
+                      CASE WHEN o.refund = 'full' THEN 'closed'
+                           WHEN o.paid_at <= now() - interval '10 days' THEN 'completed'
+                           WHEN o.paid_at <= now() - interval '3 days' THEN 'shipped' ELSE 'paid' END,
+                      t.goods, 0, t.refunded, o.distributor_id,
+                      CASE WHEN o.distributor_id IS NULL THEN 'none' ELSE 'binding' END, false, '',
+                      o.paid_at,
+                      CASE WHEN o.refund IS DISTINCT FROM 'full' AND o.paid_at <= now() - interval '3 days'
+                           THEN o.paid_at + interval '1 day' END,
+                      CASE WHEN o.refund IS DISTINCT FROM 'full' AND o.paid_at <= now() - interval '10 days'
+                           THEN o.paid_at + interval '8 days' END,
+                      CASE WHEN o.refund = 'full' THEN o.paid_at + interval '5 days' END,
+                      o.paid_at, now()
+                 FROM g_order o JOIN totals t ON t.order_pos = o.pos
+                ORDER BY o.paid_at
+               RETURNING id, external_id, status, completed_at, closed_at)
+           SELECT substr(external_id, 2)::bigint AS pos, id, status, completed_at, closed_at FROM ins;
+           CREATE UNIQUE INDEX ON g_order_id (pos);
+           ANALYZE g_order_id;""",
+        {"m": m},
+    )
+    c.execute(
+        """CREATE TEMP TABLE g_item_id ON COMMIT DROP AS
+           WITH ins AS (
+               INSERT INTO orders_orderitem (merchant_id, order_id, line_id, product_id, quantity, unit_price,
+                                             discount, paid_amount, refunded_amount, refunded_quantity)
+               SELECT %(m)s, oi.id, i.line::text, i.product_id, i.quantity, i.unit_price, i.discount, i.paid,
+                      i.refunded, i.refunded_qty
+                 FROM g_item i JOIN g_order_id oi ON oi.pos = i.order_pos
+                ORDER BY oi.id, i.line
+               RETURNING id, order_id, paid_amount, refunded_amount, refunded_quantity)
+           SELECT * FROM ins;
+           ANALYZE g_item_id;
+           WITH refunds AS (
+               INSERT INTO orders_refund (merchant_id, order_id, refund_id, amount, refunded_at, created_at)
+               SELECT %(m)s, o.id, 'r1', sum(i.refunded_amount), oo.paid_at + interval '5 days', now()
+                 FROM g_item_id i JOIN orders_order o ON o.id = i.order_id
+                 JOIN g_order_id oi ON oi.id = o.id JOIN g_order oo ON oo.pos = oi.pos
+                WHERE i.refunded_amount > 0
+                GROUP BY o.id, oo.paid_at
+               RETURNING id, order_id)
+           INSERT INTO orders_refunditem (merchant_id, refund_id, order_item_id, amount, quantity)
+           SELECT %(m)s, r.id, i.id, i.refunded_amount, i.refunded_quantity
+             FROM refunds r JOIN g_item_id i ON i.order_id = r.order_id AND i.refunded_amount > 0;""",
+        {"m": m},
+    )
+
+
+def _commission(c, m: int) -> None:
+    """Two depths per attributed item at the program's rates; refunds reverse them, a past run settled
+    what had unlocked 30 days ago."""
+    c.execute(
+        """INSERT INTO settlements_settlementrun (merchant_id, as_of, status, trigger, provider, requested_by,
+                  lines_total, amount_total, lines_done, amount_done, distributors_done, cursor, chunks_done,
+                  lease_owner, heartbeat_at, attempts, last_error, started_at, finished_at, created_at)
+           VALUES (%(m)s, now() - %(ago)s * interval '1 day', 'completed', 'schedule', 'wallet', 'bench history',
+                   0, 0, 0, 0, 0, 0, 0, '', NULL, 1, '', now(), now(), now())
+           RETURNING id""",
+        {"m": m, "ago": HISTORY_RUN_DAYS_AGO},
+    )
+    run_id = c.fetchone()[0]
+    c.execute(
+        """CREATE TEMP TABLE g_run ON COMMIT DROP AS SELECT %(run)s::bigint AS id, as_of
+             FROM settlements_settlementrun WHERE id = %(run)s""",
+        {"run": run_id},
+    )
+    c.execute(
+        """WITH raw AS (
+               SELECT i.id AS item_id, i.order_id, i.paid_amount, i.refunded_amount, o.status AS order_status,
+                      o.completed_at, o.paid_at, b.depth, b.beneficiary, b.bps,
+                      round(i.paid_amount * b.bps / 10000.0)::bigint AS amount
+                 FROM g_item_id i
+                 JOIN orders_order o ON o.id = i.order_id
+                 JOIN distributors_distributor d ON d.id = o.distributor_id
+                CROSS JOIN LATERAL (VALUES (1, d.id, %(r1)s), (2, d.inviter_id, %(r2)s)) AS b(depth, beneficiary, bps)
+                WHERE b.beneficiary IS NOT NULL),
+           kept AS (
+               SELECT raw.*, CASE WHEN refunded_amount >= paid_amount THEN 0
+                                  ELSE round(amount * (paid_amount - refunded_amount)::numeric / paid_amount)::bigint
+                             END AS keep,
+                      completed_at + %(days)s * interval '1 day' AS unlock_at
+                 FROM raw)
+           INSERT INTO commissions_commissionline (merchant_id, order_id, order_item_id, beneficiary_id, depth, kind,
+                  status, currency, base_amount, rate_source, rate_mode, rate_value, uncapped_amount, amount,
+                  reversed_amount, unlock_at, confirmed_at, settled_at, reversed_at, settlement_run_id,
+                  created_at, updated_at)
+           SELECT %(m)s, k.order_id, k.item_id, k.beneficiary, k.depth, 'commission',
+                  CASE WHEN k.keep = 0 THEN 'reversed'
+                       WHEN k.completed_at IS NULL THEN 'pending'
+                       WHEN k.unlock_at <= r.as_of THEN 'settled' ELSE 'confirmed' END,
+                  'CNY', k.paid_amount, 'program_default', 'percent', k.bps, k.amount, k.amount, k.amount - k.keep,
+                  k.unlock_at, k.completed_at,
+                  CASE WHEN k.keep > 0 AND k.unlock_at <= r.as_of THEN r.as_of END,
+                  CASE WHEN k.keep = 0 THEN k.paid_at + interval '5 days' END,
+                  CASE WHEN k.keep > 0 AND k.unlock_at <= r.as_of THEN r.id END,
+                  k.paid_at, now()
+             FROM kept k CROSS JOIN g_run r
+            WHERE k.amount > 0
+            ORDER BY k.item_id, k.depth""",
+        {"m": m, "r1": RATES[1], "r2": RATES[2], "days": AFTER_SALES_DAYS},
+    )
+    c.execute(
+        """UPDATE settlements_settlementrun s
+              SET lines_total = x.n, lines_done = x.n, amount_total = x.total, amount_done = x.total,
+                  distributors_done = x.beneficiaries, cursor = x.last + 1, chunks_done = 1
+             FROM (SELECT count(*) AS n, coalesce(sum(amount - reversed_amount), 0) AS total,
+                          count(DISTINCT beneficiary_id) AS beneficiaries, coalesce(max(beneficiary_id), 0) AS last
+                     FROM commissions_commissionline WHERE merchant_id = %(m)s AND settlement_run_id = %(run)s) x
+            WHERE s.id = %(run)s""",
+        {"m": m, "run": run_id},
+    )
+
+
+def _ledger(c, m: int) -> None:
+    """Accrual per line, reversal per refunded line, a settlement per distributor of the past run; then the
+    balance projections from the postings."""
+    c.execute(
+        """INSERT INTO settlements_account (merchant_id, owner_kind, owner_id, kind, currency, balance, updated_at)
+           SELECT %(m)s, 'distributor', b.id, k.kind, 'CNY', 0, now()
+             FROM (SELECT DISTINCT beneficiary_id AS id FROM commissions_commissionline WHERE merchant_id = %(m)s) b
+            CROSS JOIN (VALUES ('pending')) k(kind)
+           UNION ALL
+           SELECT %(m)s, 'distributor', b.id, k.kind, 'CNY', 0, now()
+             FROM (SELECT DISTINCT beneficiary_id AS id FROM commissions_commissionline
+                    WHERE merchant_id = %(m)s AND status = 'settled') b
+            CROSS JOIN (VALUES ('available'), ('receivable')) k(kind)
+           UNION ALL SELECT %(m)s, 'merchant', %(m)s, 'commission_expense', 'CNY', 0, now()
+           ON CONFLICT DO NOTHING;
+           CREATE TEMP TABLE g_account ON COMMIT DROP AS
+           SELECT owner_id AS distributor_id, kind, id FROM settlements_account
+            WHERE merchant_id = %(m)s AND owner_kind = 'distributor';
+           CREATE UNIQUE INDEX ON g_account (distributor_id, kind);
+           ANALYZE g_account;""",
+        {"m": m},
+    )
+    c.execute(
+        "SELECT id FROM settlements_account WHERE merchant_id = %s AND owner_kind = 'merchant' AND kind = %s",
+        [m, "commission_expense"],
+    )
+    expense = c.fetchone()[0]
+    # (reference, kind, debit account, credit account, amount, created_at) for every transaction
+    c.execute(
+        """CREATE TEMP TABLE g_txn ON COMMIT DROP AS
+           SELECT 'line:' || l.id || ':accrue' AS reference, 'accrue' AS kind, %(e)s::bigint AS debit,
+                  p.id AS credit, l.amount, l.created_at
+             FROM commissions_commissionline l JOIN g_account p ON p.distributor_id = l.beneficiary_id
+                                                             AND p.kind = 'pending'
+            WHERE l.merchant_id = %(m)s
+           UNION ALL
+           SELECT 'line:' || l.id || ':reverse:' || l.reversed_amount, 'reverse', p.id, %(e)s, l.reversed_amount,
+                  l.created_at + interval '5 days'
+             FROM commissions_commissionline l JOIN g_account p ON p.distributor_id = l.beneficiary_id
+                                                             AND p.kind = 'pending'
+            WHERE l.merchant_id = %(m)s AND l.reversed_amount > 0
+           UNION ALL
+           SELECT 'run:' || s.settlement_run_id || ':d:' || s.beneficiary_id, 'settle', p.id, a.id, s.total, s.at
+             FROM (SELECT settlement_run_id, beneficiary_id, sum(amount - reversed_amount) AS total,
+                          min(settled_at) AS at
+                     FROM commissions_commissionline WHERE merchant_id = %(m)s AND status = 'settled'
+                    GROUP BY 1, 2) s
+             JOIN g_account p ON p.distributor_id = s.beneficiary_id AND p.kind = 'pending'
+             JOIN g_account a ON a.distributor_id = s.beneficiary_id AND a.kind = 'available'""",
+        {"m": m, "e": expense},
+    )
+    c.execute(
+        """CREATE TEMP TABLE g_txn_id ON COMMIT DROP AS
+           WITH ins AS (
+               INSERT INTO settlements_ledgertransaction (merchant_id, reference, kind, memo, created_at)
+               SELECT %(m)s, reference, kind, '', created_at FROM g_txn ORDER BY created_at
+               RETURNING id, reference)
+           SELECT * FROM ins;
+           CREATE UNIQUE INDEX ON g_txn_id (reference);
+           ANALYZE g_txn_id;
+           INSERT INTO settlements_posting (merchant_id, transaction_id, account_id, amount, currency, created_at)
+           SELECT %(m)s, i.id, leg.account_id, leg.amount, 'CNY', t.created_at
+             FROM g_txn t JOIN g_txn_id i ON i.reference = t.reference
+            CROSS JOIN LATERAL (VALUES (t.debit, t.amount), (t.credit, -t.amount)) AS leg(account_id, amount)
+            ORDER BY i.id;
+           UPDATE settlements_account a
+              SET balance = s.total * CASE WHEN a.kind IN ('receivable', 'commission_expense') THEN 1 ELSE -1 END
+             FROM (SELECT account_id, sum(amount) AS total FROM settlements_posting
+                    WHERE merchant_id = %(m)s GROUP BY 1) s
+            WHERE a.id = s.account_id AND a.owner_kind = 'distributor';""",
+        {"m": m},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    args = parser.parse_args()
+    from bench.common import setup_django
+
+    setup_django()
+    start = time.perf_counter()
+    merchant = generate(args.scale, verbose=True)
+    print(f"merchant {merchant.slug} (id {merchant.pk}) ready in {time.perf_counter() - start:.1f}s")
+
+
+if __name__ == "__main__":
+    main()

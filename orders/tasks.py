@@ -1,0 +1,30 @@
+"""Order tasks: thin Celery wrappers around order intake."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from distribution.jobs import RETRY_TRANSIENT
+
+
+@shared_task(name="orders.ingest", acks_late=True, **RETRY_TRANSIENT)
+def ingest(merchant_id: int, payload: dict) -> int:
+    """A paid order, ingested as `POST /api/v1/orders` does: `payload` is that endpoint's JSON body (amounts
+    as decimal strings), validated by the same serializer and passed to `intake.order_ingest_paid`.
+    Idempotent like the endpoint (the same order again changes nothing); a suspended merchant is refused as
+    both ways in refuse it. Returns the order's id."""
+    from distribution.errors import PermissionDenied
+    from merchants.models import Merchant
+    from orders.api.serializers import OrderPaidInput
+    from orders.models import OrderEvent
+    from orders.services import intake
+
+    merchant = Merchant.objects.get(pk=merchant_id)
+    if not merchant.is_active:
+        raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
+    paid = OrderPaidInput(data=payload, context={"merchant": merchant, "currency": merchant.currency})
+    paid.is_valid(raise_exception=True)
+    data = dict(paid.validated_data)
+    event_id = data.pop("event_id", None)
+    result = intake.order_ingest_paid(merchant=merchant, data=data, source=OrderEvent.Source.API, event_id=event_id)
+    return result.order.pk
