@@ -5,7 +5,7 @@
 The worker is a real `celery -A config worker` subprocess, deployed as docker-compose.yml deploys it:
 `--pool prefork --concurrency 4`, every queue, `-l info` (logging to bench/results/celery-worker.log),
 production settings (`DJANGO_SETTINGS_MODULE=config.settings`, DEBUG off, not eager) and the product's
-Celery configuration (late acknowledgement, prefetch 1, track started, results in Redis). It runs under a
+Celery configuration (late acknowledgement, prefetch 1, results in Redis). It runs under a
 queue prefix of its own (CELERY_QUEUE_PREFIX) against <DATABASE_URL db>_bench, and with
 `--without-gossip --without-mingle --without-heartbeat` so that it does not talk to the other workers that
 share the Redis (inter-worker chatter on the broker, not the task path). Tasks are published from this
@@ -35,8 +35,8 @@ The ratio is ours ÷ raw (higher is better; 1.0 would be the broker limit).
 Reading it: the worker keeps its database connections between tasks (CELERY_DB_REUSE_MAX, with Django's
 own recycling by CONN_MAX_AGE and health checks around each task: config/celery.py); without that,
 Celery's Django fix-up would open a new PostgreSQL connection for every task, the no-op included, and the
-no-op rate halves. What remains per task is the broker round trips (fetch, ack), the STARTED state and
-the result written to Redis, and two log lines; those, not the broker, set the no-op rate.
+no-op rate halves. What remains per task is the broker round trips (fetch, ack), the result written to
+Redis, and two log lines; those, not the broker, set the no-op rate.
 """
 
 from __future__ import annotations

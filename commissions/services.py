@@ -31,24 +31,24 @@ class LineChange:
     total: int  # the line's amount, reversed amount or clawed-back amount after this change
 
 
-def beneficiaries_for(order: Order, depth: int) -> list[engine.Beneficiary | None]:
-    """Depth 1 is the attributed distributor, then their upline from the row's own path: one query."""
+def beneficiary_rows(order: Order, depth: int) -> list[Distributor | None]:
+    """Depth 1 is the attributed distributor, then their upline from the row's own path: one query.
+    None where a row is missing."""
     if order.distributor_id is None:
         return []
     seller = order.distributor
     chain = [seller.pk, *seller.upline_ids(depth - 1)]
     rows = Distributor.objects.for_merchant(order.merchant_id).select_related("level").in_bulk(chain)
-    out: list[engine.Beneficiary | None] = []
-    for distributor_id in chain:
-        d = rows.get(distributor_id)
-        if d is None:
-            out.append(None)
-            continue
-        rates = {}
-        if d.level is not None:
-            rates = {k: r for k in (1, 2, 3) if (r := d.level.rate(k)) is not None}
-        out.append(engine.Beneficiary(id=d.pk, active=d.is_active, level_rates=rates))
-    return out
+    return [rows.get(distributor_id) for distributor_id in chain]
+
+
+def as_beneficiary(d: Distributor | None) -> engine.Beneficiary | None:
+    if d is None:
+        return None
+    rates = {}
+    if d.level is not None:
+        rates = {k: r for k in (1, 2, 3) if (r := d.level.rate(k)) is not None}
+    return engine.Beneficiary(id=d.pk, active=d.is_active, level_rates=rates)
 
 
 def engine_items(items: list[OrderItem]) -> list[engine.Item]:
@@ -69,12 +69,17 @@ def engine_items(items: list[OrderItem]) -> list[engine.Item]:
 
 
 def commission_create_for_order(
-    *, order: Order, items: list[OrderItem], program: DistributionProgram
-) -> list[LineChange]:
-    """Make the order's lines (pending) if they do not exist yet; returns the accruals made now."""
+    *, order: Order, items: list[OrderItem], program: DistributionProgram, order_is_new: bool = False
+) -> list[CommissionLine]:
+    """Make the order's lines (pending) if they do not exist yet; returns the lines made now, with their
+    order item and beneficiary attached (`accruals()` gives what the ledger books for them).
+
+    `order_is_new`: the order was inserted in this transaction, so it cannot have lines yet.
+    """
+    people = beneficiary_rows(order, program.commission_depth)
     drafts = engine.calculate(
         engine_items(items),
-        beneficiaries_for(order, program.commission_depth),
+        [as_beneficiary(d) for d in people],
         program_rates={d: program.rate_bps_for_depth(d) for d in (1, 2, 3)},
         cap_bps=program.commission_cap_bps,
         self_purchase=order.self_purchase,
@@ -101,16 +106,27 @@ def commission_create_for_order(
         )
         for d in drafts
     ]
-    existing = set(
-        L.objects.for_merchant(order.merchant_id)
-        .filter(order=order, kind=L.Kind.COMMISSION)
-        .values_list("order_item_id", "depth", "beneficiary_id")
-    )
-    fresh = [line for line in lines if (line.order_item_id, line.depth, line.beneficiary_id) not in existing]
-    if not fresh:
-        return []
-    created = L.objects.bulk_create(fresh)
-    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount, line.amount) for line in created]
+    if not order_is_new:
+        existing = set(
+            L.objects.for_merchant(order.merchant_id)
+            .filter(order=order, kind=L.Kind.COMMISSION)
+            .values_list("order_item_id", "depth", "beneficiary_id")
+        )
+        lines = [line for line in lines if (line.order_item_id, line.depth, line.beneficiary_id) not in existing]
+        if not lines:
+            return []
+    created = L.objects.bulk_create(lines)
+    items_by_id = {item.pk: item for item in items}
+    people_by_id = {d.pk: d for d in people if d is not None}
+    for line in created:
+        line.order_item = items_by_id[line.order_item_id]
+        line.beneficiary = people_by_id[line.beneficiary_id]
+    return created
+
+
+def accruals(lines: list[CommissionLine]) -> list[LineChange]:
+    """What the ledger books for lines just made: each line's amount, accrued."""
+    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount, line.amount) for line in lines]
 
 
 def commission_confirm_for_order(*, order: Order, completed_at: datetime, after_sales_days: int) -> int:

@@ -43,7 +43,9 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    task_track_started=True,
+    # No STARTED state in the result backend: one Redis write less per task; long work reports its progress
+    # in the database (runs) and every job in JobRun.
+    task_track_started=False,
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
@@ -139,4 +141,3 @@ def _recycle_old_connections(task=None, **kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
-

@@ -71,6 +71,10 @@ def claim(*, merchant_id: int, scope: str, key: str, method: str, path: str, fin
     raise IdempotentReplay(existing.response_status, body)
 
 
-def complete(record_id: int, status: int, data: Any) -> None:
-    body = JSONRenderer().render(data).decode() if data is not None else None
+def complete(record_id: int, status: int, data: Any, *, rendered: bytes | None = None) -> None:
+    """Keep the response for replays; `rendered` is its JSON when the caller has rendered it already."""
+    if data is None:
+        body = None
+    else:
+        body = (rendered if rendered is not None else JSONRenderer().render(data)).decode()
     IdempotencyRecord.objects.unscoped().filter(pk=record_id).update(response_status=status, response_body=body)

@@ -20,7 +20,7 @@ class DistributorTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired distributor token.")
         _check_merchant(token.merchant)
-        credential_touch(DistributorToken, token.pk)
+        credential_touch(DistributorToken, token.pk, last_used_at=token.last_used_at)
         principal = Principal(
             kind="distributor",
             merchant=token.merchant,

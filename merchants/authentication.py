@@ -61,7 +61,7 @@ class StaffTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.membership.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
         _check_merchant(token.merchant)
-        credential_touch(StaffToken, token.pk)
+        credential_touch(StaffToken, token.pk, last_used_at=token.last_used_at)
         token.membership.merchant = token.merchant
         return token.membership.user, staff_principal(token.membership, credential_id=token.pk)
 
@@ -80,7 +80,7 @@ class MerchantAPIKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
         _check_merchant(api_key.merchant)
-        credential_touch(MerchantAPIKey, api_key.pk)
+        credential_touch(MerchantAPIKey, api_key.pk, last_used_at=api_key.last_used_at)
         principal = Principal(
             kind="api_key",
             merchant=api_key.merchant,

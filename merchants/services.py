@@ -348,9 +348,13 @@ def api_key_revoke(*, merchant: Merchant, actor: Actor, api_key_id: str) -> Merc
     return api_key
 
 
-def credential_touch(model, pk: str, *, every_seconds: int = 60) -> None:
-    """Record a credential's last use, at most once a minute (a write per request would be a hot row)."""
+def credential_touch(model, pk: str, *, last_used_at: datetime | None, every_seconds: int = 60) -> None:
+    """Record a credential's last use, at most once a minute (a write per request would be a hot row).
+
+    `last_used_at` is the value on the row the caller just loaded: when it is recent, nothing is sent.
+    """
     now = timezone.now()
-    model.objects.unscoped().filter(pk=pk).exclude(last_used_at__gt=now - timedelta(seconds=every_seconds)).update(
-        last_used_at=now
-    )
+    recent = now - timedelta(seconds=every_seconds)
+    if last_used_at is not None and last_used_at > recent:
+        return
+    model.objects.unscoped().filter(pk=pk).exclude(last_used_at__gt=recent).update(last_used_at=now)

@@ -76,22 +76,48 @@ def locked_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, s
 
 
 def _select_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+    """One statement: the distributor accounts locked in id order (a CTE), the merchant's not locked."""
+    unknown = {k[0] for k in keys} - {DISTRIBUTOR, MERCHANT}
+    if unknown:
+        raise ValueError(f"unknown owner kinds {sorted(unknown)}")
+
+    def ids_and_kinds(owner_kind: str) -> tuple[list[int], list[str]]:
+        wanted = [k for k in keys if k[0] == owner_kind]
+        return sorted({k[1] for k in wanted}), sorted({k[2] for k in wanted})
+
+    (d_ids, d_kinds), (m_ids, m_kinds) = ids_and_kinds(DISTRIBUTOR), ids_and_kinds(MERCHANT)
     table = Account._meta.db_table
-    out = {}
     with connection.cursor() as cursor:
-        for owner_kind in {k[0] for k in keys}:
-            wanted = {k for k in keys if k[0] == owner_kind}
-            lock = "ORDER BY id FOR UPDATE" if owner_kind == DISTRIBUTOR else ""
-            cursor.execute(
-                f"""SELECT id, owner_id, kind, balance FROM {table}
-                     WHERE merchant_id = %s AND currency = %s AND owner_kind = %s
-                       AND owner_id = ANY(%s) AND kind = ANY(%s) {lock}""",  # noqa: S608
-                [merchant_id, currency, owner_kind, sorted({k[1] for k in wanted}), sorted({k[2] for k in wanted})],
-            )
-            for account_id, owner_id, kind, balance in cursor.fetchall():
-                if (owner_kind, owner_id, kind) in wanted:
-                    out[(owner_kind, owner_id, kind)] = (account_id, balance)
-    return out
+        cursor.execute(
+            f"""
+            WITH locked AS MATERIALIZED (
+                SELECT id, owner_kind, owner_id, kind, balance FROM {table}
+                 WHERE merchant_id = %(m)s AND currency = %(cur)s AND owner_kind = %(d)s
+                   AND owner_id = ANY(%(d_ids)s::bigint[]) AND kind = ANY(%(d_kinds)s::text[])
+                 ORDER BY id FOR UPDATE)
+            SELECT id, owner_kind, owner_id, kind, balance FROM locked
+            UNION ALL
+            SELECT id, owner_kind, owner_id, kind, balance FROM {table}
+             WHERE merchant_id = %(m)s AND currency = %(cur)s AND owner_kind = %(mk)s
+               AND owner_id = ANY(%(m_ids)s::bigint[]) AND kind = ANY(%(m_kinds)s::text[])
+            """,  # noqa: S608
+            {
+                "m": merchant_id,
+                "cur": currency,
+                "d": DISTRIBUTOR,
+                "d_ids": d_ids,
+                "d_kinds": d_kinds,
+                "mk": MERCHANT,
+                "m_ids": m_ids,
+                "m_kinds": m_kinds,
+            },
+        )
+        rows = cursor.fetchall()
+    return {
+        (owner_kind, owner_id, kind): (account_id, balance)
+        for account_id, owner_kind, owner_id, kind, balance in rows
+        if (owner_kind, owner_id, kind) in keys
+    }
 
 
 def accounts_for(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:

@@ -1,26 +1,60 @@
+from __future__ import annotations
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+_clients: dict[str, redis.Redis] = {}
 
 
-class PrincipalRateThrottle(SimpleRateThrottle):
+def _redis() -> redis.Redis:
+    """A client for the cache's Redis, made once per process (making one costs more than the counting)."""
+    location = settings.CACHES["default"]["LOCATION"]
+    url = location.split(",")[0] if isinstance(location, str) else location[0]  # the primary, as the cache writes
+    client = _clients.get(url)
+    if client is None:
+        client = _clients[url] = redis.Redis.from_url(url)
+    return client
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Requests per period: "6000/min" -> (6000, 60); the period is read from its first letter, as DRF does."""
+    number, period = rate.split("/")
+    return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
+class PrincipalRateThrottle(BaseThrottle):
     """Rate limit per credential (per client IP before authentication), counted in Redis.
 
-    A view picks its bucket with `throttle_scope` (merchant, distributor, anon, login).
+    A view picks its bucket with `throttle_scope` (merchant, distributor, anon, login), whose rate
+    ("6000/min") comes from DEFAULT_THROTTLE_RATES. A fixed window per bucket, opened by its first
+    request: one counter, created with the window's expiry and incremented in one atomic round trip, so
+    concurrent requests are all counted. (Over any window's length, a burst at a window's edge may pass
+    up to twice the rate.)
     """
 
-    def __init__(self):  # the scope is known only per request
-        pass
-
-    def allow_request(self, request, view):
-        self.scope = getattr(view, "throttle_scope", None) or "anon"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_rate(self):
-        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]  # read per request: settings can change
-
-    def get_cache_key(self, request, view):
+    def allow_request(self, request, view) -> bool:
+        scope = getattr(view, "throttle_scope", None) or "anon"
+        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]  # read per request: settings can change
+        if rate is None:
+            return True
+        limit, duration = parse_rate(rate)
         principal = getattr(request, "auth", None)
         ident = getattr(principal, "idempotency_scope", None) or self.get_ident(request)
-        return f"throttle:{self.scope}:{ident}"
+        key = cache.make_key(f"throttle:{scope}:{ident}")
+        client = _redis()
+        pipe = client.pipeline(transaction=True)
+        pipe.set(key, 0, ex=duration, nx=True)  # a new window
+        pipe.incr(key)
+        pipe.pttl(key)
+        _, count, ttl_ms = pipe.execute()
+        if ttl_ms < 0:  # the window expired between SET and INCR, which made a counter without an expiry
+            client.expire(key, duration)
+            ttl_ms = duration * 1000
+        self.retry_after = ttl_ms / 1000
+        return count <= limit
+
+    def wait(self) -> float:
+        return self.retry_after

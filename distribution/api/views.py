@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from rest_framework import generics, mixins
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from distribution import idempotency
@@ -130,10 +131,15 @@ class BaseApi(generics.GenericAPIView):
         )
 
     def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
         record_id = getattr(request, "idempotency_record_id", None)
         if record_id and 200 <= response.status_code < 300:
-            idempotency.complete(record_id, response.status_code, getattr(response, "data", None))
-        return super().finalize_response(request, response, *args, **kwargs)
+            data = getattr(response, "data", None)
+            rendered = None
+            if data is not None and isinstance(getattr(response, "accepted_renderer", None), JSONRenderer):
+                rendered = response.render().content  # rendered once, for the client and for replays
+            idempotency.complete(record_id, response.status_code, data, rendered=rendered)
+        return response
 
 
 class MerchantApi(BaseApi):

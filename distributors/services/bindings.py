@@ -79,24 +79,27 @@ def binding_record_visit(
     visited_at: datetime | None = None,
     visit_id: str | None = None,
     source: str = B.Source.SHARE_LINK,
+    distributor: Distributor | None = None,
+    program: DistributionProgram | None = None,
 ) -> BindingDecision:
     """A customer came through a distributor's share link: bind them per the program's rules.
 
     Refused (4xx, nothing written) when the distributor is not active, when it would bind a distributor
     to themselves without self-purchase commission, when first touch keeps the customer elsewhere, and
     when the current binding is protected. The same `visit_id` twice answers the first decision again.
+    A caller that has read the share code's distributor and the program already passes them in.
     """
     now = timezone.now()
     at = visited_at or now
     if at > now + timedelta(minutes=5):
         raise ValidationFailed(fields={"visited_at": ["Cannot be in the future."]})
-    distributor = distributor_by_code(merchant, share_code)
+    distributor = distributor or distributor_by_code(merchant, share_code)
     if visit_id:
         replay = _replay(merchant, visit_id, customer_external_id, distributor)
         if replay is not None:
             return replay
     advisory_lock("customer", merchant.pk, customer_external_id)
-    program = DistributionProgram.objects.for_merchant(merchant).get()
+    program = program or DistributionProgram.objects.for_merchant(merchant).get()
     if not distributor.is_active:
         raise DistributorNotActive()
     if distributor.external_user_id == customer_external_id and not program.self_purchase_commission:

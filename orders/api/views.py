@@ -67,6 +67,7 @@ class ProductDetailApi(RetrieveMixin, MerchantApi):
 
 # --- orders ------------------------------------------------------------------------------------------------
 def order_detail_data(order: Order, context: dict) -> dict:
+    """The order as stored now, with its items and commission lines (four reads)."""
     from commissions.models import CommissionLine
 
     order = (
@@ -83,6 +84,16 @@ def order_detail_data(order: Order, context: dict) -> dict:
     )
     data = s.OrderDetailOutput(order, context=context).data
     return data
+
+
+def ingest_data(result: intake.IngestResult, context: dict) -> dict:
+    """The answer to an order event. A new order is answered from what intake just wrote (the body
+    `order_detail_data` would read back); anything else is read from the database."""
+    if result.duplicate or result.items is None or result.lines is None:
+        return {"duplicate": result.duplicate, "order": order_detail_data(result.order, context)}
+    lines = sorted(result.lines, key=lambda line: (line.order_item_id, line.depth, line.kind))
+    body = s.order_detail_body(result.order, result.items, lines, currency=context["currency"])
+    return {"duplicate": False, "order": body}
 
 
 class OrderFilter(FilterSet):
@@ -122,8 +133,7 @@ class OrderListApi(ListMixin, MerchantApi):
         result = intake.order_ingest_paid(
             merchant=self.merchant, data=data, source=OrderEvent.Source.API, event_id=event_id
         )
-        body = {"duplicate": result.duplicate, "order": order_detail_data(result.order, self.get_serializer_context())}
-        return Response(body, status=200 if result.duplicate else 201)
+        return Response(ingest_data(result, self.get_serializer_context()), status=200 if result.duplicate else 201)
 
 
 @extend_schema(tags=["orders"])

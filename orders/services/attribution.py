@@ -14,6 +14,7 @@ from distributors.errors import (
 )
 from distributors.models import CustomerBinding, Distributor
 from distributors.services.bindings import binding_record_visit, live_bindings
+from merchants.models import DistributionProgram
 from orders.models import Order
 
 # A refused binding never refuses the order: the customer paid; only the binding stays as it was.
@@ -27,7 +28,15 @@ class Attribution:
     self_purchase: bool
 
 
-def attribute(*, merchant, customer_external_id: str, share_code: str, paid_at: datetime) -> Attribution:
+def attribute(
+    *,
+    merchant,
+    customer_external_id: str,
+    share_code: str,
+    paid_at: datetime,
+    program: DistributionProgram | None = None,
+) -> Attribution:
+    """`program`, when the caller has read it, spares the binding a second read."""
     distributor, source = None, Order.Attribution.NONE
     if share_code:
         distributor = Distributor.objects.for_merchant(merchant).filter(invite_code=share_code.strip().upper()).first()
@@ -40,6 +49,8 @@ def attribute(*, merchant, customer_external_id: str, share_code: str, paid_at: 
                     share_code=distributor.invite_code,
                     visited_at=paid_at,
                     source=CustomerBinding.Source.ORDER,
+                    distributor=distributor,
+                    program=program,
                 )
             except (*BINDING_REFUSALS, InvalidShareCode):
                 pass

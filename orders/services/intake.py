@@ -18,12 +18,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
+from commissions.models import CommissionLine
 from commissions.services import (
     LineChange,
+    accruals,
     commission_apply_refunds,
     commission_confirm_for_order,
     commission_create_for_order,
 )
+from distribution.db import insert_unless_exists
 from distribution.errors import NotFound
 from distribution.money import allocate
 from distribution.state import StateMachine
@@ -60,6 +63,10 @@ class IngestResult:
     order: Order
     duplicate: bool
     changes: tuple[LineChange, ...] = ()
+    # A new order's items and commission lines as written (related rows attached), so that the answer
+    # needs no second read; None when the order was not created now.
+    items: tuple[OrderItem, ...] | None = None
+    lines: tuple[CommissionLine, ...] | None = None
 
 
 def fingerprint(data: Any) -> str:
@@ -76,26 +83,27 @@ def _claim_event(
     source: str,
     payload: dict,
     occurred_at: datetime | None,
+    order: Order | None = None,
 ) -> OrderEvent | None:
     """Record the event; None if its id was seen before (with the same payload: else 409)."""
     digest = fingerprint(payload)
-    try:
-        with transaction.atomic():
-            return OrderEvent.objects.create(
-                merchant=merchant,
-                event_id=event_id,
-                type=type_,
-                external_order_id=external_order_id,
-                source=source,
-                payload=json.loads(json.dumps(payload, cls=JSONEncoder)),
-                fingerprint=digest,
-                occurred_at=occurred_at,
-            )
-    except IntegrityError:
-        seen = OrderEvent.objects.for_merchant(merchant).get(event_id=event_id)
-        if seen.fingerprint != digest or seen.type != type_ or seen.external_order_id != external_order_id:
-            raise EventIdReused() from None
-        return None
+    event = OrderEvent(
+        merchant=merchant,
+        event_id=event_id,
+        type=type_,
+        order=order,
+        external_order_id=external_order_id,
+        source=source,
+        payload=json.loads(json.dumps(payload, cls=JSONEncoder)),
+        fingerprint=digest,
+        occurred_at=occurred_at,
+    )
+    if insert_unless_exists(event, unique=("merchant", "event_id")):
+        return event
+    seen = OrderEvent.objects.for_merchant(merchant).get(event_id=event_id)
+    if seen.fingerprint != digest or seen.type != type_ or seen.external_order_id != external_order_id:
+        raise EventIdReused()
+    return None
 
 
 # --- paid --------------------------------------------------------------------------------------------------
@@ -149,6 +157,7 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
         customer_external_id=data["customer_external_id"],
         share_code=data.get("share_code", ""),
         paid_at=data["paid_at"],
+        program=program,
     )
     order = Order(
         merchant=merchant,
@@ -167,13 +176,10 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
         paid_at=data["paid_at"],
         fingerprint=digest,
     )
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:
+    if not insert_unless_exists(order, unique=("merchant", "external_id")):  # sent before (or concurrently)
         existing = Order.objects.for_merchant(merchant).get(external_id=external_id)
         if existing.fingerprint != digest:
-            raise OrderConflict() from None
+            raise OrderConflict()
         _claim_event(
             merchant=merchant,
             event_id=event_id or f"order:{external_id}:paid",
@@ -207,13 +213,14 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
         source=source,
         payload=data,
         occurred_at=data["paid_at"],
+        order=order,
     )
     if event is None:  # an earlier event with this id named another order's creation
         raise EventIdReused()
-    OrderEvent.objects.for_merchant(merchant).filter(pk=event.pk).update(order=order)
-    changes = commission_create_for_order(order=order, items=items, program=program)
+    lines = commission_create_for_order(order=order, items=items, program=program, order_is_new=True)
+    changes = accruals(lines)
     book_line_changes(merchant_id=merchant.pk, currency=currency, changes=changes)
-    return IngestResult(order=order, duplicate=False, changes=tuple(changes))
+    return IngestResult(order=order, duplicate=False, changes=tuple(changes), items=tuple(items), lines=tuple(lines))
 
 
 # --- later events ------------------------------------------------------------------------------------------
@@ -242,6 +249,7 @@ def order_apply_event(
         source=source,
         payload=data,
         occurred_at=occurred_at,
+        order=order,
     )
     if event is None:
         return IngestResult(order=order, duplicate=True)
@@ -258,7 +266,6 @@ def order_apply_event(
         ORDER_STATES.check(order.status, S.CLOSED)
         changes = _refund_everything(order, f"close:{event.event_id}"[:64], occurred_at)
         Order.objects.for_merchant(merchant).filter(pk=order.pk).update(status=S.CLOSED, closed_at=occurred_at)
-    OrderEvent.objects.for_merchant(merchant).filter(pk=event.pk).update(order=order)
     book_line_changes(merchant_id=merchant.pk, currency=order.currency, changes=changes)
     order.refresh_from_db()
     return IngestResult(order=order, duplicate=False, changes=tuple(changes))

@@ -1,6 +1,7 @@
 """Order intake through the API: attribution, commission lines, events, refunds, refusals."""
 
-from datetime import timedelta
+import json
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -144,6 +145,47 @@ class TestPaid:
             ("L2", 1, 400),
             ("L2", 2, 200),
         ]
+
+    @pytest.mark.parametrize("case", ["share_code", "binding_depth_three", "no_one", "self_purchase", "new_product"])
+    def test_the_answer_is_the_order_as_stored(self, shop, merchant, case):
+        """A new order is answered from what intake wrote, not read back: the body must be what
+        GET /orders/{id} reads from the database, field for field."""
+        people = shop.people
+        body = paid_body(
+            share_code=people["seller"].invite_code,
+            kind="gift",
+            shipping_amount="8.00",
+            payment_transaction_id="4200000001",
+            paid_at=(PAID_AT + timedelta(microseconds=123456)).astimezone(timezone(timedelta(hours=8))).isoformat(),
+        )
+        if case == "binding_depth_three":
+            program_update(merchant=merchant, actor=ACTOR, changes={"commission_depth": 3, "depth3_rate_bps": 100})
+            Product.objects.for_merchant(merchant).filter(external_id="cup").update(
+                commission_mode="fixed", commission_depth1=800
+            )
+            bindings.binding_record_visit(
+                merchant=merchant,
+                customer_external_id="cust-1",
+                share_code=people["recruit"].invite_code,
+                visited_at=PAID_AT - timedelta(days=1),
+            )
+            del body["share_code"]
+        elif case == "no_one":
+            del body["share_code"]
+        elif case == "self_purchase":
+            program_update(merchant=merchant, actor=ACTOR, changes={"self_purchase_commission": True})
+            body["customer_external_id"] = "seller"
+        elif case == "new_product":
+            program_update(merchant=merchant, actor=ACTOR, changes={"create_unknown_products": True})
+            body["items"].append({"line_id": "L3", "product": "new-thing", "quantity": 3, "unit_price": "9.90"})
+        response = send(shop, body)
+        assert response.status_code == 201, response.content
+        answered = response.json()
+        assert answered["duplicate"] is False
+        stored = shop.get(f"/api/v1/orders/{body['external_id']}").json()
+        assert json.dumps(answered["order"]) == json.dumps(stored)  # same fields, values and order
+        expected_lines = {"no_one": 0, "binding_depth_three": 6, "new_product": 6}.get(case, 4)
+        assert len(stored["commission_lines"]) == expected_lines
 
 
 class TestDuplicatesAndRefusals:
