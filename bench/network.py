@@ -244,8 +244,14 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
         headers = {"X-Api-Key": key, "Accept": "application/json"}
 
         def api_detail(distributor_id: int):
-            client.request("GET", f"/api/v1/distributors/{distributor_id}", headers=headers)
-            response = client.getresponse()
+            try:
+                client.request("GET", f"/api/v1/distributors/{distributor_id}", headers=headers)
+                response = client.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # the server closes a keep-alive connection left idle (while the raw side was timed): reopen
+                client.close()
+                client.request("GET", f"/api/v1/distributors/{distributor_id}", headers=headers)
+                response = client.getresponse()
             body = response.read()
             assert response.status == 200, (response.status, body[:200])
             return body
