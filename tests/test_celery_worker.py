@@ -40,3 +40,25 @@ def test_a_queue_prefix_renames_every_queue(settings):
     settings.TASK_QUEUE_PREFIX = "staging-"
     assert route_task("tiers.execute_run", (), {}, {}) == {"queue": "staging-tiers"}
     assert route_task("distribution.ping", (), {}, {}) == {"queue": "staging-default"}
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks():
+    """Celery would close it around every task; the worker keeps it (CELERY_DB_REUSE_MAX) and Django
+    recycles it by CONN_MAX_AGE and health checks instead."""
+    from tests.processes import celery_worker
+
+    def worker_backends() -> set[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            return {row[0] for row in cursor.fetchall()}
+
+    before = worker_backends()
+    with celery_worker() as (process, queue):
+        seen = []
+        for n in range(3):
+            app.send_task("distribution.ping", args=[str(n)], queue=queue).get(timeout=90)
+            seen.append(worker_backends() - before)
+        assert process.poll() is None
+    assert len(seen[0]) == 1 and seen[0] == seen[1] == seen[2]  # one connection, the same one each time
