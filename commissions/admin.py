@@ -1,10 +1,13 @@
 from django.contrib import admin
 
 from commissions.models import CommissionLine
+from distribution.admin import ReadOnlyAdmin
 
 
 @admin.register(CommissionLine)
-class CommissionLineAdmin(admin.ModelAdmin):
+class CommissionLineAdmin(ReadOnlyAdmin):
+    """Lines move only through the engine and settlement (ledgered)."""
+
     list_display = [
         "id",
         "merchant",
@@ -22,12 +25,3 @@ class CommissionLineAdmin(admin.ModelAdmin):
     search_fields = ["order__external_id", "beneficiary__invite_code", "merchant__slug"]
     list_select_related = ["merchant", "order", "beneficiary"]
     raw_id_fields = ["order", "order_item", "beneficiary"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # lines move only through the engine and settlement (ledgered)
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from distribution.admin import ReadOnlyAdmin
 from distributors.models import (
     Agreement,
     AgreementAcceptance,
@@ -17,19 +18,6 @@ from distributors.models import (
 from distributors.services import blacklist, lifecycle
 from distributors.services import tokens as token_services
 from merchants.admin import CredentialAdmin, operator
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Changed through the API's services (validated and audited); operators look and act via actions."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(DistributorToken)

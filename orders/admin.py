@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from distribution.admin import ReadOnlyAdmin
 from orders.models import Order, OrderEvent, OrderItem, Product, Refund, RefundItem, WebhookEndpoint
 
 
@@ -22,17 +23,6 @@ class ProductAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # products come from the shop's sync (POST /api/v1/products)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OrderItemInline(admin.TabularInline):

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from distribution import crypto
+from distribution.admin import ReadOnlyAdmin
 from merchants.admin import operator
 from merchants.models import Merchant
 from settlements.models import (
@@ -16,19 +17,6 @@ from settlements.models import (
     Withdrawal,
 )
 from settlements.services import withdrawals
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows change only through the services (ledgered and audited)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Account)
