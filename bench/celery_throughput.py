@@ -55,6 +55,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import delete_redis_keys
+
 ROOT = Path(__file__).resolve().parent.parent
 PROCS = 4  # worker processes, publisher threads and raw LPUSH clients
 PAYLOAD_BYTES = 1024
@@ -242,19 +244,6 @@ def delete_results(ids: list[str]) -> None:
         backend.client.delete(*[backend.get_key_for_task(i) for i in ids[start : start + 1000]])
 
 
-def delete_broker_keys(prefix: str) -> int:
-    """Every key on the broker named after this run: the queues, kombu's bindings, the raw list."""
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-    return len(keys)
-
-
 # --- raw -----------------------------------------------------------------------------------------------------
 def raw_lpush(key: str, each: int, *, clients: int = PROCS) -> dict:
     """`clients` threads, each with its own connection, LPUSH `each` 1 KiB messages to `key`, one command a
@@ -396,7 +385,7 @@ def measure(
     finally:
         app.conf.task_always_eager = eager
         delete_results(ids)
-        delete_broker_keys(prefix)
+        delete_redis_keys(prefix)
 
     def figure(r: dict) -> dict:
         return {k: r[k] for k in ("per_s", "n", "seconds", "publish_per_s")}

@@ -143,3 +143,23 @@ def rate_row(scenario: str, ours: dict, raw: dict, target: float | None = None) 
         "ratio": round(ours["per_s"] / raw["per_s"], 3),
         "target": target,
     }
+
+
+def delete_redis_keys(token: str) -> int:
+    """Delete every key, on the broker's and the cache's Redis, whose name contains `token` (a run's own
+    queue prefix or key prefix: its queues, kombu's bindings, cache entries); how many were deleted."""
+    import redis
+    from django.conf import settings
+
+    deleted = 0
+    for url in {settings.CELERY_BROKER_URL, settings.REDIS_URL}:
+        if not url.startswith("redis"):
+            continue
+        client = redis.Redis.from_url(url)
+        try:
+            keys = list(client.scan_iter(match=f"*{token}*", count=1000))
+            if keys:
+                deleted += client.delete(*keys)
+        finally:
+            client.close()
+    return deleted

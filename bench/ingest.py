@@ -61,6 +61,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import delete_redis_keys
+
 ROOT = Path(__file__).resolve().parent.parent
 RAW_SCRIPT = Path(__file__).resolve().with_name("ingest_raw.sql")
 CLIENTS = (1, 4)
@@ -314,7 +316,7 @@ def server(
     finally:
         _stop(process)
         log.close()
-        _delete_redis_keys(token)
+        delete_redis_keys(token)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -327,24 +329,6 @@ def _stop(process: subprocess.Popen) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _delete_redis_keys(token: str) -> int:
-    import redis
-    from django.conf import settings
-
-    deleted = 0
-    for url in {settings.CELERY_BROKER_URL, settings.REDIS_URL}:
-        if not url.startswith("redis"):
-            continue
-        client = redis.Redis.from_url(url)
-        try:
-            keys = list(client.scan_iter(match=f"*{token}*", count=1000))
-            if keys:
-                deleted += client.delete(*keys)
-        finally:
-            client.close()
-    return deleted
 
 
 # --- ours: the load generator --------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""Helpers shared by the tests: API clients that authenticate like real callers, and the error-shape check."""
+"""Helpers shared by the tests: API clients that authenticate like real callers, the error-shape check, and
+threads that race each other on real connections."""
 
 from __future__ import annotations
 
+import threading
+
+from django.db import connections
 from rest_framework.test import APIClient
 
 from merchants.roles import Role
@@ -49,3 +53,28 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+def parallel(n: int, fn) -> list:
+    """Run fn(0) … fn(n - 1) in n threads released together, each on its own database connection; the
+    results in order. Any exception in a thread fails the test."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list = []
+
+    def go(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = fn(i)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    return results

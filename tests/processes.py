@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
 
+from bench.common import delete_redis_keys
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -77,24 +79,8 @@ def celery_worker(*, queues: str | None = None, concurrency: int = 1, extra_env:
                 process.wait()
         if log is not subprocess.DEVNULL:
             log.close()
-        _delete_broker_keys([q for q in queue.split(",") if q.startswith("test-")])
-
-
-def _delete_broker_keys(queues: list[str]) -> None:
-    """The queues a test made for itself, and kombu's bindings for them, go with the test."""
-    import redis
-    from django.conf import settings
-
-    if not queues or not settings.CELERY_BROKER_URL.startswith("redis"):
-        return
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        for queue in queues:
-            keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
-            if keys:
-                client.delete(*keys)
-    finally:
-        client.close()
+        for own in (q for q in queue.split(",") if q.startswith("test-")):  # its queues and kombu's bindings
+            delete_redis_keys(own)
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1):

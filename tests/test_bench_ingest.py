@@ -24,8 +24,8 @@ def test_ingest_benchmark_creates_exactly_the_orders_it_reports_with_two_depths_
     monkeypatch, tmp_path
 ):
     cleaned = []
-    delete_keys = ingest._delete_redis_keys
-    monkeypatch.setattr(ingest, "_delete_redis_keys", lambda token: cleaned.append(token) or delete_keys(token))
+    delete_keys = ingest.delete_redis_keys
+    monkeypatch.setattr(ingest, "delete_redis_keys", lambda token: cleaned.append(token) or delete_keys(token))
 
     fixture = ingest.generate(60, 50, 5, slug="bench-ingest-smoke")
     assert fixture.rates == (1000, 500) and len(fixture.skus) == 5

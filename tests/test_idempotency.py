@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from distribution.models import IdempotencyRecord
 from merchants.roles import Role
 from orders.models import Product
 from tests.factories import make_api_key, make_merchant
-from tests.helpers import assert_error
+from tests.helpers import assert_error, parallel
 
 PRODUCT = {"external_id": "sku-1", "title": "Tea", "price": "12.30"}
 
@@ -100,29 +97,6 @@ class TestReplay:
         assert list(IdempotencyRecord.objects.for_merchant(merchant).values_list("key", flat=True)) == ["new"]
 
 
-def _run_parallel(n: int, fn):
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-    errors: list = []
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = fn(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_from_parallel_connections_run_once():
     merchant = make_merchant("alpha")
@@ -134,7 +108,7 @@ def test_concurrent_duplicates_from_parallel_connections_run_once():
         response = post(client, PRODUCT, key="storm-1")
         return response.status_code, response.json(), response.get("Idempotent-Replayed")
 
-    results = _run_parallel(16, call)
+    results = parallel(16, call)
     assert {status for status, _, _ in results} == {201}
     bodies = {str(body) for _, body, _ in results}
     assert len(bodies) == 1
@@ -153,6 +127,6 @@ def test_concurrent_upserts_without_a_key_never_fail():
         client.credentials(HTTP_X_API_KEY=key)
         return post(client, {**PRODUCT, "title": f"Tea {i % 2}"}).status_code
 
-    statuses = _run_parallel(12, call)
+    statuses = parallel(12, call)
     assert set(statuses) <= {200, 201} and statuses.count(201) >= 1
     assert Product.objects.for_merchant(merchant).count() == 1

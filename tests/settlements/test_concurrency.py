@@ -1,11 +1,9 @@
 """Money under concurrency, with real parallel connections: no double spend, no double settlement, and a
 refund racing a settlement never leaves money both paid and reversed without a clawback."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from commissions.models import CommissionLine
@@ -18,6 +16,7 @@ from settlements.models import LedgerTransaction, Withdrawal
 from settlements.services import runs
 from tests.distributors.helpers import join
 from tests.factories import make_distributor_token, make_merchant
+from tests.helpers import parallel
 from tests.settlements.helpers import ACTOR, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,29 +29,6 @@ def no_background_runs(monkeypatch):
     from distribution import outbox
 
     monkeypatch.setattr(outbox, "publish", lambda message_id: False)
-
-
-def parallel(n: int, fn) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-    errors: list = []
-
-    def go(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = fn(i)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
-    return results
 
 
 def owed(merchant, distributor_id: int) -> int:
