@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+from distribution.identifiers import canonical
 
 
 @lru_cache(maxsize=4)
@@ -37,20 +38,10 @@ def decrypt(token: str) -> str:
         raise ValueError("cannot decrypt: wrong key or damaged value") from exc
 
 
-def normalize(kind: str, value: str) -> str:
-    """The form a value is hashed in, so that '138 1234 5678' and '+8613812345678' match."""
-    value = value.strip()
-    if kind == "phone":
-        digits = re.sub(r"\D", "", value)
-        return digits[2:] if digits.startswith("86") and len(digits) == 13 else digits
-    if kind == "id_number":
-        return value.upper().replace(" ", "")
-    return value
-
-
 def keyed_hash(kind: str, value: str) -> str:
+    """HMAC-SHA256 of the canonical form (distribution.identifiers), so spellings of one number match."""
     key = settings.PII_HASH_KEY.encode()
-    message = f"{kind}:{normalize(kind, value)}".encode()
+    message = f"{kind}:{canonical(kind, value)}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 

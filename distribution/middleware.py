@@ -1,5 +1,11 @@
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
+from django.conf import settings
+from django.http import JsonResponse
+
 from distribution.context import new_request_id, request_id_var
 
 
@@ -21,3 +27,45 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response[self.header] = request_id
         return response
+
+
+_LENGTH = re.compile(r"[0-9]{1,18}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class RequestGuardMiddleware:
+    """Refuses, before any view or authentication runs, what no endpoint can use:
+
+    * a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE: 413 `payload_too_large` (by its Content-Length;
+      a body read later is bounded by the same setting, see distribution.api.errors);
+    * a NUL or another control character in the path (no resource is named so): 404 `not_found`;
+    * one in the query string: 400 `malformed_request`.
+
+    Every answer is in the one error shape, for the API, the login pages and the webhook alike.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = self.refusal(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    @staticmethod
+    def refusal(request):
+        from distribution.api.errors import error_body, payload_too_large_body
+
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not _LENGTH.fullmatch(length):
+            return JsonResponse(error_body("malformed_request", "Malformed Content-Length."), status=400)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit is not None and int(length) > limit:
+            return JsonResponse(payload_too_large_body(), status=413)
+        if _CONTROL.search(request.path):
+            return JsonResponse(error_body("not_found", "Not found."), status=404)
+        if _CONTROL.search(unquote(request.META.get("QUERY_STRING", ""))):
+            return JsonResponse(
+                error_body("malformed_request", "Control characters are not allowed in the query string."),
+                status=400,
+            )
+        return None

@@ -7,6 +7,7 @@ over several parts use `allocate`, whose parts always add up to exactly the amou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -33,6 +34,9 @@ BASIS_POINTS = 10_000
 MAX_AMOUNT = 10**15
 
 
+_DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 class MoneyFormatError(ValueError):
     pass
 
@@ -49,6 +53,9 @@ def parse_amount(value: str | int | Decimal, currency: str) -> int:
     more decimal places than the currency has."""
     if isinstance(value, bool) or isinstance(value, float):
         raise MoneyFormatError("amounts must be decimal strings, not floating-point numbers")
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        # Decimal() itself also reads "1e3", "1_000", "+5" and digits of other scripts ("１２")
+        raise MoneyFormatError(f"{value!r} is not a decimal amount in ASCII digits")
     try:
         dec = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:

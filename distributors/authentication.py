@@ -13,7 +13,7 @@ class DistributorTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <distributor token>`; merchant credentials are not accepted here."""
 
     def authenticate(self, request):
-        key = _bearer(request, b"Bearer")
+        key = _bearer(request, "Bearer")
         if key is None:
             return None
         token = DistributorToken.objects.find_usable(key, select_related=("merchant",))

@@ -38,23 +38,24 @@ def staff_principal(membership: Membership, *, credential_id: str | None = None)
     )
 
 
-def _bearer(request, keyword: bytes) -> str | None:
-    parts = authentication.get_authorization_header(request).split()
+def _bearer(request, keyword: str) -> str | None:
+    """The credential after `keyword` in the Authorization header, or None when another scheme is used."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not isinstance(header, str) or not header.isascii():
+        raise exceptions.AuthenticationFailed("Malformed Authorization header.")
+    parts = header.split()
     if not parts or parts[0].lower() != keyword.lower():
         return None
     if len(parts) != 2:
         raise exceptions.AuthenticationFailed("Malformed Authorization header.")
-    try:
-        return parts[1].decode("ascii")
-    except UnicodeDecodeError:
-        raise exceptions.AuthenticationFailed("Malformed Authorization header.") from None
+    return parts[1]
 
 
 class StaffTokenAuthentication(authentication.BaseAuthentication):
     """`Authorization: Bearer <token>` from `POST /api/v1/auth/token`."""
 
     def authenticate(self, request):
-        key = _bearer(request, b"Bearer")
+        key = _bearer(request, "Bearer")
         if key is None:
             return None
         token = StaffToken.objects.find_usable(key, select_related=("membership__user", "merchant"))
@@ -73,7 +74,7 @@ class MerchantAPIKeyAuthentication(authentication.BaseAuthentication):
     """`X-Api-Key: <key>` or `Authorization: Api-Key <key>`: the merchant's servers."""
 
     def authenticate(self, request):
-        key = request.headers.get("X-Api-Key") or _bearer(request, b"Api-Key")
+        key = request.headers.get("X-Api-Key") or _bearer(request, "Api-Key")
         if key is None:
             return None
         api_key = MerchantAPIKey.objects.find_usable(key, select_related=("merchant",))

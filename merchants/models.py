@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -61,14 +62,17 @@ class Membership(TenantModel):
         return f"{self.user} as {self.role}"
 
 
+_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{1,180}")
+
+
 class CredentialManager(BaseAPIKeyManager.from_queryset(TenantQuerySet)):
     """Hashed credentials (API keys and tokens): shown once, stored as prefix + SHA-512 hash."""
 
     def find_usable(self, key: str, *, select_related: tuple[str, ...] = ()):
         """The credential for a presented key, or None (revoked, expired, unknown and wrong all look alike)."""
-        prefix, dot, _ = key.partition(".")
-        if not dot or not prefix or len(key) > 200:
+        if not _KEY_SHAPE.fullmatch(key):  # what assign_key makes: ASCII letters, digits, '.', '-', '_'
             return None
+        prefix, _, _ = key.partition(".")
         credential = self.unscoped().select_related(*select_related).filter(prefix=prefix, revoked=False).first()
         if credential is None or credential.has_expired or not credential.is_valid(key):
             return None

@@ -13,6 +13,7 @@ def ingest(merchant_id: int, payload: dict) -> int:
     as decimal strings), validated by the same serializer and passed to `intake.order_ingest_paid`.
     Idempotent like the endpoint (the same order again changes nothing); a suspended merchant is refused as
     both ways in refuse it. Returns the order's id."""
+    from distribution.api.validation import validate
     from distribution.errors import PermissionDenied
     from merchants.models import Merchant
     from orders.api.serializers import OrderPaidInput
@@ -22,9 +23,7 @@ def ingest(merchant_id: int, payload: dict) -> int:
     merchant = Merchant.objects.get(pk=merchant_id)
     if not merchant.is_active:
         raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
-    paid = OrderPaidInput(data=payload, context={"merchant": merchant, "currency": merchant.currency})
-    paid.is_valid(raise_exception=True)
-    data = dict(paid.validated_data)
+    data = dict(validate(OrderPaidInput, payload, context={"merchant": merchant, "currency": merchant.currency}))
     event_id = data.pop("event_id", None)
     result = intake.order_ingest_paid(merchant=merchant, data=data, source=OrderEvent.Source.API, event_id=event_id)
     return result.order.pk

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_malformed_json_is_a_400(api, merchant):
     client = api.api_key(merchant, Role.OPERATOR)
     response = client.generic("POST", "/api/v1/products", '{"external_id": ', content_type="application/json")
-    assert_error(response, 400, "malformed_request")
+    assert_error(response, 400, "invalid_json")
 
 
 @pytest.mark.parametrize("body", ["[]", '"text"', "null", "42", '[{"external_id": "x"}]'])

@@ -103,6 +103,10 @@ def _build(slug: str):
     runs.settlement_execute(run.pk)
     program_update(merchant=merchant, actor=actor, changes={"withdrawal_requires_real_name": False})
     seller = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-app-user")
+    # one withdrawal approved and exported in a payout batch, then one waiting for approval (the newest)
+    exported = withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
+    withdrawals.withdrawal_approve(merchant=merchant, actor=actor, withdrawal_id=exported.pk)
+    withdrawals.withdrawals_export(merchant=merchant, actor=actor)
     withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
     # levels: a manual change (level history); the settlement run above requested a tier run
     bronze = Level.objects.for_merchant(merchant).get(name=f"{slug} bronze")

@@ -1,16 +1,17 @@
 from rest_framework import serializers
 
 from commissions.models import CommissionLine
-from distribution.api.fields import MoneyField
+from distribution.api.fields import IntegerField, MoneyField
+from distribution.api.serializers import ModelSerializer
 
 
 class BeneficiaryRef(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = IntegerField()
     display_name = serializers.CharField()
     invite_code = serializers.CharField()
 
 
-class CommissionLineOutput(serializers.ModelSerializer):
+class CommissionLineOutput(ModelSerializer):
     """One line with its explanation: base × rate (from `rate_source`), capped, minus what refunds took."""
 
     order = serializers.CharField(source="order.external_id")
@@ -58,7 +59,7 @@ class MyCommissionLineOutput(CommissionLineOutput):
 
 
 class Bucket(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = IntegerField()
     amount = MoneyField()
     reversed = MoneyField()
     net = MoneyField()

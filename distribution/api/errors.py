@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -51,6 +52,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
         return Response(error_body("not_found", "Not found."), status=404)
 
+    if isinstance(exc, RequestDataTooBig):
+        return Response(payload_too_large_body(), status=413)
+
+    if isinstance(exc, SuspiciousOperation):  # too many fields, a malformed multipart body, …
+        return Response(error_body("bad_request", "Bad request."), status=400)
+
     if isinstance(exc, DjangoPermissionDenied):
         return Response(error_body("permission_denied", "You do not have permission to do this."), status=403)
 
@@ -81,6 +88,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response(error_body("internal_error", "An internal error occurred."), status=500)
 
 
+def payload_too_large_body() -> dict:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return error_body("payload_too_large", f"The request body is larger than {limit} bytes.")
+
+
 def json_404(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
@@ -90,6 +102,8 @@ def json_500(request):
 
 
 def json_400(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(payload_too_large_body(), status=413)
     return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime, timedelta
+
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from distribution import money
+from distribution import identifiers, money
+from distribution.inputs import is_ascii_integer
 
 
 def _merchant_from(context: dict):
@@ -18,7 +23,11 @@ def _merchant_from(context: dict):
     return merchant
 
 
-@extend_schema_field({"type": "string", "pattern": r"^-?\d+(\.\d{1,2})?$", "example": "12.34"})
+MONEY_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,2})?$"
+MONEY_STRING = re.compile(MONEY_PATTERN[1:-1])
+
+
+@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "12.34"})
 class MoneyField(serializers.Field):
     """A decimal string ("12.34") in the API, integer minor units (1234) inside.
 
@@ -44,9 +53,11 @@ class MoneyField(serializers.Field):
         return merchant.currency if merchant is not None else "CNY"
 
     def to_internal_value(self, data) -> int:
-        currency = self._currency()
-        if isinstance(data, (bool, float)):
+        # A string in the documented shape, ASCII digits only: no JSON number ("1E-999999999", 12.5), no
+        # exponent, sign, underscore, padding or other digits ("1e3", "+12", "1_000.00", " 12", "１２").
+        if not isinstance(data, str) or not MONEY_STRING.fullmatch(data):
             self.fail("invalid")
+        currency = self._currency()
         try:
             minor = money.parse_amount(data, currency)
         except money.MoneyFormatError as exc:
@@ -63,8 +74,64 @@ class MoneyField(serializers.Field):
         return money.format_amount(value, self._currency())
 
 
+class IntegerField(serializers.IntegerField):
+    """A whole number: a JSON integer or a string of ASCII digits ("12", "-3"). DRF's own field also takes
+    12.0, " 12", "+12", "1_000" and "１２" (int() does); this one refuses them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or is_ascii_integer(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DateTimeField(serializers.DateTimeField):
+    """ISO 8601 in ASCII, between the years 2000 and 2100 (a year 7606 is a typo, not a plan).
+
+    `future_limit`, when given, refuses times later than now plus that much ("as of", "paid at")."""
+
+    default_error_messages = {
+        "ascii": "Use an ISO 8601 date and time in ASCII digits.",
+        "range": "Must be between 2000-01-01 and 2100-01-01.",
+        "future": "Cannot be in the future.",
+    }
+    EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+    LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+    def __init__(self, *, future_limit: timedelta | None = None, **kwargs):
+        self.future_limit = future_limit
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and (not value.isascii() or len(value) > 64):
+            self.fail("ascii")
+        parsed = super().to_internal_value(value)
+        if not self.EARLIEST <= parsed < self.LATEST:
+            self.fail("range")
+        if self.future_limit is not None and parsed > timezone.now() + self.future_limit:
+            self.fail("future")
+        return parsed
+
+
+class PhoneField(serializers.CharField):
+    """A phone number in any usual spelling ('+86 137-0000-1111', full-width or other digits), returned in
+    its canonical form ('13700001111', distribution.identifiers)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        value = super().to_internal_value(data)
+        if value == "":
+            return value
+        problem = identifiers.phone_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem, code="invalid")
+        return identifiers.canonical_phone(value)
+
+
 @extend_schema_field(OpenApiTypes.INT)
-class BasisPointsField(serializers.IntegerField):
+class BasisPointsField(IntegerField):
     """A rate in basis points: 1000 = 10%."""
 
     def __init__(self, **kwargs):

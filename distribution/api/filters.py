@@ -9,6 +9,9 @@ from django import forms
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 
+from distribution.inputs import is_ascii_integer
+from distribution.tenancy import TenantModel
+
 
 class StrictBooleanField(forms.NullBooleanField):
     widget = forms.TextInput
@@ -34,6 +37,8 @@ class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
     """ISO 8601 with any offset, handed to the database in UTC (PostgreSQL refuses offsets past ±15:59)."""
 
     def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError("Use an ISO 8601 date and time in ASCII digits.", code="invalid")
         parsed = super().to_python(value)
         if parsed is None:
             return None
@@ -47,12 +52,69 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+class AsciiIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits (forms.IntegerField also reads "１２", " 12" and "1_000")."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not is_ascii_integer(value):
+            raise forms.ValidationError("A whole number in ASCII digits.", code="invalid")
+        return super().to_python(value)
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = AsciiIntegerField
+
+
+class ScopedModelChoiceField(forms.ModelChoiceField):
+    """An object's id, looked up in the caller's merchant only: another merchant's id and an id that does
+    not exist get the same answer (a 400 naming the filter)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not is_ascii_integer(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class ScopedModelChoiceFilter(django_filters.ModelChoiceFilter):
+    field_class = ScopedModelChoiceField
+
+    def __init__(self, *args, model, **kwargs):
+        def scoped(request):
+            merchant = getattr(getattr(request, "auth", None), "merchant", None)
+            if merchant is None:  # no caller (schema generation): nothing to choose from
+                return model.objects.none()
+            return model.objects.for_merchant(merchant) if issubclass(model, TenantModel) else model.objects.none()
+
+        kwargs["queryset"] = scoped
+        super().__init__(*args, **kwargs)
+
+
+_RELATED = {"filter_class": ScopedModelChoiceFilter, "extra": lambda field: {"model": field.related_model}}
+_INTEGER = {"filter_class": IntegerFilter}
+
+
 class FilterSet(django_filters.FilterSet):
+    """Strict filters: booleans, ASCII whole numbers, UTC times, and related ids inside the merchant."""
+
     FILTER_DEFAULTS = {
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
         models.NullBooleanField: {"filter_class": StrictBooleanFilter},
         models.DateTimeField: {"filter_class": DateTimeFilter},
+        models.ForeignKey: _RELATED,
+        models.OneToOneField: _RELATED,
+        models.AutoField: _INTEGER,
+        models.BigAutoField: _INTEGER,
+        models.IntegerField: _INTEGER,
+        models.SmallIntegerField: _INTEGER,
+        models.BigIntegerField: _INTEGER,
+        models.PositiveIntegerField: _INTEGER,
+        models.PositiveSmallIntegerField: _INTEGER,
+        models.PositiveBigIntegerField: _INTEGER,
     }
 
 

@@ -1,12 +1,23 @@
+from base64 import b64decode, b64encode
+from urllib import parse
+
+from django.core import signing
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.utils.urls import replace_query_param
 
 from distribution.errors import ValidationFailed
+from distribution.inputs import parse_int
+
+_signer = signing.Signer(salt="distribution.api.cursor")
 
 
 class CursorPagination(pagination.CursorPagination):
     """Stable cursor pages, newest first; `limit` picks the page size (1-200). A malformed `limit`
-    or `cursor` is a 400, not silently replaced by a default."""
+    or `cursor` is a 400, not silently replaced by a default.
+
+    Cursors are signed (HMAC with the secret key): a cursor is opaque to callers, so a hand-made one such as
+    base64("p=abc") is refused as `invalid_cursor` instead of reaching the database as a comparison value.
+    """
 
     ordering = "-id"
     page_size = 50
@@ -17,19 +28,33 @@ class CursorPagination(pagination.CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationFailed(
-                code="invalid_limit", fields={"limit": [f"A whole number from 1 to {self.max_page_size}."]}
-            )
-        return int(raw)
+        return parse_int(raw, field="limit", minimum=1, maximum=self.max_page_size, code="invalid_limit")
+
+    def encode_cursor(self, cursor):
+        tokens = {}
+        if cursor.offset != 0:
+            tokens["o"] = str(cursor.offset)
+        if cursor.reverse:
+            tokens["r"] = "1"
+        if cursor.position is not None:
+            tokens["p"] = cursor.position
+        querystring = parse.urlencode(tokens, doseq=True)
+        signed = _signer.sign(b64encode(querystring.encode()).decode("ascii"))
+        return replace_query_param(self.base_url, self.cursor_query_param, signed)
 
     def decode_cursor(self, request):
-        if not request.query_params.get(self.cursor_query_param):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
             return None
         try:
-            return super().decode_cursor(request)
-        except NotFound:
+            querystring = b64decode(_signer.unsign(encoded), validate=True).decode()
+            tokens = parse.parse_qs(querystring, keep_blank_values=True)
+            offset = pagination._positive_int(tokens.get("o", ["0"])[0], cutoff=self.offset_cutoff)
+            reverse = tokens.get("r", ["0"])[0] == "1"
+            position = tokens.get("p", [None])[0]
+        except (signing.BadSignature, TypeError, ValueError):
             raise ValidationFailed(code="invalid_cursor", fields={"cursor": ["Invalid cursor."]}) from None
+        return pagination.Cursor(offset=offset, reverse=reverse, position=position)
 
     def get_schema_operation_parameters(self, view):
         params = super().get_schema_operation_parameters(view)

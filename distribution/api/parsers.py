@@ -5,17 +5,52 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+# Deeper than any body the API reads (an order's items are depth 3); 10,000 nested arrays must be a 400, not
+# a RecursionError in the decoder, in the serializers or in the idempotency fingerprint.
+MAX_DEPTH = 32
+
+
+def _invalid(message: str) -> ParseError:
+    return ParseError(message, code="invalid_json")
+
 
 class JSONParser(parsers.JSONParser):
-    """JSON with numbers that have a fraction parsed as `Decimal`: a float never reaches money code."""
+    """JSON with numbers that have a fraction parsed as `Decimal`: a float never reaches money code. A body
+    that is not JSON, or nests deeper than MAX_DEPTH, is a 400 `invalid_json`."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
-        try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal, parse_constant=_refuse)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"Malformed JSON: {exc}") from None
+        return loads(stream.read(), encoding=encoding)
+
+
+def loads(raw: bytes, *, encoding: str = "utf-8"):
+    """The one JSON decoding of request bodies (the API and the signed webhook)."""
+    try:
+        data = json.loads(raw.decode(encoding), parse_float=Decimal, parse_constant=_refuse)
+    except RecursionError:
+        raise _invalid(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _invalid(f"Malformed JSON: {exc}") from None
+    if _depth_exceeds(data, MAX_DEPTH):
+        raise _invalid(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+    return data
+
+
+def _depth_exceeds(data, limit: int) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refuse(name: str):

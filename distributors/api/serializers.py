@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 from rest_framework import serializers
 
-from distribution.api.fields import MoneyField, TenantRelatedField
+from distribution.api.fields import DateTimeField, IntegerField, MoneyField, PhoneField, TenantRelatedField
+from distribution.api.serializers import ModelSerializer
 from distributors.models import (
     Agreement,
     Application,
@@ -20,7 +23,7 @@ from orders.models import Product
 # --- tokens ----------------------------------------------------------------------------------------
 
 
-class DistributorTokenOutput(serializers.ModelSerializer):
+class DistributorTokenOutput(ModelSerializer):
     class Meta:
         model = DistributorToken
         fields = ["prefix", "external_user_id", "created", "expiry_date", "revoked", "last_used_at"]
@@ -37,7 +40,7 @@ class DistributorTokenCreatedOutput(DistributorTokenOutput):
 
 class DistributorTokenIssueInput(serializers.Serializer):
     external_user_id = serializers.CharField(max_length=64, help_text="The person's id in the merchant's app.")
-    ttl_seconds = serializers.IntegerField(required=False, min_value=60, max_value=10**9)
+    ttl_seconds = IntegerField(required=False, min_value=60, max_value=10**9)
 
 
 class RevokeUserInput(serializers.Serializer):
@@ -45,25 +48,25 @@ class RevokeUserInput(serializers.Serializer):
 
 
 class RevokeUserOutput(serializers.Serializer):
-    revoked = serializers.IntegerField()
+    revoked = IntegerField()
 
 
 # --- levels ----------------------------------------------------------------------------------------
 
 
-class LevelSerializer(serializers.ModelSerializer):
+class LevelSerializer(ModelSerializer):
     """Conditions left null are not conditions; rates left null fall back to the program's defaults.
     `depthN_rate` is basis points when `rate_mode` is percent, minor units when fixed."""
 
     min_sales_amount = MoneyField(min_value=0, required=False, allow_null=True)
-    depth1_rate = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
-    depth2_rate = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
-    depth3_rate = serializers.IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
-    window_days = serializers.IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
-    rank = serializers.IntegerField(min_value=0, max_value=1000)
-    min_order_count = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
-    min_direct_recruits = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
-    min_bound_customers = serializers.IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    depth1_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    depth2_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    depth3_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    window_days = IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
+    rank = IntegerField(min_value=0, max_value=1000)
+    min_order_count = IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    min_direct_recruits = IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
+    min_bound_customers = IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
 
     class Meta:
         model = Level
@@ -89,7 +92,7 @@ class LevelSerializer(serializers.ModelSerializer):
         validators: list = []  # uniqueness is the service's (and the database's) job
 
 
-class LevelBrief(serializers.ModelSerializer):
+class LevelBrief(ModelSerializer):
     class Meta:
         model = Level
         fields = ["id", "name", "rank"]
@@ -99,7 +102,7 @@ class LevelBrief(serializers.ModelSerializer):
 # --- distributors ----------------------------------------------------------------------------------
 
 
-class DistributorBrief(serializers.ModelSerializer):
+class DistributorBrief(ModelSerializer):
     class Meta:
         model = Distributor
         fields = ["id", "display_name", "invite_code", "status", "depth"]
@@ -110,12 +113,12 @@ class IdentityOutput(serializers.Serializer):
     real_name = serializers.CharField(source="real_name_masked")
     id_type = serializers.CharField()
     id_number = serializers.CharField(source="id_number_masked")
-    submitted_at = serializers.DateTimeField(source="identity_submitted_at", allow_null=True)
+    submitted_at = DateTimeField(source="identity_submitted_at", allow_null=True)
     verified = serializers.BooleanField(source="identity_verified")
-    verified_at = serializers.DateTimeField(source="identity_verified_at", allow_null=True)
+    verified_at = DateTimeField(source="identity_verified_at", allow_null=True)
 
 
-class DistributorOutput(serializers.ModelSerializer):
+class DistributorOutput(ModelSerializer):
     """Personal data is masked: the phone, the real name and the ID number are never shown in full."""
 
     phone = serializers.CharField(source="phone_masked")
@@ -148,10 +151,10 @@ class DistributorOutput(serializers.ModelSerializer):
 
 
 class TeamCounts(serializers.Serializer):
-    direct = serializers.IntegerField(source="1")
-    depth_2 = serializers.IntegerField(source="2")
-    depth_3 = serializers.IntegerField(source="3")
-    total = serializers.IntegerField()
+    direct = IntegerField(source="1")
+    depth_2 = IntegerField(source="2")
+    depth_3 = IntegerField(source="3")
+    total = IntegerField()
 
 
 class DistributorDetailOutput(DistributorOutput):
@@ -211,7 +214,7 @@ class MerchantIdentityInput(IdentityInput):
 
 class ApplyInput(serializers.Serializer):
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
-    phone = serializers.RegexField(r"^\+?[\d\s-]{5,20}$", required=False, allow_blank=True, default="")
+    phone = PhoneField(required=False, allow_blank=True, default="")
     invite_code = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     entry_code = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     agreement_version = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
@@ -225,7 +228,7 @@ class ServerApplyInput(ApplyInput):
     identity_verified = serializers.BooleanField(default=False)
 
 
-class ApplicationOutput(serializers.ModelSerializer):
+class ApplicationOutput(ModelSerializer):
     distributor = DistributorBrief()
     inviter = DistributorBrief(allow_null=True)
     entry = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
@@ -256,11 +259,11 @@ class ApplicationOutput(serializers.ModelSerializer):
 # --- recruitment -----------------------------------------------------------------------------------
 
 
-class RecruitmentEntryOutput(serializers.ModelSerializer):
+class RecruitmentEntryOutput(ModelSerializer):
     product = serializers.SlugRelatedField(slug_field="external_id", read_only=True, allow_null=True)
     link = serializers.CharField(allow_null=True)
-    applications = serializers.IntegerField(help_text="Applications made through this entry.")
-    approved = serializers.IntegerField(help_text="Of those, approved.")
+    applications = IntegerField(help_text="Applications made through this entry.")
+    approved = IntegerField(help_text="Of those, approved.")
 
     class Meta:
         model = RecruitmentEntry
@@ -290,7 +293,7 @@ class RecruitmentEntryUpdateInput(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
 
 
-class AgreementSerializer(serializers.ModelSerializer):
+class AgreementSerializer(ModelSerializer):
     class Meta:
         model = Agreement
         fields = ["id", "version", "title", "body", "published_at"]
@@ -305,7 +308,7 @@ class AcceptAgreementInput(serializers.Serializer):
 # --- bindings --------------------------------------------------------------------------------------
 
 
-class BindingOutput(serializers.ModelSerializer):
+class BindingOutput(ModelSerializer):
     distributor = DistributorBrief()
     end_reason = serializers.ChoiceField(
         choices=CustomerBinding.EndReason.choices, allow_blank=True, help_text="Empty while the binding is active."
@@ -331,7 +334,7 @@ class BindingOutput(serializers.ModelSerializer):
 class VisitInput(serializers.Serializer):
     customer_external_id = serializers.CharField(max_length=64)
     share_code = serializers.CharField(max_length=16)
-    visited_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    visited_at = DateTimeField(required=False, allow_null=True, default=None)
     visit_id = serializers.CharField(
         max_length=64,
         required=False,
@@ -368,13 +371,13 @@ class TransferInput(serializers.Serializer):
 
 
 class TransferOutput(serializers.Serializer):
-    moved = serializers.IntegerField()
+    moved = IntegerField()
 
 
 # --- blacklist -------------------------------------------------------------------------------------
 
 
-class BlacklistOutput(serializers.ModelSerializer):
+class BlacklistOutput(ModelSerializer):
     value = serializers.CharField(source="value_display")
     distributor = DistributorBrief(allow_null=True)
     is_live = serializers.SerializerMethodField()
@@ -419,11 +422,11 @@ class BlacklistInput(serializers.Serializer):
         help_text="For kind=distributor.",
     )
     reason = serializers.CharField(max_length=500)
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires_at = DateTimeField(required=False, allow_null=True, default=None)
 
 
 class BlacklistAddedOutput(BlacklistOutput):
-    blacklisted_distributors = serializers.ListField(child=serializers.IntegerField())
+    blacklisted_distributors = serializers.ListField(child=IntegerField())
 
     class Meta(BlacklistOutput.Meta):
         fields = [*BlacklistOutput.Meta.fields, "blacklisted_distributors"]
@@ -435,8 +438,8 @@ class BlacklistAddedOutput(BlacklistOutput):
 
 class ConditionProgress(serializers.Serializer):
     condition = serializers.CharField()
-    required = serializers.IntegerField()
-    current = serializers.IntegerField()
+    required = IntegerField()
+    current = IntegerField()
     met = serializers.BooleanField()
 
 
@@ -444,7 +447,7 @@ class LevelProgressOutput(serializers.Serializer):
     current_level = LevelBrief(allow_null=True)
     next_level = LevelBrief(allow_null=True)
     condition_mode = serializers.CharField(allow_null=True)
-    window_days = serializers.IntegerField(allow_null=True)
+    window_days = IntegerField(allow_null=True)
     conditions = ConditionProgress(many=True)
     qualifies = serializers.BooleanField()
 
@@ -464,10 +467,10 @@ class InviteOutput(serializers.Serializer):
     share_link = serializers.CharField(allow_null=True)
 
 
-class TeamMemberOutput(serializers.ModelSerializer):
+class TeamMemberOutput(ModelSerializer):
     """What a distributor sees of their team: names and dates, no contact data."""
 
-    relative_depth = serializers.IntegerField()
+    relative_depth = IntegerField()
     level = LevelBrief(allow_null=True)
 
     class Meta:
@@ -476,7 +479,7 @@ class TeamMemberOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MyCustomerOutput(serializers.ModelSerializer):
+class MyCustomerOutput(ModelSerializer):
     customer = serializers.SerializerMethodField()
 
     class Meta:
@@ -494,11 +497,11 @@ class MyCustomerOutput(serializers.ModelSerializer):
 # --- level history and tier runs ---------------------------------------------------------------------
 
 
-class LevelChangeOutput(serializers.ModelSerializer):
-    distributor = serializers.IntegerField(source="distributor_id")
+class LevelChangeOutput(ModelSerializer):
+    distributor = IntegerField(source="distributor_id")
     old_level = LevelBrief(allow_null=True)
     new_level = LevelBrief(allow_null=True)
-    run = serializers.IntegerField(source="run_id", allow_null=True)
+    run = IntegerField(source="run_id", allow_null=True)
     metrics = serializers.JSONField(help_text="The metrics that decided a recalculated change, per window.")
 
     class Meta:
@@ -507,7 +510,7 @@ class LevelChangeOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TierRunOutput(serializers.ModelSerializer):
+class TierRunOutput(ModelSerializer):
     class Meta:
         model = TierRun
         fields = [
@@ -529,10 +532,12 @@ class TierRunOutput(serializers.ModelSerializer):
 
 
 class TierRunInput(serializers.Serializer):
-    as_of = serializers.DateTimeField(required=False, help_text="Evaluate as of this time (default: now).")
+    as_of = DateTimeField(
+        required=False, future_limit=timedelta(minutes=1), help_text="Evaluate as of this time (default: now)."
+    )
 
 
 class ForfeitOutput(serializers.Serializer):
-    lines_reversed = serializers.IntegerField()
+    lines_reversed = IntegerField()
     unsettled = MoneyField(help_text="Unsettled commission reversed, in minor units.")
     available = MoneyField(help_text="Available balance returned to the merchant, in minor units.")

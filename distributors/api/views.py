@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, ValidationFailed
+from distribution.inputs import parse_int
 from distributors import selectors
 from distributors.api import serializers as s
 from distributors.errors import NotADistributor, NotBlacklisted
@@ -343,9 +344,7 @@ def _depth_param(request) -> int | None:
     raw = request.query_params.get("depth")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise ValidationFailed(fields={"depth": ["A whole number from 1."]})
-    return int(raw)
+    return parse_int(raw, field="depth", minimum=1, maximum=100)
 
 
 @extend_schema(tags=["distributors"], parameters=[DEPTH_PARAM])

@@ -8,7 +8,8 @@ from django.utils import timezone
 from distribution import crypto, outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from distribution.errors import InvalidTransition, NotFound
+from distribution.errors import InvalidTransition, NotFound, ValidationFailed
+from distribution.identifiers import canonical_phone, phone_problem
 from distribution.pii import mask_phone
 from distributors.errors import (
     AgreementRequired,
@@ -75,6 +76,11 @@ def application_submit(
     advisory_lock("apply", merchant.pk, external_user_id)
     lock_tree(merchant, shared=True)
 
+    if phone:
+        problem = phone_problem(phone)
+        if problem:
+            raise ValidationFailed(fields={"phone": [problem]})
+        phone = canonical_phone(phone)
     identity = None
     if real_name or id_number:
         identity = clean_identity(real_name=real_name, id_type=id_type, id_number=id_number)
@@ -123,9 +129,9 @@ def application_submit(
     }
     if phone:
         fields.update(
-            phone_encrypted=crypto.encrypt(phone.strip()),
+            phone_encrypted=crypto.encrypt(phone),
             phone_hash=crypto.keyed_hash("phone", phone),
-            phone_masked=mask_phone(crypto.normalize("phone", phone)),
+            phone_masked=mask_phone(phone),
         )
     if identity:
         fields.update(

@@ -12,6 +12,7 @@ from distribution import crypto
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import NotFound, ValidationFailed
+from distribution.identifiers import canonical, id_number_problem, phone_problem
 from distribution.pii import mask_id_number, mask_phone
 from distributors.errors import AlreadyBlacklisted
 from distributors.models import BlacklistEntry, Distributor
@@ -75,8 +76,12 @@ def blacklist_add(
     else:
         if not value.strip():
             raise ValidationFailed(fields={"value": ["Required for this kind."]})
+        problem = {K.PHONE: phone_problem, K.ID_NUMBER: id_number_problem}.get(kind, lambda _: None)(value)
+        if problem:
+            raise ValidationFailed(fields={"value": [problem]})
+        value = canonical(kind, value)
         value_hash = crypto.keyed_hash(kind, value)
-        display = {K.PHONE: mask_phone, K.ID_NUMBER: mask_id_number}.get(kind, str)(crypto.normalize(kind, value))
+        display = {K.PHONE: mask_phone, K.ID_NUMBER: mask_id_number}.get(kind, str)(value)
     try:
         with transaction.atomic():
             entry = BlacklistEntry.objects.create(
@@ -106,7 +111,7 @@ def blacklist_add(
         K.PHONE: "phone_hash",
         K.ID_NUMBER: "id_number_hash",
     }[kind]
-    lookup = distributor.pk if distributor else (value_hash if kind in (K.PHONE, K.ID_NUMBER) else value.strip())
+    lookup = distributor.pk if distributor else (value_hash if kind in (K.PHONE, K.ID_NUMBER) else value)
     affected = []
     candidates = (
         Distributor.objects.for_merchant(merchant)

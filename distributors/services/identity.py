@@ -11,6 +11,7 @@ from distribution import crypto
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import Conflict
+from distribution.identifiers import ID_NUMBER_CHARS, canonical_id_number
 from distribution.pii import mask_id_number, mask_name
 from distributors.errors import ApplicantBlacklisted, InvalidIdNumber
 from distributors.models import Distributor
@@ -24,7 +25,7 @@ _CN_CHECK = "10X98765432"
 def valid_cn_resident_id(number: str) -> bool:
     """GB 11643-1999: 17 digits and a check character (ISO 7064 MOD 11-2), with a plausible birth date."""
     number = number.upper()
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         return False
     year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
     if not (1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
@@ -34,8 +35,9 @@ def valid_cn_resident_id(number: str) -> bool:
 
 
 def clean_identity(*, real_name: str, id_type: str, id_number: str) -> tuple[str, str, str]:
+    """The identity in canonical form (distribution.identifiers), or InvalidIdNumber with every problem."""
     real_name = real_name.strip()
-    id_number = crypto.normalize("id_number", id_number)
+    id_number = canonical_id_number(id_number)
     errors = {}
     if not 2 <= len(real_name) <= 64:
         errors["real_name"] = ["Give the full legal name."]
@@ -43,8 +45,8 @@ def clean_identity(*, real_name: str, id_type: str, id_number: str) -> tuple[str
         errors["id_type"] = [f"One of {', '.join(ID_TYPES)}."]
     elif id_type == "cn_resident" and not valid_cn_resident_id(id_number):
         errors["id_number"] = ["Not a valid 18-character resident ID number."]
-    elif not 5 <= len(id_number) <= 32:
-        errors["id_number"] = ["Not a valid document number."]
+    elif not ID_NUMBER_CHARS.fullmatch(id_number):
+        errors["id_number"] = ["Not a valid document number: 5 to 32 letters A-Z and digits."]
     if errors:
         raise InvalidIdNumber(fields=errors)
     return real_name, id_type, id_number

@@ -3,13 +3,14 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from distribution.api.fields import BasisPointsField, MoneyField
+from distribution.api.fields import BasisPointsField, DateTimeField, IntegerField, MoneyField
+from distribution.api.serializers import ModelSerializer
 from distribution.models import AuditEvent
 from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, validate_timezone
 from merchants.roles import API_KEY_ROLES, Role
 
 
-class MerchantOutput(serializers.ModelSerializer):
+class MerchantOutput(ModelSerializer):
     class Meta:
         model = Merchant
         fields = ["id", "name", "slug", "currency", "timezone", "status", "created_at"]
@@ -21,10 +22,10 @@ class MerchantUpdateInput(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
 
-class ProgramSerializer(serializers.ModelSerializer):
+class ProgramSerializer(ModelSerializer):
     """Program settings; amounts are decimal strings, rates basis points (1000 = 10%)."""
 
-    commission_depth = serializers.IntegerField(
+    commission_depth = IntegerField(
         min_value=1, max_value=32767, help_text="1-3; more than 3 is refused (commission_depth_not_allowed)."
     )
     depth1_rate_bps = BasisPointsField(required=False)
@@ -86,12 +87,12 @@ class ProgramUpdateInput(ProgramSerializer):
 
 
 class UserOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
 
 
-class MembershipOutput(serializers.ModelSerializer):
+class MembershipOutput(ModelSerializer):
     user = UserOutput()
 
     class Meta:
@@ -111,7 +112,7 @@ class MembershipUpdateInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
 
-class ApiKeyOutput(serializers.ModelSerializer):
+class ApiKeyOutput(ModelSerializer):
     created_by = serializers.SlugRelatedField(slug_field=get_user_model().USERNAME_FIELD, read_only=True)
 
     class Meta:
@@ -131,7 +132,7 @@ class ApiKeyCreatedOutput(ApiKeyOutput):
 class ApiKeyCreateInput(serializers.Serializer):
     name = serializers.CharField(max_length=50)
     role = serializers.ChoiceField(choices=[(r.value, r.label) for r in API_KEY_ROLES])
-    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    expires_at = DateTimeField(required=False, allow_null=True, default=None)
 
 
 class LoginInput(serializers.Serializer):
@@ -142,7 +143,7 @@ class LoginInput(serializers.Serializer):
 
 class LoginOutput(serializers.Serializer):
     token = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = DateTimeField()
     merchant = MerchantOutput()
     role = serializers.CharField()
 
@@ -159,7 +160,7 @@ class MeOutput(serializers.Serializer):
     actor = serializers.DictField()
 
 
-class AuditEventOutput(serializers.ModelSerializer):
+class AuditEventOutput(ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [

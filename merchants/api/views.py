@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from distribution.api.filters import DateTimeFilter, FilterSet
+from distribution.api.validation import validate
 from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.models import AuditEvent
@@ -25,9 +26,7 @@ class StaffLoginApi(APIView):
 
     @extend_schema(request=s.LoginInput, responses={201: s.LoginOutput}, auth=[], tags=["auth"])
     def post(self, request):
-        serializer = s.LoginInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validate(s.LoginInput, request.data, context={})
         token, key = services.staff_login(
             username=data["username"], password=data["password"], merchant_slug=data.get("merchant")
         )

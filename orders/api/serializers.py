@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
-from distribution.api.fields import MoneyField
+from distribution.api.fields import DateTimeField, IntegerField, MoneyField
+from distribution.api.serializers import ModelSerializer
 from distribution.money import format_amount
 from orders.models import Order, OrderItem, Product
 
 
-class ProductOutput(serializers.ModelSerializer):
+class ProductOutput(ModelSerializer):
     price = MoneyField()
 
     class Meta:
@@ -39,9 +40,9 @@ class ProductInput(serializers.Serializer):
     commission_mode = serializers.ChoiceField(
         choices=Product.CommissionMode.choices, allow_null=True, required=False, default=None
     )
-    commission_depth1 = serializers.IntegerField(min_value=0, allow_null=True, required=False, default=None)
-    commission_depth2 = serializers.IntegerField(min_value=0, allow_null=True, required=False, default=None)
-    commission_depth3 = serializers.IntegerField(min_value=0, allow_null=True, required=False, default=None)
+    commission_depth1 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
+    commission_depth2 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
+    commission_depth3 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
 
     def validate(self, attrs):
         depths = {f"commission_depth{d}": attrs.get(f"commission_depth{d}") for d in (1, 2, 3)}
@@ -86,7 +87,7 @@ class OrderItemInput(serializers.Serializer):
         allow_blank=True,
         help_text="Used only when the program creates unknown products.",
     )
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    quantity = IntegerField(min_value=1, max_value=1_000_000)
     unit_price = MoneyField(min_value=0)
     discount = MoneyField(min_value=0, default=0)
     paid_amount = MoneyField(
@@ -111,7 +112,7 @@ class OrderPaidInput(serializers.Serializer):
     )
     kind = serializers.ChoiceField(choices=Order.Kind.choices, default=Order.Kind.NORMAL)
     currency = serializers.CharField(max_length=3, required=False)
-    paid_at = serializers.DateTimeField()
+    paid_at = DateTimeField()
     payment_transaction_id = serializers.CharField(
         max_length=64,
         required=False,
@@ -144,7 +145,7 @@ class OrderPaidInput(serializers.Serializer):
 class RefundLineInput(serializers.Serializer):
     line_id = serializers.CharField(max_length=64)
     amount = MoneyField(min_value=0)
-    quantity = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
+    quantity = IntegerField(min_value=0, max_value=1_000_000, default=0)
 
 
 class OrderEventInput(serializers.Serializer):
@@ -155,7 +156,7 @@ class OrderEventInput(serializers.Serializer):
     event_id = serializers.CharField(
         max_length=100, required=False, help_text="Default: order:<id>:<type>, or order:<id>:refund:<refund_id>."
     )
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = DateTimeField(required=False)
     refund_id = serializers.CharField(max_length=64, required=False)
     items = RefundLineInput(many=True, required=False, max_length=500)
     amount = MoneyField(min_value=1, required=False)
@@ -178,7 +179,7 @@ class OrderEventInput(serializers.Serializer):
         return attrs
 
 
-class OrderItemOutput(serializers.ModelSerializer):
+class OrderItemOutput(ModelSerializer):
     product = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     unit_price = MoneyField()
     discount = MoneyField()
@@ -201,12 +202,12 @@ class OrderItemOutput(serializers.ModelSerializer):
 
 
 class DistributorRef(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = IntegerField()
     display_name = serializers.CharField()
     invite_code = serializers.CharField()
 
 
-class OrderOutput(serializers.ModelSerializer):
+class OrderOutput(ModelSerializer):
     goods_amount = MoneyField()
     shipping_amount = MoneyField()
     refunded_amount = MoneyField()
@@ -239,20 +240,20 @@ class OrderOutput(serializers.ModelSerializer):
 
 
 class CommissionBreakdown(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = IntegerField()
     order_item = serializers.CharField(source="order_item.line_id")
-    depth = serializers.IntegerField()
+    depth = IntegerField()
     kind = serializers.CharField()
     beneficiary = DistributorRef()
     status = serializers.CharField()
     base_amount = MoneyField()
     rate_source = serializers.CharField()
     rate_mode = serializers.CharField()
-    rate_value = serializers.IntegerField()
+    rate_value = IntegerField()
     uncapped_amount = MoneyField()
     amount = MoneyField()
     reversed_amount = MoneyField()
-    unlock_at = serializers.DateTimeField(allow_null=True)
+    unlock_at = DateTimeField(allow_null=True)
 
 
 class OrderDetailOutput(OrderOutput):
@@ -264,7 +265,7 @@ class OrderDetailOutput(OrderOutput):
         read_only_fields = fields
 
 
-_DATETIME = serializers.DateTimeField()  # holds no state: formats as the serializers' datetime fields do
+_DATETIME = DateTimeField()  # holds no state: formats as the serializers' datetime fields do
 
 
 def _when(value):
@@ -364,15 +365,15 @@ class WebhookEndpointOutput(serializers.Serializer):
     url = serializers.CharField()
     public_id = serializers.CharField()
     signature_header = serializers.CharField()
-    rotated_at = serializers.DateTimeField()
-    previous_secret_valid_until = serializers.DateTimeField(allow_null=True)
+    rotated_at = DateTimeField()
+    previous_secret_valid_until = DateTimeField(allow_null=True)
 
 
 class WebhookSecretOutput(WebhookEndpointOutput):
     secret = serializers.CharField(help_text="Shown once. Sign with HMAC-SHA256 over '<t>.<raw body>'.")
 
 
-class MyOrderOutput(serializers.ModelSerializer):
+class MyOrderOutput(ModelSerializer):
     """An order a distributor brought, with the customer masked."""
 
     customer = serializers.SerializerMethodField()

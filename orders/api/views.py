@@ -1,15 +1,14 @@
-import json
-from decimal import Decimal
-
 import django_filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from distribution.api import parsers
 from distribution.api.filters import DateTimeFilter, FilterSet
+from distribution.api.validation import validate
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
-from distribution.errors import NotFound, PermissionDenied, ValidationFailed
+from distribution.errors import NotFound, PermissionDenied
 from distributors.errors import NotADistributor
 from distributors.selectors import distributor_for_user
 from merchants.roles import Perm
@@ -253,27 +252,21 @@ class OrderWebhookApi(APIView):
         merchant = endpoint.merchant
         if not merchant.is_active:
             raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
-        try:
-            payload = json.loads(raw, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError):
-            raise ValidationFailed("The body is not JSON.", code="malformed_request") from None
+        payload = parsers.loads(raw)
         context = {"merchant": merchant, "currency": merchant.currency}
-        envelope = s.WebhookEnvelope(data=payload, context=context)
-        envelope.is_valid(raise_exception=True)
-        kind, event_id = WEBHOOK_TYPES[envelope.validated_data["type"]], envelope.validated_data["id"]
-        data = dict(envelope.validated_data["data"])
+        envelope = validate(s.WebhookEnvelope, payload, context=context)
+        kind, event_id = WEBHOOK_TYPES[envelope["type"]], envelope["id"]
+        data = dict(envelope["data"])
         if kind == "paid":
-            paid = s.OrderPaidInput(data=data, context=context)
-            paid.is_valid(raise_exception=True)
-            fields = {k: v for k, v in paid.validated_data.items() if k != "event_id"}
+            paid = validate(s.OrderPaidInput, data, context=context)
+            fields = {k: v for k, v in paid.items() if k != "event_id"}
             result = intake.order_ingest_paid(
                 merchant=merchant, data=fields, source=OrderEvent.Source.WEBHOOK, event_id=event_id
             )
         else:
             external_id = str(data.pop("order", "") or "")
-            event = s.OrderEventInput(data={**data, "type": kind}, context=context)
-            event.is_valid(raise_exception=True)
-            fields = {k: v for k, v in event.validated_data.items() if k not in ("type", "event_id")}
+            event = validate(s.OrderEventInput, {**data, "type": kind}, context=context)
+            fields = {k: v for k, v in event.items() if k not in ("type", "event_id")}
             try:
                 result = intake.order_apply_event(
                     merchant=merchant,

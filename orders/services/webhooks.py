@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -37,14 +38,19 @@ def signature_header(secret: str, body: bytes, timestamp: int | None = None) -> 
     return f"t={timestamp},v1={sign(secret, timestamp, body)}"
 
 
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEX_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def _parse(header: str) -> tuple[int, list[str]]:
+    """`t=<unix seconds>,v1=<64 hex>[,v1=...]`; anything else (other digits, bytes, lengths) is malformed."""
     timestamp, signatures = None, []
-    for part in header.split(","):
+    for part in header[:2000].split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and _TIMESTAMP.fullmatch(value):
             timestamp = int(value)
-        elif key == "v1" and value:
-            signatures.append(value)
+        elif key == "v1" and _HEX_SIGNATURE.fullmatch(value):
+            signatures.append(value.lower())
     if timestamp is None or not signatures:
         raise InvalidSignature("Malformed signature header.")
     return timestamp, signatures

@@ -1,10 +1,12 @@
 from rest_framework import serializers
 
+from distribution.api.fields import IntegerField
+from distribution.api.serializers import ModelSerializer
 from risk.models import RiskFlag
 
 
-class RiskFlagOutput(serializers.ModelSerializer):
-    distributor = serializers.IntegerField(source="distributor_id", allow_null=True)
+class RiskFlagOutput(ModelSerializer):
+    distributor = IntegerField(source="distributor_id", allow_null=True)
 
     class Meta:
         model = RiskFlag

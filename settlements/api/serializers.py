@@ -1,10 +1,11 @@
 from rest_framework import serializers
 
-from distribution.api.fields import MoneyField
+from distribution.api.fields import DateTimeField, IntegerField, MoneyField
+from distribution.api.serializers import ModelSerializer
 from settlements.models import LedgerTransaction, Posting, SettlementRun, Withdrawal
 
 
-class SettlementRunOutput(serializers.ModelSerializer):
+class SettlementRunOutput(ModelSerializer):
     amount_total = MoneyField()
     amount_done = MoneyField()
     progress = serializers.SerializerMethodField(help_text="lines done / lines due when the run was made, 0-1")
@@ -40,7 +41,7 @@ class SettlementRunOutput(serializers.ModelSerializer):
 
 
 class SettlementRequestInput(serializers.Serializer):
-    as_of = serializers.DateTimeField(required=False, help_text="Lines unlocked by then settle (default now).")
+    as_of = DateTimeField(required=False, help_text="Lines unlocked by then settle (default now).")
 
 
 class BalanceOutput(serializers.Serializer):
@@ -52,12 +53,12 @@ class BalanceOutput(serializers.Serializer):
     receivable = MoneyField(help_text="Owed back after refunds; repaid from future earnings first.")
 
 
-class WithdrawalOutput(serializers.ModelSerializer):
+class WithdrawalOutput(ModelSerializer):
     amount = MoneyField()
     fee = MoneyField()
     tax = MoneyField()
     net_amount = MoneyField()
-    distributor = serializers.IntegerField(source="distributor_id")
+    distributor = IntegerField(source="distributor_id")
 
     class Meta:
         model = Withdrawal
@@ -109,7 +110,7 @@ class StatementOutput(serializers.Serializer):
     closing_balance = MoneyField()
 
 
-class PostingOutput(serializers.ModelSerializer):
+class PostingOutput(ModelSerializer):
     account = serializers.SerializerMethodField()
     amount = MoneyField(help_text="Signed: debit positive, credit negative.")
 
@@ -123,7 +124,7 @@ class PostingOutput(serializers.ModelSerializer):
         return f"{a.owner_kind}:{a.owner_id}:{a.kind}"
 
 
-class LedgerTransactionOutput(serializers.ModelSerializer):
+class LedgerTransactionOutput(ModelSerializer):
     postings = PostingOutput(many=True)
 
     class Meta:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -10,6 +8,7 @@ from rest_framework.response import Response
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
+from distribution.inputs import parse_month
 from distributors.errors import NotADistributor
 from distributors.models import Distributor
 from distributors.selectors import distributor_for_user
@@ -39,8 +38,7 @@ def balance_body(merchant, distributor_id: int) -> dict:
 
 
 def statement_response(view, distributor_id: int, month: str):
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month) or not "2000-01" <= month <= "2999-12":
-        raise ValidationFailed(fields={"month": ["Use YYYY-MM."]})
+    parse_month(month)
     output = view.request.query_params.get("format", "json")
     if output not in ("json", "csv"):
         raise ValidationFailed(fields={"format": ["json or csv."]})

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Sum
 
+from distribution.inputs import parse_month
 from distribution.money import format_amount
 from merchants.models import Merchant
 from settlements.models import Account, LedgerTransaction, Posting, Withdrawal
@@ -36,7 +37,7 @@ class Statement:
 
 
 def month_bounds(merchant: Merchant, month: str) -> tuple[datetime, datetime]:
-    year, number = (int(part) for part in month.split("-"))
+    year, number = parse_month(month)
     start = datetime(year, number, 1, tzinfo=merchant.tz)
     end = datetime(year + (number == 12), number % 12 + 1, 1, tzinfo=merchant.tz)
     return start, end

@@ -110,12 +110,18 @@ def test_protection_within_a_permanent_binding_is_fine(api, merchant):
     assert response.json()["binding_validity_days"] is None
 
 
-def test_a_json_number_amount_is_read_exactly(api, merchant):
+@pytest.mark.parametrize("number", ["2.10", "210", "1E-999999999", "2e2"])
+def test_a_json_number_amount_is_refused_as_the_pattern_says(api, merchant, number):
     client = api.staff(merchant, Role.OWNER)
+    before = program_of(merchant).withdrawal_min_amount
     response = client.generic(
-        "PATCH", "/api/v1/program", '{"withdrawal_min_amount": 2.10}', content_type="application/json"
+        "PATCH", "/api/v1/program", f'{{"withdrawal_min_amount": {number}}}', content_type="application/json"
     )
-    assert response.status_code == 200 and program_of(merchant).withdrawal_min_amount == 210
+    error = assert_error(response, 400, "invalid")
+    assert list(error["fields"]) == ["withdrawal_min_amount"]
+    assert program_of(merchant).withdrawal_min_amount == before
+    ok = client.patch("/api/v1/program", {"withdrawal_min_amount": "2.10"}, format="json")
+    assert ok.status_code == 200 and program_of(merchant).withdrawal_min_amount == 210
 
 
 @pytest.mark.parametrize(

@@ -138,7 +138,7 @@ def test_refund_and_bad_bodies_through_the_webhook(endpoint, merchant):
     }
     assert_error(deliver(endpoint, too_much), 422, "refund_exceeds_paid")
     assert_error(deliver(endpoint, {"id": "x", "type": "order.exploded", "data": {}}), 400, "invalid")
-    assert_error(deliver(endpoint, None, body=b"{not json"), 400, "malformed_request")
+    assert_error(deliver(endpoint, None, body=b"{not json"), 400, "invalid_json")
 
 
 def test_the_endpoint_is_shown_without_its_secret(api, endpoint, merchant):

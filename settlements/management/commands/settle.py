@@ -5,6 +5,7 @@ from django.utils.dateparse import parse_datetime
 
 from distribution.auth import Actor
 from distribution.errors import ApplicationError
+from distribution.inputs import is_ascii_integer
 from merchants.models import Merchant
 from settlements.services.runs import settlement_execute, settlement_request
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, merchant, as_of=None, **options):
         found = Merchant.objects.filter(slug=merchant).first() or (
-            Merchant.objects.filter(pk=int(merchant)).first() if merchant.isdigit() else None
+            Merchant.objects.filter(pk=int(merchant)).first() if is_ascii_integer(merchant) else None
         )
         if found is None:
             raise CommandError(f"no merchant {merchant!r}")
