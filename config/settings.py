@@ -5,6 +5,7 @@ Parsing is strict: a malformed value fails at start-up rather than at first use.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "distribution",
     "merchants",
     "distributors",
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a login lock-out (recorded during authentication) into its 429 answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,6 +104,26 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
+
+# django-axes first: it refuses a locked-out username or address before the password is even checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# --- Brute force and client addresses ------------------------------------------------------------------
+# How many reverse proxies of ours stand in front of the app. 0 (default): X-Forwarded-For is ignored and
+# the client is the connection's address; N: the client is the address the outermost proxy saw (the N-th
+# from the right of X-Forwarded-For). Every rate limit and lock-out uses it (distribution.security).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Failed logins (the token endpoint, the browser and admin logins) are counted per username and per client
+# address; at LOGIN_FAILURE_LIMIT either is locked for LOGIN_LOCKOUT_MINUTES (429 login_locked).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "distribution.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "distribution.security.login_lockout_response"
+AXES_VERBOSE = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -143,6 +167,7 @@ REST_FRAMEWORK = {
         "distributor": env.str("THROTTLE_RATE_DISTRIBUTOR", default="600/min"),
         "anon": env.str("THROTTLE_RATE_ANON", default="120/min"),
         "login": env.str("THROTTLE_RATE_LOGIN", default="20/min"),
+        "webhook": env.str("THROTTLE_RATE_WEBHOOK", default="6000/min"),
     },
     "PAGE_SIZE": 50,
     # JSON is the API's only format; `format` is an ordinary query parameter (statements take format=csv).

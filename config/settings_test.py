@@ -23,4 +23,5 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "distributor": "100000/min",
     "anon": "100000/min",
     "login": "100000/min",
+    "webhook": "100000/min",
 }

@@ -20,6 +20,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
 from distribution.api.errors import IdempotentReplay
+from distribution.api.fields import SecretField
 from distribution.errors import Unprocessable, ValidationFailed
 from distribution.models import IdempotencyRecord
 
@@ -71,8 +72,24 @@ def claim(*, merchant_id: int, scope: str, key: str, method: str, path: str, fin
     raise IdempotentReplay(existing.response_status, body)
 
 
+def storable(data: Any) -> tuple[Any, bool]:
+    """The copy of a response body that may be kept for replays, and whether it differs from `data`.
+
+    Secrets (fields declared as SecretField in the response's serializer) are shown once and kept nowhere
+    but as a hash: the stored copy has them null and `secret_withheld` true."""
+    serializer = getattr(data, "serializer", None)
+    fields = getattr(serializer, "fields", None) or {}
+    secrets = [name for name, field in fields.items() if isinstance(field, SecretField) and name in data]
+    if not secrets:
+        return data, False
+    return {**data, **dict.fromkeys(secrets), "secret_withheld": True}, True
+
+
 def complete(record_id: int, status: int, data: Any, *, rendered: bytes | None = None) -> None:
     """Keep the response for replays; `rendered` is its JSON when the caller has rendered it already."""
+    data, withheld = storable(data)
+    if withheld:
+        rendered = None  # the client's copy shows the secret; this one must not
     if data is None:
         body = None
     else:

@@ -6,9 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, get_user_model, user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from distribution.audit import audit_record, diff, snapshot
@@ -153,9 +154,15 @@ def program_update(
 
 
 # --- staff -----------------------------------------------------------------------------------------
-def staff_login(*, username: str, password: str, merchant_slug: str | None = None) -> tuple[StaffToken, str]:
-    """Exchange a username and password for a staff token of one merchant."""
-    user = authenticate(username=username, password=password)
+def staff_login(
+    *, request: HttpRequest, username: str, password: str, merchant_slug: str | None = None
+) -> tuple[StaffToken, str]:
+    """Exchange a username and password for a staff token of one merchant.
+
+    `request` is the login request: failures are counted against its username and client address
+    (django-axes), and a locked-out username or address fails here like a wrong password while the
+    middleware answers 429 `login_locked`."""
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials()
     memberships = Membership.objects.unscoped().filter(user=user, merchant__status=Merchant.Status.ACTIVE)
@@ -167,6 +174,9 @@ def staff_login(*, username: str, password: str, merchant_slug: str | None = Non
     if len(memberships) > 1:
         raise MerchantRequired(fields={"merchant": ["Required: you belong to several merchants."]})
     membership = memberships[0]
+    # A token login is a login: the failure count of this username and address resets (django-axes) and
+    # last_login is recorded, as a session login would.
+    user_logged_in.send(sender=type(user), request=request, user=user)
     with transaction.atomic():
         token = StaffToken(
             merchant=membership.merchant,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from django.db import connections
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from merchants.roles import Role
@@ -15,12 +16,19 @@ from tests.factories import make_api_key, make_distributor_token, make_member
 PASSWORD = "correct horse battery"
 
 
+def login_request():
+    """A login request as the token endpoint receives one (failed logins are counted per request's address)."""
+    return RequestFactory().post("/api/v1/auth/token", REMOTE_ADDR="127.0.0.1")
+
+
 class Api:
     """Builds API clients that authenticate the way real callers do."""
 
     def staff(self, merchant, role: str = Role.OWNER, username: str | None = None) -> APIClient:
         membership = make_member(merchant, role, username=username)
-        _, key = staff_login(username=membership.user.username, password=PASSWORD, merchant_slug=merchant.slug)
+        _, key = staff_login(
+            request=login_request(), username=membership.user.username, password=PASSWORD, merchant_slug=merchant.slug
+        )
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         client.membership = membership

@@ -14,7 +14,7 @@ from config.wsgi import application
 from merchants.roles import Role
 from merchants.services import staff_login
 from tests.factories import make_distributor_token, make_member
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, login_request
 from tests.world import build_world
 
 # Generating the schema touches no database, so it can be loaded when the module is collected.
@@ -47,7 +47,9 @@ def _new_credentials(kind: str, merchant) -> dict[str, str]:
         _, key = make_distributor_token(merchant, "fuzz-app-user")
     else:
         membership = make_member(merchant, Role.OWNER, username="fuzz-owner")
-        _, key = staff_login(username=membership.user.username, password=PASSWORD, merchant_slug="fuzz")
+        _, key = staff_login(
+            request=login_request(), username=membership.user.username, password=PASSWORD, merchant_slug="fuzz"
+        )
     return {"Authorization": f"Bearer {key}"}
 
 

@@ -15,6 +15,7 @@ from distribution.state import StateMachine
 from merchants.models import Membership, Merchant
 from orders.models import Product
 from tests.factories import ProductFactory, UserFactory
+from tests.helpers import login_request
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ def test_every_model_is_in_the_admin_and_its_pages_render(merchant):
     ProductFactory(merchant=merchant)
     UserFactory(username="root", is_staff=True, is_superuser=True)
     client = APIClient()
-    client.login(username="root", password="correct horse battery")
+    client.login(request=login_request(), username="root", password="correct horse battery")
     for model in apps.get_models():
         if model._meta.app_label not in OUR_APPS:
             continue
@@ -94,7 +95,7 @@ def test_operators_create_a_merchant_with_its_owner_and_program_in_the_admin(db)
     UserFactory(username="root", is_staff=True, is_superuser=True)
     UserFactory(username="boss")
     client = APIClient()
-    client.login(username="root", password="correct horse battery")
+    client.login(request=login_request(), username="root", password="correct horse battery")
     response = client.post(
         "/admin/merchants/merchant/add/",
         {

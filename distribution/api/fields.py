@@ -174,3 +174,31 @@ class TenantRelatedField(serializers.RelatedField):
 
     def to_representation(self, value):
         return getattr(value, self.slug_field)
+
+
+class SecretField(serializers.CharField):
+    """A credential (API key, token, signing secret) shown once, in the response that made it.
+
+    Only its hash is kept. The response is never stored with it either: when the request carried an
+    Idempotency-Key, the copy kept for replays has this field null and `secret_withheld` true
+    (distribution.idempotency.storable), so a replay returns the object and says the secret is not repeated.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(
+    {
+        "type": "boolean",
+        "description": "True on a replay of this response (same Idempotency-Key): the secret is not repeated "
+        "and is null; it was shown once, in the first response.",
+    }
+)
+class SecretWithheldField(serializers.ReadOnlyField):
+    """False in the response that shows a secret; true (with the secret null) in its stored replay."""
+
+    def get_attribute(self, instance) -> bool:
+        return False

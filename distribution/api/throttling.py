@@ -3,8 +3,11 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from rest_framework.exceptions import Throttled
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from distribution.security import client_ip
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -25,36 +28,57 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
 
 
-class PrincipalRateThrottle(BaseThrottle):
-    """Rate limit per credential (per client IP before authentication), counted in Redis.
+def consume(scope: str, ident: str) -> tuple[bool, float]:
+    """Count one request in the bucket (scope, ident): (allowed, seconds until the window resets).
 
-    A view picks its bucket with `throttle_scope` (merchant, distributor, anon, login), whose rate
-    ("6000/min") comes from DEFAULT_THROTTLE_RATES. A fixed window per bucket, opened by its first
+    The rate ("6000/min") is DEFAULT_THROTTLE_RATES[scope]. A fixed window per bucket, opened by its first
     request: one counter, created with the window's expiry and incremented in one atomic round trip, so
     concurrent requests are all counted. (Over any window's length, a burst at a window's edge may pass
     up to twice the rate.)
     """
+    rate = api_settings.DEFAULT_THROTTLE_RATES[scope]  # read per request: settings can change
+    if rate is None:
+        return True, 0.0
+    limit, duration = parse_rate(rate)
+    key = cache.make_key(f"throttle:{scope}:{ident}")
+    client = _redis()
+    pipe = client.pipeline(transaction=True)
+    pipe.set(key, 0, ex=duration, nx=True)  # a new window
+    pipe.incr(key)
+    pipe.pttl(key)
+    _, count, ttl_ms = pipe.execute()
+    if ttl_ms < 0:  # the window expired between SET and INCR, which made a counter without an expiry
+        client.expire(key, duration)
+        ttl_ms = duration * 1000
+    return count <= limit, ttl_ms / 1000
+
+
+def enforce(scope: str, ident: str) -> None:
+    """`consume`, raising the 429 (with Retry-After) when the bucket is spent: for checks a view makes itself."""
+    allowed, retry_after = consume(scope, ident)
+    if not allowed:
+        raise Throttled(wait=retry_after)
+
+
+def principal_ident(principal) -> str:
+    """A credential's bucket: always inside its merchant (app user ids and staff ids repeat across merchants)."""
+    return f"m{principal.merchant.pk}:{principal.actor.kind}:{principal.actor.id}"
+
+
+class PrincipalRateThrottle(BaseThrottle):
+    """Rate limit per credential (per client address before authentication), counted in Redis.
+
+    A view picks its bucket with `throttle_scope` (merchant, distributor, anon, login); its rate comes from
+    DEFAULT_THROTTLE_RATES. Credentials count inside their merchant; anonymous requests by the client address
+    that TRUSTED_PROXY_COUNT allows us to believe (distribution.security.client_ip).
+    """
 
     def allow_request(self, request, view) -> bool:
         scope = getattr(view, "throttle_scope", None) or "anon"
-        rate = api_settings.DEFAULT_THROTTLE_RATES[scope]  # read per request: settings can change
-        if rate is None:
-            return True
-        limit, duration = parse_rate(rate)
         principal = getattr(request, "auth", None)
-        ident = getattr(principal, "idempotency_scope", None) or self.get_ident(request)
-        key = cache.make_key(f"throttle:{scope}:{ident}")
-        client = _redis()
-        pipe = client.pipeline(transaction=True)
-        pipe.set(key, 0, ex=duration, nx=True)  # a new window
-        pipe.incr(key)
-        pipe.pttl(key)
-        _, count, ttl_ms = pipe.execute()
-        if ttl_ms < 0:  # the window expired between SET and INCR, which made a counter without an expiry
-            client.expire(key, duration)
-            ttl_ms = duration * 1000
-        self.retry_after = ttl_ms / 1000
-        return count <= limit
+        ident = principal_ident(principal) if getattr(principal, "merchant", None) else f"ip:{client_ip(request)}"
+        allowed, self.retry_after = consume(scope, ident)
+        return allowed
 
     def wait(self) -> float:
         return self.retry_after

@@ -2,7 +2,15 @@ from datetime import timedelta
 
 from rest_framework import serializers
 
-from distribution.api.fields import DateTimeField, IntegerField, MoneyField, PhoneField, TenantRelatedField
+from distribution.api.fields import (
+    DateTimeField,
+    IntegerField,
+    MoneyField,
+    PhoneField,
+    SecretField,
+    SecretWithheldField,
+    TenantRelatedField,
+)
 from distribution.api.serializers import ModelSerializer
 from distributors.models import (
     Agreement,
@@ -31,10 +39,11 @@ class DistributorTokenOutput(ModelSerializer):
 
 
 class DistributorTokenCreatedOutput(DistributorTokenOutput):
-    token = serializers.CharField(help_text="Give this to the app; shown once.")
+    token = SecretField(help_text="Give this to the app; shown once.")
+    secret_withheld = SecretWithheldField()
 
     class Meta(DistributorTokenOutput.Meta):
-        fields = [*DistributorTokenOutput.Meta.fields, "token"]
+        fields = [*DistributorTokenOutput.Meta.fields, "token", "secret_withheld"]
         read_only_fields = fields
 
 

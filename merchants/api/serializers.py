@@ -3,7 +3,14 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from distribution.api.fields import BasisPointsField, DateTimeField, IntegerField, MoneyField
+from distribution.api.fields import (
+    BasisPointsField,
+    DateTimeField,
+    IntegerField,
+    MoneyField,
+    SecretField,
+    SecretWithheldField,
+)
 from distribution.api.serializers import ModelSerializer
 from distribution.models import AuditEvent
 from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, validate_timezone
@@ -122,10 +129,11 @@ class ApiKeyOutput(ModelSerializer):
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
-    key = serializers.CharField(help_text="The full key. Shown once: store it now.")
+    key = SecretField(help_text="The full key. Shown once: store it now.")
+    secret_withheld = SecretWithheldField()
 
     class Meta(ApiKeyOutput.Meta):
-        fields = [*ApiKeyOutput.Meta.fields, "key"]
+        fields = [*ApiKeyOutput.Meta.fields, "key", "secret_withheld"]
         read_only_fields = fields
 
 

@@ -28,7 +28,10 @@ class StaffLoginApi(APIView):
     def post(self, request):
         data = validate(s.LoginInput, request.data, context={})
         token, key = services.staff_login(
-            username=data["username"], password=data["password"], merchant_slug=data.get("merchant")
+            request=request._request,
+            username=data["username"],
+            password=data["password"],
+            merchant_slug=data.get("merchant"),
         )
         body = {
             "token": key,

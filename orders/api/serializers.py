@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from distribution.api.fields import DateTimeField, IntegerField, MoneyField
+from distribution.api.fields import DateTimeField, IntegerField, MoneyField, SecretField, SecretWithheldField
 from distribution.api.serializers import ModelSerializer
 from distribution.money import format_amount
 from orders.models import Order, OrderItem, Product
@@ -370,7 +370,8 @@ class WebhookEndpointOutput(serializers.Serializer):
 
 
 class WebhookSecretOutput(WebhookEndpointOutput):
-    secret = serializers.CharField(help_text="Shown once. Sign with HMAC-SHA256 over '<t>.<raw body>'.")
+    secret = SecretField(help_text="Shown once. Sign with HMAC-SHA256 over '<t>.<raw body>'.")
+    secret_withheld = SecretWithheldField()
 
 
 class MyOrderOutput(ModelSerializer):

@@ -4,16 +4,17 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from distribution.api import parsers
+from distribution.api import parsers, throttling
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, PermissionDenied
+from distribution.security import client_ip
 from distributors.errors import NotADistributor
 from distributors.selectors import distributor_for_user
 from merchants.roles import Perm
 from orders.api import serializers as s
-from orders.errors import InvalidSignature, UnknownOrder
+from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
 from orders.models import Order, OrderEvent, Product, WebhookEndpoint
 from orders.services import intake, webhooks
 from orders.services import products as services
@@ -204,7 +205,7 @@ class WebhookSecretRotateApi(MerchantApi):
     @extend_schema(request=None, responses={200: s.WebhookSecretOutput})
     def post(self, request):
         endpoint, secret = webhooks.webhook_secret_rotate(merchant=self.merchant, actor=self.actor)
-        return Response({**_endpoint_body(request, endpoint), "secret": secret})
+        return Response(s.WebhookSecretOutput({**_endpoint_body(request, endpoint), "secret": secret}).data)
 
 
 WEBHOOK_TYPES = {
@@ -240,15 +241,22 @@ class OrderWebhookApi(APIView):
 
     authentication_classes: list = []
     permission_classes: list = []
-    throttle_scope = "anon"
+    # Counted in post(): signed deliveries per endpoint (THROTTLE_RATE_WEBHOOK, sized for a busy shop), and
+    # refused signatures per client address (the anonymous rate), so forgeries cannot use up a shop's budget.
+    throttle_classes: list = []
 
     @extend_schema(request=s.WebhookEnvelope, responses={200: s.WebhookAck})
     def post(self, request, public_id):
         raw = request._request.body  # the exact bytes that were signed
         endpoint = WebhookEndpoint.objects.unscoped().select_related("merchant").filter(public_id=public_id).first()
-        if endpoint is None:
-            raise InvalidSignature()
-        webhooks.verify(endpoint, request.headers.get(webhooks.HEADER), raw)
+        try:
+            if endpoint is None:
+                raise InvalidSignature()
+            webhooks.verify(endpoint, request.headers.get(webhooks.HEADER), raw)
+        except (InvalidSignature, SignatureExpired):
+            throttling.enforce("anon", f"ip:{client_ip(request)}")
+            raise
+        throttling.enforce("webhook", f"endpoint:{endpoint.pk}")
         merchant = endpoint.merchant
         if not merchant.is_active:
             raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
+from distribution import exports
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
@@ -18,16 +18,25 @@ from settlements.api import serializers as s
 from settlements.models import LedgerTransaction, SettlementRun, Withdrawal
 from settlements.services import runs, statements, withdrawals
 
-
-def csv_response(text: str, filename: str) -> HttpResponse:
-    """CSV goes out as a plain response; errors stay in the one JSON error shape."""
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+FILE_FORMAT_PARAM = OpenApiParameter(
+    "format", str, enum=["json", *exports.FORMATS], description="csv or xlsx for a spreadsheet."
+)
+FILE_RESPONSE = OpenApiResponse(OpenApiTypes.BINARY, description="The file (with ?format=csv or xlsx)")
 
 
-CSV_PARAM = OpenApiParameter("format", str, enum=["json", "csv"], description="csv for a spreadsheet.")
-CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV (with ?format=csv)")
+STATEMENT_RESPONSES = {
+    (200, "application/json"): s.StatementOutput,
+    (200, "text/csv"): FILE_RESPONSE,
+    (200, exports.CONTENT_TYPES["xlsx"]): FILE_RESPONSE,
+}
+
+
+def file_format(view, *, default: str, allowed: tuple[str, ...]) -> str:
+    """The `format` query parameter, one of `allowed`."""
+    chosen = view.request.query_params.get("format", default)
+    if chosen not in allowed:
+        raise ValidationFailed(fields={"format": [f"One of {', '.join(allowed)}."]})
+    return chosen
 
 
 def balance_body(merchant, distributor_id: int) -> dict:
@@ -39,12 +48,15 @@ def balance_body(merchant, distributor_id: int) -> dict:
 
 def statement_response(view, distributor_id: int, month: str):
     parse_month(month)
-    output = view.request.query_params.get("format", "json")
-    if output not in ("json", "csv"):
-        raise ValidationFailed(fields={"format": ["json or csv."]})
+    output = file_format(view, default="json", allowed=("json", *exports.FORMATS))
     statement = statements.statement_for(view.merchant, distributor_id, month)
-    if output == "csv":
-        return csv_response(statements.statement_csv(statement), f"statement-{distributor_id}-{month}.csv")
+    if output != "json":
+        return exports.file_response(
+            statements.STATEMENT_COLUMNS,
+            statements.statement_rows(statement),
+            file_format=output,
+            filename=f"statement-{distributor_id}-{month}",
+        )
     return Response(s.StatementOutput(statement.as_dict(), context=view.get_serializer_context()).data)
 
 
@@ -90,12 +102,12 @@ class DistributorBalanceApi(_DistributorObjectApi):
         )
 
 
-@extend_schema(tags=["settlement"], parameters=[CSV_PARAM])
+@extend_schema(tags=["settlement"], parameters=[FILE_FORMAT_PARAM])
 class DistributorStatementApi(_DistributorObjectApi):
     """A distributor's monthly statement (month in the merchant's time zone): opening balance, earned,
     reversed, clawed back, withdrawn, fees, tax, closing balance."""
 
-    @extend_schema(responses={200: s.StatementOutput})
+    @extend_schema(responses=STATEMENT_RESPONSES)
     def get(self, request, pk, month):
         return statement_response(self, self.get_object().pk, month)
 
@@ -190,16 +202,24 @@ WithdrawalMarkFailedApi = _decision(
 
 @extend_schema(tags=["withdrawals"])
 class WithdrawalExportApi(MerchantApi):
-    """Export every approved manual withdrawal not exported yet as CSV for the bank; they become
-    `processing` until marked paid or failed. The batch id is in the `X-Payout-Batch` header."""
+    """Export every approved manual withdrawal not exported yet as a file for the bank (CSV, or XLSX with
+    `?format=xlsx`); they become `processing` until marked paid or failed. The batch id is in the
+    `X-Payout-Batch` header."""
 
     required_permissions = {"POST": Perm.MONEY_APPROVE}
-    idempotent_methods = frozenset()  # each export is a new batch; the CSV is not kept for replays
+    idempotent_methods = frozenset()  # each export is a new batch; the file is not kept for replays
 
-    @extend_schema(request=None, responses={(200, "text/csv"): CSV_RESPONSE})
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), description="csv (default) or xlsx.")],
+        responses={(200, "text/csv"): FILE_RESPONSE, (200, exports.CONTENT_TYPES["xlsx"]): FILE_RESPONSE},
+    )
     def post(self, request):
-        batch, text = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor)
-        response = csv_response(text, f"payouts-{batch.pk if batch else 'empty'}.csv")
+        output = file_format(self, default="csv", allowed=exports.FORMATS)
+        batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor)
+        response = exports.file_response(
+            withdrawals.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
+        )
         response["X-Payout-Batch"] = str(batch.pk) if batch else ""
         return response
 
@@ -257,8 +277,8 @@ class MyWithdrawalListApi(ListMixin, _MeApi):
         return Response(self.get_serializer(withdrawal).data, status=201)
 
 
-@extend_schema(tags=["distributor"], parameters=[CSV_PARAM])
+@extend_schema(tags=["distributor"], parameters=[FILE_FORMAT_PARAM])
 class MyStatementApi(_MeApi):
-    @extend_schema(responses={200: s.StatementOutput})
+    @extend_schema(responses=STATEMENT_RESPONSES)
     def get(self, request, month):
         return statement_response(self, self.me().pk, month)

@@ -3,8 +3,6 @@ and what they are owed at the end — all from the ledger's postings, so it alwa
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -103,12 +101,22 @@ def statement_for(merchant: Merchant, distributor_id: int, month: str) -> Statem
     return statement
 
 
-def statement_csv(statement: Statement) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["month", "currency", "item", "amount"])
-    for item in ("opening_balance", "earned", "reversed", "clawed_back", "withdrawn", "fees", "tax", "closing_balance"):
-        writer.writerow(
-            [statement.month, statement.currency, item, format_amount(getattr(statement, item), statement.currency)]
-        )
-    return out.getvalue()
+STATEMENT_COLUMNS = ["month", "currency", "item", "amount"]
+STATEMENT_ITEMS = (
+    "opening_balance",
+    "earned",
+    "reversed",
+    "clawed_back",
+    "withdrawn",
+    "fees",
+    "tax",
+    "closing_balance",
+)
+
+
+def statement_rows(statement: Statement) -> list[list[str]]:
+    """The statement as rows under STATEMENT_COLUMNS, for a CSV or XLSX file."""
+    return [
+        [statement.month, statement.currency, item, format_amount(getattr(statement, item), statement.currency)]
+        for item in STATEMENT_ITEMS
+    ]

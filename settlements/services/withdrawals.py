@@ -10,8 +10,6 @@ same number). A failure or rejection returns the money; fees and tax are booked 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import datetime, timedelta
 
@@ -251,7 +249,7 @@ def _finish(withdrawal: Withdrawal, *, merchant, actor: Actor, paid: bool, reaso
 
 
 # --- manual payouts --------------------------------------------------------------------------------------
-CSV_COLUMNS = [
+EXPORT_COLUMNS = [
     "withdrawal_id",
     "out_bill_no",
     "distributor_id",
@@ -267,8 +265,9 @@ CSV_COLUMNS = [
 
 
 @transaction.atomic
-def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, str]:
-    """Every approved manual withdrawal not exported yet, as one batch (they become `processing`) and CSV."""
+def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, list[list]]:
+    """Every approved manual withdrawal not exported yet, as one batch (they become `processing`), and its
+    rows under EXPORT_COLUMNS for the file (distribution.exports writes it)."""
     rows = list(
         Withdrawal.objects.for_merchant(merchant)
         .select_for_update()
@@ -276,17 +275,15 @@ def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, s
         .select_related("distributor")
         .order_by("pk")
     )
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
     if not rows:
-        return None, out.getvalue()
+        return None, []
     batch = PayoutBatch.objects.create(
         merchant=merchant, created_by=actor.label or actor.kind, count=len(rows), total=sum(w.net_amount for w in rows)
     )
+    table = []
     for w in rows:
         _move(w, W.PROCESSING, merchant=merchant, actor=actor, reason=f"exported in batch {batch.pk}", batch=batch)
-        writer.writerow(
+        table.append(
             [
                 w.pk,
                 w.out_bill_no,
@@ -301,7 +298,7 @@ def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, s
                 w.requested_at.isoformat(),
             ]
         )
-    return batch, out.getvalue()
+    return batch, table
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from merchants.models import Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role
 from merchants.services import merchant_set_status
 from tests.factories import SYSTEM, UserFactory, make_api_key, make_distributor_token, make_member, make_merchant
-from tests.helpers import PASSWORD, assert_error
+from tests.helpers import PASSWORD, assert_error, login_request
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ class TestSessions:
         make_member(merchant, Role.VIEWER, username="both")
         make_member(other_merchant, Role.ADMIN, username="both")
         client = APIClient(enforce_csrf_checks=False)
-        assert client.login(username="both", password=PASSWORD)
+        assert client.login(request=login_request(), username="both", password=PASSWORD)
         assert client.get("/api/v1/me").json()["merchant"]["slug"] == "alpha"  # first membership
         response = client.post("/api/v1/auth/session/merchant", {"merchant": "beta"}, format="json")
         assert response.status_code == 200 and response.json()["role"] == "admin"
@@ -111,7 +111,7 @@ class TestSessions:
     def test_session_writes_need_csrf(self, merchant):
         make_member(merchant, Role.OWNER, username="own")
         client = APIClient(enforce_csrf_checks=True)
-        client.login(username="own", password=PASSWORD)
+        client.login(request=login_request(), username="own", password=PASSWORD)
         assert_error(client.patch("/api/v1/program", {"after_sales_days": 9}, format="json"), 403)
 
     def test_token_clients_cannot_switch_session_merchant(self, api, merchant):
