@@ -218,7 +218,7 @@ def api_key(merchant_id: int):
     try:
         yield key
     finally:
-        api_key_revoke(merchant=merchant, actor=actor, api_key_id=record.pk)
+        api_key_revoke(merchant=merchant, actor=actor, actor_role=Role.OWNER, api_key_id=record.pk)
 
 
 def database_url() -> str:

@@ -14,7 +14,7 @@ class MerchantRequired(ValidationFailed):
 
 class RoleNotGrantable(PermissionDenied):
     code = "role_not_grantable"
-    default_message = "Your role cannot grant this role."
+    default_message = "Your role cannot grant this role, so it cannot give, change, revoke or remove it."
 
 
 class LastOwner(Conflict):

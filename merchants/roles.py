@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from django.db import models
 
+from merchants.errors import RoleNotGrantable
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
@@ -53,3 +55,11 @@ def may_grant(granter_role: str, role: str) -> bool:
     if role == Role.OWNER:
         return granter_role == Role.OWNER
     return permissions_of(role) <= permissions_of(granter_role)
+
+
+def require_grantable(actor_role: str, *roles: str) -> None:
+    """The one rule for acting on anything that carries a role (a membership, an API key, an invitation):
+    create, change, demote, revoke or remove it only if you could grant every role involved (the one it
+    has and, on a change, the new one). Refused with 403 `role_not_grantable`."""
+    if not all(may_grant(actor_role, role) for role in roles):
+        raise RoleNotGrantable()

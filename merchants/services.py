@@ -24,7 +24,7 @@ from merchants.errors import (
     RoleNotGrantable,
 )
 from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, StaffToken
-from merchants.roles import Role, may_grant
+from merchants.roles import Role, require_grantable
 from merchants.schedule import sync_settlement_schedule
 
 User = get_user_model()
@@ -208,8 +208,7 @@ def membership_add(
 
     An existing user is attached as is: their password and e-mail are theirs, not the merchant's.
     """
-    if not may_grant(actor_role, role):
-        raise RoleNotGrantable()
+    require_grantable(actor_role, role)
     user = User.objects.filter(username=username).first()
     if user is None:
         if not password:
@@ -272,8 +271,7 @@ def membership_change_role(
     membership = _lock_membership(merchant, membership_id)
     if membership.user_id == actor_user_id:
         raise RoleNotGrantable("You cannot change your own role.")
-    if not may_grant(actor_role, role) or not may_grant(actor_role, membership.role):
-        raise RoleNotGrantable()
+    require_grantable(actor_role, membership.role, role)
     if membership.role == Role.OWNER and role != Role.OWNER and _owners_left(merchant, membership) == 0:
         raise LastOwner()
     if membership.role != role:
@@ -293,8 +291,7 @@ def membership_change_role(
 @transaction.atomic
 def membership_remove(*, merchant: Merchant, actor: Actor, actor_role: str, membership_id: int) -> None:
     membership = _lock_membership(merchant, membership_id)
-    if not may_grant(actor_role, membership.role):
-        raise RoleNotGrantable("Your role cannot remove this member.")
+    require_grantable(actor_role, membership.role)
     if membership.role == Role.OWNER and _owners_left(merchant, membership) == 0:
         raise LastOwner()
     StaffToken.objects.for_merchant(merchant).filter(membership=membership).update(revoked=True)
@@ -321,8 +318,9 @@ def api_key_create(
     created_by=None,
 ) -> tuple[MerchantAPIKey, str]:
     """A new key; the plain key is returned once and never stored."""
-    if role == Role.OWNER or not may_grant(actor_role, role):
-        raise RoleNotGrantable("Your role cannot create a key with this role.")
+    if role == Role.OWNER:
+        raise RoleNotGrantable("An API key cannot have the owner role.")
+    require_grantable(actor_role, role)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(fields={"expires_at": ["Must be in the future."]})
     api_key = MerchantAPIKey(merchant=merchant, name=name, role=role, expiry_date=expires_at, created_by=created_by)
@@ -340,10 +338,12 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, merchant: Merchant, actor: Actor, api_key_id: str) -> MerchantAPIKey:
+def api_key_revoke(*, merchant: Merchant, actor: Actor, actor_role: str, api_key_id: str) -> MerchantAPIKey:
+    """Revoke a key; like creating one, only a role that could grant the key's role may do it."""
     api_key = MerchantAPIKey.objects.for_merchant(merchant).select_for_update().filter(pk=api_key_id).first()
     if api_key is None:
         raise NotFound("API key not found.")
+    require_grantable(actor_role, api_key.role)
     if not api_key.revoked:
         MerchantAPIKey.objects.for_merchant(merchant).filter(pk=api_key.pk).update(revoked=True)
         api_key.revoked = True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from merchants.roles import ROLE_PERMISSIONS, Perm, Role, may_grant, permissions_of
+from merchants.errors import RoleNotGrantable
+from merchants.roles import ROLE_PERMISSIONS, Perm, Role, may_grant, permissions_of, require_grantable
 from tests.routes import api_routes, object_for
 from tests.world import build_world
 
@@ -24,6 +25,19 @@ def test_grant_rules():
     assert may_grant(Role.ADMIN, Role.OPERATOR) and may_grant(Role.ADMIN, Role.VIEWER)
     assert not may_grant(Role.ADMIN, Role.FINANCE)  # admin cannot hand out money approval
     assert not may_grant(Role.OPERATOR, Role.VIEWER) or permissions_of(Role.VIEWER) <= permissions_of(Role.OPERATOR)
+
+
+@pytest.mark.parametrize("actor", [r.value for r in Role])
+def test_require_grantable_refuses_exactly_what_may_grant_refuses(actor):
+    for first in Role:
+        for second in Role:
+            allowed = may_grant(actor, first) and may_grant(actor, second)
+            try:
+                require_grantable(actor, first, second)
+            except RoleNotGrantable as exc:
+                assert not allowed and exc.status_code == 403 and exc.code == "role_not_grantable"
+            else:
+                assert allowed, (actor, first, second)
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])

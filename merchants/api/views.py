@@ -265,5 +265,7 @@ class ApiKeyRevokeApi(_ApiKeyObjectApi):
         api_key = self.get_object()
         if self.principal.kind == "api_key" and self.principal.credential_id == api_key.pk:
             raise PermissionDenied("A key cannot revoke itself.", code="cannot_revoke_self")
-        api_key = services.api_key_revoke(merchant=self.merchant, actor=self.actor, api_key_id=api_key.pk)
+        api_key = services.api_key_revoke(
+            merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, api_key_id=api_key.pk
+        )
         return Response(s.ApiKeyOutput(api_key).data)

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from distribution.models import AuditEvent
 from distributors.models import DistributorToken
 from merchants.models import Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role
@@ -207,6 +208,29 @@ class TestApiKeys:
             "invalid",
         )
         assert MerchantAPIKey.objects.for_merchant(merchant).count() == 2
+
+    @pytest.mark.parametrize("caller", ["api_key", "staff"])
+    def test_an_admin_cannot_revoke_a_key_it_could_not_create(self, api, merchant, caller):
+        finance_key, finance_plain = make_api_key(merchant, role=Role.FINANCE, name="books")
+        admin = api.api_key(merchant, Role.ADMIN) if caller == "api_key" else api.staff(merchant, Role.ADMIN)
+        create = admin.post("/api/v1/api-keys", {"name": "k", "role": "finance"}, format="json")
+        refused_create = assert_error(create, 403, "role_not_grantable")
+        events = AuditEvent.objects.for_merchant(merchant).count()
+
+        refused = assert_error(admin.post(f"/api/v1/api-keys/{finance_key.prefix}/revoke"), 403, "role_not_grantable")
+
+        assert refused["code"] == refused_create["code"]
+        finance_key.refresh_from_db()
+        assert finance_key.revoked is False
+        assert AuditEvent.objects.for_merchant(merchant).count() == events
+        server = APIClient()
+        server.credentials(HTTP_X_API_KEY=finance_plain)
+        assert server.get("/api/v1/me").status_code == 200
+        # what the admin could create, it can revoke; the owner can revoke the finance key
+        operator_key, _ = make_api_key(merchant, role=Role.OPERATOR, name="shop")
+        assert admin.post(f"/api/v1/api-keys/{operator_key.prefix}/revoke").json()["revoked"] is True
+        owner = api.staff(merchant, Role.OWNER)
+        assert owner.post(f"/api/v1/api-keys/{finance_key.prefix}/revoke").json()["revoked"] is True
 
     def test_a_key_is_useless_at_another_merchant(self, api, merchant, other_merchant):
         client = api.api_key(other_merchant)
