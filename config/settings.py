@@ -197,6 +197,7 @@ SPECTACULAR_SETTINGS = {
         "ApplicationStatusEnum": "distributors.models.Application.Status",
         "BindingStatusEnum": "distributors.models.CustomerBinding.Status",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
+        "InvitationStatusEnum": "merchants.models.Invitation.Status",
         "ProductKindEnum": "orders.models.Product.Kind",
         "RecruitmentEntryKindEnum": "distributors.models.RecruitmentEntry.Kind",
         "BlacklistKindEnum": "distributors.models.BlacklistEntry.Kind",
@@ -224,6 +225,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=2_621_44
 # --- Product settings ------------------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 STAFF_TOKEN_TTL_HOURS = env.int("STAFF_TOKEN_TTL_HOURS", default=24 * 30)
+STAFF_INVITATION_TTL_HOURS = env.int("STAFF_INVITATION_TTL_HOURS", default=72)
 DISTRIBUTOR_TOKEN_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_TTL_SECONDS", default=7 * 24 * 3600)
 DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS = env.int("DISTRIBUTOR_TOKEN_MAX_TTL_SECONDS", default=30 * 24 * 3600)
 

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
+from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
 from distribution.money import CURRENCY_CHOICES
@@ -68,12 +70,15 @@ _KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,16}\.[A-Za-z0-9_-]{1,180}")
 class CredentialManager(BaseAPIKeyManager.from_queryset(TenantQuerySet)):
     """Hashed credentials (API keys and tokens): shown once, stored as prefix + SHA-512 hash."""
 
+    #: The rows that can still be presented.
+    usable: ClassVar[dict[str, Any]] = {"revoked": False}
+
     def find_usable(self, key: str, *, select_related: tuple[str, ...] = ()):
         """The credential for a presented key, or None (revoked, expired, unknown and wrong all look alike)."""
         if not _KEY_SHAPE.fullmatch(key):  # what assign_key makes: ASCII letters, digits, '.', '-', '_'
             return None
         prefix, _, _ = key.partition(".")
-        credential = self.unscoped().select_related(*select_related).filter(prefix=prefix, revoked=False).first()
+        credential = self.unscoped().select_related(*select_related).filter(prefix=prefix, **self.usable).first()
         if credential is None or credential.has_expired or not credential.is_valid(key):
             return None
         return credential
@@ -106,6 +111,75 @@ class MerchantAPIKey(TenantModel, AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         indexes = [models.Index(fields=["merchant", "created"], name="apikey_merchant")]
         verbose_name = "merchant API key"
+
+
+class InvitationManager(CredentialManager):
+    """Invitation tokens are credentials too (prefix + hash, shown once), on a row with its own id."""
+
+    usable: ClassVar[dict[str, Any]] = {"status": "pending"}
+
+    def assign_key(self, obj: Invitation) -> str:
+        key, obj.prefix, obj.hashed_key = self.key_generator.generate()
+        return key
+
+
+class Invitation(TenantModel):
+    """An invitation to join the merchant's staff with a role: a single-use token that expires.
+
+    The invitee accepts it (`POST /api/v1/auth/invitations/accept`) with an account they prove, or with a
+    new account made for this merchant. `expired` is not stored: a pending invitation past `expires_at`.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ACCEPTED = "accepted"
+        REVOKED = "revoked"
+        EXPIRED = "expired"
+
+    prefix = models.CharField(max_length=8, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=150, editable=False)
+    email = models.EmailField(blank=True, help_text="Whom it is for (a note for the merchant; optional).")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = InvitationManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["merchant", "status", "expires_at"], name="invitation_status")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(status="expired"), name="invitation_expired_is_not_stored"),
+            models.CheckConstraint(
+                condition=models.Q(status="accepted", accepted_at__isnull=False)
+                | (~models.Q(status="accepted") & models.Q(accepted_at__isnull=True)),
+                name="invitation_accepted_has_a_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} as {self.role} ({self.current_status})"
+
+    @property
+    def has_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def current_status(self) -> str:
+        if self.status == self.Status.PENDING and self.has_expired:
+            return self.Status.EXPIRED
+        return self.status
+
+    def is_valid(self, key: str) -> bool:
+        return type(self).objects.key_generator.verify(key, self.hashed_key)
 
 
 class DistributionProgram(TenantModel):
