@@ -2,10 +2,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 
+from distribution.admin import ReadOnlyAdmin
 from distribution.auth import Actor
 from distribution.pii import mask_email
 from merchants import services
-from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, StaffToken
+from merchants.models import DistributionProgram, Invitation, Membership, Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role
 
 try:  # the library's own concrete model is not used: our keys belong to a merchant
@@ -109,7 +110,7 @@ class MembershipAdmin(admin.ModelAdmin):
     readonly_fields = ["merchant", "user", "role", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
-        return False  # staff join through the merchant's API (membership_add), which audits it
+        return False  # staff join by accepting an invitation (invitation_accept), which audits it
 
     @admin.display(description="user")
     def username(self, obj):
@@ -118,6 +119,34 @@ class MembershipAdmin(admin.ModelAdmin):
     @admin.display(description="e-mail")
     def masked_email(self, obj):
         return mask_email(obj.user.email)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Made by the merchant through the API (the token is shown once, there); operators look and revoke."""
+
+    list_display = ["id", "merchant", "role", "masked_email", "current_status", "expires_at", "created_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["merchant__slug"]
+    list_select_related = ["merchant"]
+    exclude = ["prefix", "hashed_key"]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None  # the list's action only
+
+    @admin.display(description="e-mail")
+    def masked_email(self, obj):
+        return mask_email(obj.email)
+
+    @admin.action(description="Revoke (pending ones)")
+    def revoke(self, request, queryset):
+        pending = list(queryset.filter(status=Invitation.Status.PENDING).select_related("merchant"))
+        for obj in pending:  # platform operators act with an owner's rights
+            services.invitation_revoke(
+                merchant=obj.merchant, actor=operator(request), actor_role=Role.OWNER, invitation_id=obj.pk
+            )
+        messages.success(request, f"{len(pending)} invitation(s) revoked.")
 
 
 class CredentialAdmin(admin.ModelAdmin):

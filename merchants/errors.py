@@ -30,3 +30,18 @@ class AlreadyMember(Conflict):
 class CommissionDepthNotAllowed(Unprocessable):
     code = "commission_depth_not_allowed"
     default_message = "Commission depth is at most 3: paying deeper levels is treated as pyramid selling."
+
+
+class InvitationInvalid(ValidationFailed):
+    """Unknown, wrong, expired, revoked and already used all answer the same."""
+
+    code = "invitation_invalid"
+    default_message = "This invitation is unknown, expired, revoked or already used."
+
+    def __init__(self):
+        super().__init__(fields={"token": [self.default_message]})
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    default_message = "This merchant already has an account with this name: choose another."

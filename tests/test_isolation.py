@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "betasecret"
 # Authenticated otherwise: a login takes a username and password; the order webhook is authenticated by
-# its signature (another merchant's secret is refused: tests/orders/test_webhooks.py).
-PUBLIC_VIEWS = {"StaffLoginApi", "OrderWebhookApi"}
+# its signature (another merchant's secret is refused: tests/orders/test_webhooks.py); accepting an
+# invitation takes its token, which names the merchant (tests/merchants/test_invitations.py).
+PUBLIC_VIEWS = {"StaffLoginApi", "OrderWebhookApi", "InvitationAcceptApi"}
 
 
 def database_fingerprint() -> dict[str, str]:
@@ -114,4 +115,10 @@ def test_merchant_b_sees_its_own_data_through_the_same_routes(worlds, api):
         and route.view.__name__ not in PUBLIC_VIEWS
         and SECRET in caller_for(route, api, b).get(route.url()).content.decode()
     ]
-    assert {"/api/v1/products", "/api/v1/audit-events", "/api/v1/merchant", "/api/v1/me"} <= set(shown)
+    assert {
+        "/api/v1/products",
+        "/api/v1/audit-events",
+        "/api/v1/merchant",
+        "/api/v1/me",
+        "/api/v1/staff/invitations",
+    } <= set(shown)

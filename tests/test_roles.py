@@ -6,6 +6,8 @@ import pytest
 
 from merchants.errors import RoleNotGrantable
 from merchants.roles import ROLE_PERMISSIONS, Perm, Role, may_grant, permissions_of, require_grantable
+from tests.factories import SYSTEM, make_api_key, make_member
+from tests.helpers import assert_error
 from tests.routes import api_routes, object_for
 from tests.world import build_world
 
@@ -38,6 +40,36 @@ def test_require_grantable_refuses_exactly_what_may_grant_refuses(actor):
                 assert not allowed and exc.status_code == 403 and exc.code == "role_not_grantable"
             else:
                 assert allowed, (actor, first, second)
+
+
+@pytest.mark.parametrize("target", [r.value for r in Role])
+@pytest.mark.parametrize("actor", [Role.OWNER, Role.ADMIN])
+def test_create_revoke_demote_and_remove_follow_one_rule(actor, target, api, merchant):
+    """For API keys, invitations and memberships alike: you may act on a role only if you could grant it."""
+    from merchants.services import invitation_create
+
+    client = api.staff(merchant, actor, username=f"acting-{actor}")
+    allowed = may_grant(actor, target)
+
+    def check(response, name):
+        if allowed:
+            assert response.status_code in (200, 201, 204), (name, response.content)
+        else:
+            assert_error(response, 403, "role_not_grantable")
+
+    check(client.post("/api/v1/staff/invitations", {"role": target}, format="json"), "invite")
+    invitation, _ = invitation_create(merchant=merchant, actor=SYSTEM, actor_role=Role.OWNER, role=target)
+    check(client.post(f"/api/v1/staff/invitations/{invitation.pk}/revoke"), "revoke invitation")
+    if target != Role.OWNER:  # no key carries the owner role
+        check(client.post("/api/v1/api-keys", {"name": "k", "role": target}, format="json"), "create key")
+        key, _ = make_api_key(merchant, role=target)
+        check(client.post(f"/api/v1/api-keys/{key.prefix}/revoke"), "revoke key")
+        key.refresh_from_db()
+        assert key.revoked is allowed
+    member = make_member(merchant, target, username=f"target-{target}")
+    check(client.patch(f"/api/v1/staff/{member.pk}", {"role": "viewer"}, format="json"), "demote")
+    member = make_member(merchant, target, username=f"second-{target}")
+    check(client.delete(f"/api/v1/staff/{member.pk}"), "remove")
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])

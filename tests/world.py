@@ -11,7 +11,7 @@ from distribution.auth import Actor
 from distributors.models import Application, Distributor, Level, TierRun
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services import invitation_create, program_update
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import runs, withdrawals
@@ -30,6 +30,9 @@ def _build(slug: str):
     actor = Actor.system(slug)
     make_member(merchant, Role.VIEWER, username=f"{slug}-viewer")
     make_api_key(merchant, name=f"{slug} key")
+    invitation_create(
+        merchant=merchant, actor=actor, actor_role=Role.OWNER, role=Role.VIEWER, email=f"invitee@{slug}.example.com"
+    )
     make_distributor_token(merchant, external_user_id=f"{slug}-app-user")
     product = ProductFactory(merchant=merchant, external_id=f"{slug}-sku", title=f"{slug} product")
     program_update(merchant=merchant, actor=actor, changes={"after_sales_days": 9}, reason=slug)

@@ -13,7 +13,15 @@ from distribution.api.fields import (
 )
 from distribution.api.serializers import ModelSerializer
 from distribution.models import AuditEvent
-from merchants.models import DistributionProgram, Membership, Merchant, MerchantAPIKey, validate_timezone
+from distribution.pii import mask_email
+from merchants.models import (
+    DistributionProgram,
+    Invitation,
+    Membership,
+    Merchant,
+    MerchantAPIKey,
+    validate_timezone,
+)
 from merchants.roles import API_KEY_ROLES, Role
 
 
@@ -94,9 +102,15 @@ class ProgramUpdateInput(ProgramSerializer):
 
 
 class UserOutput(serializers.Serializer):
+    """A staff member as their merchant sees them. The account, and its e-mail, is the person's (it may
+    belong to other merchants too), so the e-mail is masked, enough to recognise a colleague."""
+
     id = IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email_masked = serializers.SerializerMethodField(help_text="e.g. a***@example.com; empty when none.")
+
+    def get_email_masked(self, user) -> str:
+        return mask_email(user.email)
 
 
 class MembershipOutput(ModelSerializer):
@@ -108,11 +122,95 @@ class MembershipOutput(ModelSerializer):
         read_only_fields = fields
 
 
-class MembershipCreateInput(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
-    password = serializers.CharField(required=False, write_only=True, style={"input_type": "password"})
+class OptionalEmailOutput(serializers.EmailField):
+    """An e-mail address that may be absent: null then, never "" (which is not an e-mail address)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class InvitationOutput(ModelSerializer):
+    status = serializers.ChoiceField(
+        source="current_status",
+        choices=Invitation.Status.choices,
+        read_only=True,
+        help_text="expired: still pending when expires_at passed.",
+    )
+    email = OptionalEmailOutput(help_text="Whom it is for, as the merchant wrote it.")
+    invited_by = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True, help_text="null: an API key."
+    )
+    accepted_by = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD, read_only=True, allow_null=True, help_text="Who joined with it."
+    )
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "role",
+            "status",
+            "expires_at",
+            "invited_by",
+            "accepted_by",
+            "accepted_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class InvitationCreatedOutput(InvitationOutput):
+    token = SecretField(help_text="Give it to the invitee. Shown once: it is stored only as a hash.")
+    secret_withheld = SecretWithheldField()
+
+    class Meta(InvitationOutput.Meta):
+        fields = [*InvitationOutput.Meta.fields, "token", "secret_withheld"]
+        read_only_fields = fields
+
+
+class InvitationCreateInput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
+    email = serializers.EmailField(required=False, allow_blank=True, default="", help_text="A note: whom it is for.")
+
+
+class InvitationAcceptInput(serializers.Serializer):
+    token = serializers.CharField(max_length=200)
+    username = serializers.CharField(
+        max_length=150,
+        required=False,
+        help_text="Your account's username; with new_account, the name of the new account "
+        "(it becomes <name>@<merchant slug>).",
+    )
+    password = serializers.CharField(max_length=200, required=False, write_only=True, style={"input_type": "password"})
+    new_account = serializers.BooleanField(
+        default=False, help_text="Create an account for this merchant instead of using one you have."
+    )
+    email = serializers.EmailField(required=False, allow_blank=True, default="", help_text="For a new account.")
+
+    def validate(self, attrs):
+        given = {name for name in ("username", "password") if attrs.get(name)}
+        if attrs["new_account"] and given != {"username", "password"}:
+            raise serializers.ValidationError(
+                {name: ["Required for a new account."] for name in ("username", "password") if name not in given}
+            )
+        if not attrs["new_account"] and len(given) == 1:
+            missing = ({"username", "password"} - given).pop()
+            raise serializers.ValidationError({missing: ["Give both username and password, or neither."]})
+        if attrs["email"] and not attrs["new_account"]:
+            raise serializers.ValidationError({"email": ["Only for a new account."]})
+        return attrs
+
+
+class InvitationAcceptedOutput(MembershipOutput):
+    merchant = MerchantOutput(help_text="The merchant you joined.")
+
+    class Meta(MembershipOutput.Meta):
+        fields = [*MembershipOutput.Meta.fields, "merchant"]
+        read_only_fields = fields
 
 
 class MembershipUpdateInput(serializers.Serializer):

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
+import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
-from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.views import BaseApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.models import AuditEvent
 from merchants import services
 from merchants.api import serializers as s
 from merchants.authentication import SESSION_MERCHANT_KEY, StaffSessionAuthentication, staff_principal
-from merchants.models import DistributionProgram, Membership, MerchantAPIKey, StaffToken
+from merchants.models import DistributionProgram, Invitation, Membership, MerchantAPIKey, StaffToken
 from merchants.roles import Perm
 
 
@@ -170,21 +174,14 @@ class ProgramChangesApi(AuditEventListApi):
 # --- staff -------------------------------------------------------------------------------------------
 @extend_schema(tags=["staff"])
 class MembershipListApi(ListMixin, MerchantApi):
+    """The merchant's staff. People join by invitation (`POST /api/v1/staff/invitations`)."""
+
     model = Membership
     serializer_class = s.MembershipOutput
-    required_permissions = {"POST": Perm.STAFF_MANAGE}
     filterset_fields = ["role"]
 
     def scope_queryset(self, queryset):
         return queryset.select_related("user")
-
-    @extend_schema(request=s.MembershipCreateInput, responses={201: s.MembershipOutput})
-    def post(self, request):
-        data = self.validate_input(s.MembershipCreateInput)
-        membership = services.membership_add(
-            merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, **data
-        )
-        return Response(s.MembershipOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["staff"])
@@ -217,6 +214,91 @@ class MembershipDetailApi(RetrieveMixin, MerchantApi):
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, membership_id=membership.pk
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- invitations -------------------------------------------------------------------------------------
+class InvitationFilter(FilterSet):
+    status = django_filters.ChoiceFilter(choices=Invitation.Status.choices, method="by_status")
+
+    class Meta:
+        model = Invitation
+        fields = ["role", "status"]
+
+    def by_status(self, queryset, name, value):
+        now = timezone.now()
+        if value == Invitation.Status.PENDING:
+            return queryset.filter(status=value, expires_at__gt=now)
+        if value == Invitation.Status.EXPIRED:
+            return queryset.filter(status=Invitation.Status.PENDING, expires_at__lte=now)
+        return queryset.filter(status=value)
+
+
+class _InvitationApi(MerchantApi):
+    model = Invitation
+    serializer_class = s.InvitationOutput
+    required_permissions = {"GET": Perm.STAFF_MANAGE, "POST": Perm.STAFF_MANAGE}
+
+    def scope_queryset(self, queryset):
+        return queryset.select_related("invited_by", "accepted_by")
+
+
+@extend_schema(tags=["staff"])
+class InvitationListApi(ListMixin, _InvitationApi):
+    """Invitations to join the staff, newest first. The token is shown once, when one is made."""
+
+    filterset_class = InvitationFilter
+
+    @extend_schema(request=s.InvitationCreateInput, responses={201: s.InvitationCreatedOutput})
+    def post(self, request):
+        data = self.validate_input(s.InvitationCreateInput)
+        invitation, token = services.invitation_create(
+            merchant=self.merchant,
+            actor=self.actor,
+            actor_role=self.principal.role,
+            role=data["role"],
+            email=data["email"],
+            invited_by=request.user if self.principal.kind == "staff" else None,
+        )
+        invitation.token = token
+        return Response(s.InvitationCreatedOutput(invitation).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["staff"])
+class InvitationDetailApi(RetrieveMixin, _InvitationApi):
+    pass
+
+
+class InvitationRevokeApi(_InvitationApi):
+    @extend_schema(request=None, responses={200: s.InvitationOutput}, tags=["staff"])
+    def post(self, request, pk):
+        invitation = services.invitation_revoke(
+            merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, invitation_id=self.get_object().pk
+        )
+        return Response(s.InvitationOutput(invitation).data)
+
+
+class InvitationAcceptApi(BaseApi):
+    """Join a merchant's staff with an invitation's token: log in first (browser session), give your
+    username and password, or ask for a new account for this merchant."""
+
+    authentication_classes = [SessionAuthentication]  # CSRF-checked; a token or key names a merchant already
+    permission_classes = [AllowAny]  # the invitation's token is the credential (and a session is optional)
+    throttle_scope = "login"
+    idempotent_methods = frozenset()  # nobody to scope a key to before the token is checked
+
+    @extend_schema(request=s.InvitationAcceptInput, responses={201: s.InvitationAcceptedOutput}, tags=["auth"])
+    def post(self, request):
+        data = self.validate_input(s.InvitationAcceptInput)
+        membership = services.invitation_accept(
+            request=request._request,
+            token=data["token"],
+            user=request.user if request.user.is_authenticated else None,
+            username=data.get("username", ""),
+            password=data.get("password", ""),
+            new_account=data["new_account"],
+            email=data["email"],
+        )
+        return Response(s.InvitationAcceptedOutput(membership).data, status=status.HTTP_201_CREATED)
 
 
 # --- API keys ----------------------------------------------------------------------------------------
