@@ -5,6 +5,7 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.cache import patch_vary_headers
 
 from distribution.context import new_request_id, request_id_var
 
@@ -69,3 +70,22 @@ class RequestGuardMiddleware:
                 status=400,
             )
         return None
+
+
+class ApiResponseHeadersMiddleware:
+    """Every API answer is private to its credential: `Cache-Control: no-store` (no proxy or browser keeps
+    a balance or a token) and `Vary` on the credential headers (no cache serves one caller's answer to
+    another)."""
+
+    PREFIX = "/api/v1/"
+    CREDENTIAL_HEADERS = ("Authorization", "X-Api-Key", "Cookie")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith(self.PREFIX):
+            response["Cache-Control"] = "no-store"
+            patch_vary_headers(response, self.CREDENTIAL_HEADERS)
+        return response

@@ -69,6 +69,11 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path):
             key = re.search(r"server API key \(admin role\): (\S+)", output).group(1)
             status, body = get(f"{base}/api/v1/products", {"X-Api-Key": key})
             assert status == 200 and b"tea-001" in body
+            # the real server: no version in its banner, API answers private, pages under a CSP
+            with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/me", headers={"X-Api-Key": key})) as r:
+                assert r.headers["Server"] == "gunicorn" and r.headers["Cache-Control"] == "no-store"
+            with urllib.request.urlopen(f"{base}/admin/login/") as r:
+                assert "script-src 'self'" in r.headers["Content-Security-Policy"]
         finally:
             process.send_signal(signal.SIGINT)
             try:
