@@ -55,7 +55,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import delete_redis_keys
+from bench.common import database_url, delete_redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCS = 4  # worker processes, publisher threads and raw LPUSH clients
@@ -402,15 +402,6 @@ def measure(
         "order_ids": ingest["results"],
         "commission_lines": lines,
     }
-
-
-def database_url() -> str:
-    """DATABASE_URL pointed at the database this process uses (the worker must use the same one)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    from django.db import connection
-
-    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 def run(scale: str = "small") -> list[dict]:

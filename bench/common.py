@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -34,9 +34,41 @@ def setup_django(database_suffix: str = "_bench") -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
 
-    call_command("migrate", verbosity=0)
+    from distribution import rls
+
+    call_command("migrate", verbosity=0)  # as the owner (DATABASE_URL's role)
+    rls.create_app_role(connection, settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD)
+    # From here on this process, and the servers and workers it starts, connect as the application's role,
+    # held to row-level security as in production. The process itself builds and checks data across
+    # merchants, as a platform job does (the bypass); what it measures in-process runs in its merchant.
+    connection.close()
+    connection.settings_dict.update(USER=settings.DATABASE_APP_USER, PASSWORD=settings.DATABASE_APP_PASSWORD)
+    rls.bypass().__enter__()
+
+
+def database_url(*, owner: bool = False) -> str:
+    """The URL of the database Django uses now (the bench's, or a test database): as the role Django
+    connects as (the application's), or as the owner (DATABASE_URL's role), for raw baselines and clean-ups."""
+    from django.db import connection
+
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    settings = connection.settings_dict
+    path = "/" + settings["NAME"]
+    if owner:
+        return urlunsplit(parts._replace(path=path))
+    userinfo = quote(settings["USER"]) + (":" + quote(settings["PASSWORD"]) if settings["PASSWORD"] else "")
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc.rpartition('@')[2]}", path=path))
+
+
+def owner_connect():
+    """A psycopg connection to the current database as the owner (DATABASE_URL's role: no policies apply)."""
+    import psycopg
+
+    return psycopg.connect(_libpq(database_url(owner=True)))
 
 
 def _libpq(url: str) -> str:

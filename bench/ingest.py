@@ -57,11 +57,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import delete_redis_keys
+from bench.common import database_url, delete_redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_SCRIPT = Path(__file__).resolve().with_name("ingest_raw.sql")
@@ -219,14 +219,6 @@ def api_key(merchant_id: int):
         yield key
     finally:
         api_key_revoke(merchant=merchant, actor=actor, actor_role=Role.OWNER, api_key_id=record.pk)
-
-
-def database_url() -> str:
-    """DATABASE_URL pointed at the database Django is using now (the bench's, or a test database)."""
-    from django.db import connection
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 # --- ours: the real server ---------------------------------------------------------------------------------
@@ -585,14 +577,13 @@ def measure(
     Each row also says how many orders each side created (`ours["ok"] + ours["warmup"]` on the first)."""
     from bench.common import rate_row
 
-    db_url = database_url()
     rows = []
-    with api_key(fixture.merchant_id) as key, server(db_url, log_path=log_path) as base_url:
+    with api_key(fixture.merchant_id) as key, server(database_url(), log_path=log_path) as base_url:
         warmed = warm_up(base_url, key, fixture, warmup)
         for c in clients:
             ours = post_orders(base_url, key, fixture, c, seconds)
             ours["warmup"], warmed = warmed, 0
-            raw = pgbench(db_url, fixture, c, seconds)
+            raw = pgbench(database_url(owner=True), fixture, c, seconds)  # the owner: no policies, by hand
             scenario = f"API order ingest, {c} client{'s' if c > 1 else ''} (orders/s)"
             rows.append(rate_row(scenario, ours, raw, target=TARGET if c == 4 else None))
     return rows

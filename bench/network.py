@@ -99,9 +99,8 @@ def generate(n: int, *, slug: str | None = None, seed: int = 7):
 
 
 def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
-    from django.db import connection
-
-    from bench.common import row, timed
+    from bench.common import owner_connect, row, timed
+    from distribution import rls
     from distributors import selectors
     from distributors.models import Distributor
 
@@ -120,11 +119,17 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
             pickers[name] = itertools.cycle(values)
         return next(pickers[name])
 
+    # ours as the API runs it (the application's role in the merchant's row-level-security context); raw by
+    # hand as the tables' owner, whom no policy restricts
+    owner = owner_connect()
+    owner.autocommit = True
+
     def ours_upline():
-        return selectors.upline_by_id(merchant, pick("ours_upline", anywhere), 3)
+        with rls.merchant(merchant.pk):
+            return selectors.upline_by_id(merchant, pick("ours_upline", anywhere), 3)
 
     def raw_upline():
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""SELECT u.* FROM {table} d
                       JOIN {table} u ON u.id = ANY(d.ancestor_ids[greatest(cardinality(d.ancestor_ids) - 2, 1):])
@@ -134,7 +139,7 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
             return cursor.fetchall()
 
     def raw_upline_cte():
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""WITH RECURSIVE up AS (
                         SELECT id, inviter_id, 0 AS depth FROM {table} WHERE id = %s
@@ -147,11 +152,12 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
             return cursor.fetchone()
 
     def ours_team():
-        d = Distributor.objects.for_merchant(merchant).get(pk=pick("ours_team", early))
-        return selectors.team_counts(d)
+        with rls.merchant(merchant.pk):
+            d = Distributor.objects.for_merchant(merchant).get(pk=pick("ours_team", early))
+            return selectors.team_counts(d)
 
     def raw_team():
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""SELECT t.depth - d.depth, count(*) FROM {table} d
                       JOIN {table} t ON t.merchant_id = d.merchant_id AND t.ancestor_ids @> ARRAY[d.id]
@@ -162,7 +168,7 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
             return cursor.fetchall()
 
     def raw_team_cte():
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""WITH RECURSIVE down AS (
                         SELECT id, 0 AS depth FROM {table} WHERE id = %s
@@ -175,10 +181,11 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
             return cursor.fetchall()
 
     def ours_root():
-        return selectors.team_counts(Distributor.objects.for_merchant(merchant).get(pk=root))
+        with rls.merchant(merchant.pk):
+            return selectors.team_counts(Distributor.objects.for_merchant(merchant).get(pk=root))
 
     def raw_root():
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""SELECT depth, count(*) FROM {table} WHERE merchant_id = %s AND ancestor_ids @> ARRAY[%s]::bigint[]
                        AND status IN ('active', 'frozen') GROUP BY 1""",
@@ -207,10 +214,8 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
     import http.client
     from urllib.parse import urlsplit
 
-    from django.db import connection
-
     from bench import ingest
-    from bench.common import row, timed
+    from bench.common import database_url, owner_connect, row, timed
     from distributors.models import Distributor
 
     table = Distributor._meta.db_table
@@ -219,8 +224,11 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
     sample = itertools.cycle([rng.choice(ids) for _ in range(samples)])
     root = ids[0]
 
+    owner = owner_connect()  # by hand, as the tables' owner: no policies
+    owner.autocommit = True
+
     def raw_detail(distributor_id: int):
-        with connection.cursor() as cursor:
+        with owner.cursor() as cursor:
             cursor.execute(
                 f"""SELECT d.depth, d.*, u.* FROM {table} d
                       LEFT JOIN {table} u
@@ -238,7 +246,7 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
             )
             return cursor.fetchall()
 
-    with ingest.server(ingest.database_url()) as base, ingest.api_key(merchant.pk) as key:
+    with ingest.server(database_url()) as base, ingest.api_key(merchant.pk) as key:
         address = urlsplit(base)
         client = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
         headers = {"X-Api-Key": key, "Accept": "application/json"}

@@ -180,9 +180,7 @@ def generate(slug: str, lines: int, distributors: int) -> int:
 
 
 def measure(ours_id: int, raw_id: int) -> list[dict]:
-    from django.db import connection, transaction
-
-    from bench.common import row
+    from bench.common import owner_connect, row
     from commissions.models import CommissionLine
     from distribution.auth import Actor
     from merchants.models import Merchant
@@ -192,20 +190,23 @@ def measure(ours_id: int, raw_id: int) -> list[dict]:
     due = CommissionLine.objects.for_merchant(ours_id).filter(status="confirmed", unlock_at__lte=time_now()).count()
     from unittest import mock
 
-    from distribution import outbox
+    from distribution import outbox, rls
 
     start = time.perf_counter()
-    with mock.patch.object(outbox, "publish"):  # run it here, in this process, and time it
-        run = runs.settlement_request(merchant=Merchant.objects.get(pk=ours_id), actor=Actor.system("bench"))
-    run = runs.settlement_execute(run.pk)
+    # as the settlement worker runs it: the application's role, in the merchant's row-level-security context
+    with rls.merchant(ours_id):
+        with mock.patch.object(outbox, "publish"):  # run it here, in this process, and time it
+            run = runs.settlement_request(merchant=Merchant.objects.get(pk=ours_id), actor=Actor.system("bench"))
+        run = runs.settlement_execute(run.pk)
     ours = time.perf_counter() - start
     assert run.status == "completed" and run.lines_done == due, (run.status, run.lines_done, due)
-    start = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as c:  # one transaction, committed (the ledger checks then)
-        c.execute("SET LOCAL statement_timeout = 0")
-        c.execute(RAW_SETTLE, {"m": raw_id})
-        raw_lines = c.fetchone()[0]
-    raw = time.perf_counter() - start
+    with owner_connect() as conn:  # by hand, as the tables' owner: no policies
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor() as c:  # one transaction, committed (the ledger checks then)
+            c.execute("SET LOCAL statement_timeout = 0")
+            c.execute(RAW_SETTLE, {"m": raw_id})
+            raw_lines = c.fetchone()[0]
+        raw = time.perf_counter() - start
     assert raw_lines == due, (raw_lines, due)
     for merchant_id in (ours_id, raw_id):
         problems = ledger_problems(merchant_id)
@@ -229,31 +230,32 @@ def run(scale: str = "small") -> list[dict]:
 
 
 def drop_merchants(merchant_ids: list[int]) -> None:
-    """Remove what a run generated (the ledger's rows are immutable to the application, so this goes
-    around its triggers, which only a benchmark database may do)."""
-    from django.db import DatabaseError
+    """Remove what a run generated. The ledger's rows are immutable to the application, so this goes
+    around its triggers as the owner (a superuser), which only a benchmark database may do."""
+    import psycopg
 
     try:
         _drop(merchant_ids)
-    except DatabaseError as exc:  # not a superuser: leave them (they are only disk space)
+    except psycopg.Error as exc:  # not a superuser: leave them (they are only disk space)
         print(f"could not drop the generated merchants {merchant_ids}: {exc}")
 
 
 def _drop(merchant_ids: list[int]) -> None:
-    from django.db import connection, transaction
+    from bench.common import owner_connect
 
-    with transaction.atomic(), connection.cursor() as c:
-        c.execute("SET LOCAL session_replication_role = replica")  # no triggers: immutable postings, FKs
-        c.execute(
-            """SELECT table_name FROM information_schema.columns
-                WHERE column_name = 'merchant_id' AND table_schema = 'public'"""
-        )
-        for (table,) in c.fetchall():
-            c.execute(f"DELETE FROM {table} WHERE merchant_id = ANY(%s)", [merchant_ids])
-        c.execute("DELETE FROM merchants_merchant WHERE id = ANY(%s)", [merchant_ids])
-    with connection.cursor() as c:  # clean up now, not under the next benchmark (autovacuum would)
-        c.execute("SET statement_timeout = 0")
-        c.execute(
+    with owner_connect() as conn:
+        with conn.transaction(), conn.cursor() as c:
+            c.execute("SET LOCAL session_replication_role = replica")  # no triggers: immutable postings, FKs
+            c.execute(
+                """SELECT table_name FROM information_schema.columns
+                    WHERE column_name = 'merchant_id' AND table_schema = 'public'"""
+            )
+            for (table,) in c.fetchall():
+                c.execute(f"DELETE FROM {table} WHERE merchant_id = ANY(%s)", [merchant_ids])
+            c.execute("DELETE FROM merchants_merchant WHERE id = ANY(%s)", [merchant_ids])
+        conn.autocommit = True  # clean up now, not under the next benchmark (autovacuum would)
+        conn.execute("SET statement_timeout = 0")
+        conn.execute(
             "VACUUM (ANALYZE) orders_order, orders_orderitem, commissions_commissionline, "
             "settlements_ledgertransaction, settlements_posting, settlements_account, distributors_distributor"
         )

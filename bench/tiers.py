@@ -122,11 +122,12 @@ def ours(merchant, as_of) -> tuple[float, dict]:
 
     from django.test import override_settings
 
-    from distribution import outbox
+    from distribution import outbox, rls
     from distributors.services import tiers
 
     start = time.perf_counter()
-    with mock.patch.object(outbox, "publish"), override_settings(RUN_CHUNK_PAUSE_MS=0):
+    # as the tiers worker runs it: the application's role, in the merchant's row-level-security context
+    with mock.patch.object(outbox, "publish"), override_settings(RUN_CHUNK_PAUSE_MS=0), rls.merchant(merchant.pk):
         run = tiers.tier_request(merchant=merchant, as_of=as_of, trigger="manual")
         run = tiers.tier_execute(run.pk)
     elapsed = time.perf_counter() - start
@@ -137,18 +138,24 @@ def ours(merchant, as_of) -> tuple[float, dict]:
 def raw(merchant, as_of) -> tuple[float, dict]:
     from datetime import timedelta
 
-    from django.db import connection, transaction
+    from bench.common import owner_connect
 
-    start = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as c:
-        c.execute("SET LOCAL statement_timeout = 0")
-        c.execute("SET LOCAL jit = off")  # as the product does: compiling it costs more than it saves
-        c.execute(
-            RAW_RECALCULATE,
-            {"m": merchant.pk, "as_of": as_of, "d30": as_of - timedelta(days=30), "d90": as_of - timedelta(days=90)},
-        )
-        evaluated, upgraded = c.fetchone()
-    return time.perf_counter() - start, {"evaluated": evaluated, "upgraded": upgraded}
+    with owner_connect() as conn:  # by hand, as the tables' owner: no policies
+        start = time.perf_counter()
+        with conn.transaction(), conn.cursor() as c:
+            c.execute("SET LOCAL statement_timeout = 0")
+            c.execute("SET LOCAL jit = off")  # as the product does: compiling it costs more than it saves
+            c.execute(
+                RAW_RECALCULATE,
+                {
+                    "m": merchant.pk,
+                    "as_of": as_of,
+                    "d30": as_of - timedelta(days=30),
+                    "d90": as_of - timedelta(days=90),
+                },
+            )
+            evaluated, upgraded = c.fetchone()
+        return time.perf_counter() - start, {"evaluated": evaluated, "upgraded": upgraded}
 
 
 def measure(merchant, *, repeat: int = 1) -> list[dict]:

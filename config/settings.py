@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # the request's row-level-security scope (its authentication names the merchant)
+    "distribution.middleware.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last: turns a login lock-out (recorded during authentication) into its 429 answer
@@ -116,6 +118,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db_url("DATABASE_URL")}
+# PostgreSQL with row-level security: the backend sends each request's and task's merchant to the session
+# (distribution/rls.py). DATABASE_URL is the application's role, which owns no table and cannot bypass the
+# policies; migrations run as the owner (make run, make test and the compose `migrate` service do that).
+DATABASES["default"]["ENGINE"] = "distribution.dbbackend"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
@@ -124,6 +130,10 @@ DATABASES["default"]["OPTIONS"].setdefault(
     "options", f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=30000)}"
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The application's database role, made and granted by `manage.py setup_database_roles` (run as the owner);
+# migrations grant it every new table.
+DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="distribution_app")
+DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
 
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {

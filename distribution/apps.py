@@ -6,4 +6,9 @@ class DistributionConfig(AppConfig):
     verbose_name = "Platform kernel"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from distribution import checks  # noqa: F401  (registers system checks)
+        from distribution.rls import after_migrate
+
+        post_migrate.connect(after_migrate, sender=self, dispatch_uid="distribution.rls.after_migrate")

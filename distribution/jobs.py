@@ -10,12 +10,26 @@ from functools import wraps
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from distribution import rls
 from distribution.models import JobRun
 
 # Tasks retry only on these (a dropped connection, a failover, a serialization failure), with
 # exponential backoff and a maximum; any other error is a bug and fails the job where operators see it.
 TRANSIENT = (OperationalError, InterfaceError)
 RETRY_TRANSIENT = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
+
+
+def merchant_of_row(model: str, argument: str) -> Callable[[dict], int | None]:
+    """For `tracked` and `rls.tenant_task`: a task's merchant is its row's (`model` as "app.Model", the row's
+    id in the task argument `argument`)."""
+
+    def merchant_of(arguments: dict) -> int | None:
+        from django.apps import apps
+
+        rows = apps.get_model(model).objects.unscoped().filter(pk=arguments[argument])
+        return rows.values_list("merchant_id", flat=True).first()
+
+    return merchant_of
 
 
 def tracked(job: str, merchant_of: Callable[[dict], int | None] | None = None) -> Callable:
@@ -31,7 +45,8 @@ def tracked(job: str, merchant_of: Callable[[dict], int | None] | None = None) -
 
             task_id = getattr(getattr(current_task, "request", None), "id", None) or ""
             bound = signature.bind_partial(*args, **kwargs).arguments
-            merchant_id = merchant_of(bound) if merchant_of else bound.get("merchant_id")
+            with rls.bypass():  # the task's own row names its merchant
+                merchant_id = merchant_of(bound) if merchant_of else bound.get("merchant_id")
             run = JobRun.objects.create(job=job, merchant_id=merchant_id, task_id=task_id or "")
             started = time.monotonic()
             try:

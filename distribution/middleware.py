@@ -7,6 +7,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.utils.cache import patch_vary_headers
 
+from distribution import rls
 from distribution.context import new_request_id, request_id_var
 
 
@@ -89,3 +90,26 @@ class ApiResponseHeadersMiddleware:
             response["Cache-Control"] = "no-store"
             patch_vary_headers(response, self.CREDENTIAL_HEADERS)
         return response
+
+
+class TenantContextMiddleware:
+    """Each request runs in its own row-level-security scope (distribution.rls), which starts fail-closed:
+    the request's authentication names the merchant from the credential. Operators in the Django admin
+    (active staff users) work across merchants, under the bypass."""
+
+    ADMIN_PREFIX = "/admin/"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with rls.scope():
+            if request.path.startswith(self.ADMIN_PREFIX) and _is_operator(request):
+                with rls.bypass():
+                    return self.get_response(request)
+            return self.get_response(request)
+
+
+def _is_operator(request) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_active and user.is_staff)

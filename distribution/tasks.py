@@ -7,10 +7,12 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from distribution import rls
 from distribution.models import IdempotencyRecord
 
 
 @shared_task(name="distribution.ping")
+@rls.no_tenant_data
 def ping(value: str = "ping") -> dict:
     """A round trip through the broker, a worker and the database (used by tests and operators)."""
     with connection.cursor() as cursor:
@@ -20,6 +22,7 @@ def ping(value: str = "ping") -> dict:
 
 
 @shared_task(name="distribution.idempotency_cleanup")
+@rls.platform_task
 def idempotency_cleanup() -> int:
     cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     deleted, _ = IdempotencyRecord.objects.unscoped().filter(created_at__lt=cutoff).delete()
@@ -27,6 +30,7 @@ def idempotency_cleanup() -> int:
 
 
 @shared_task(name="distribution.outbox_sweep")
+@rls.no_tenant_data
 def outbox_sweep() -> int:
     from distribution.outbox import sweep
 
@@ -34,6 +38,7 @@ def outbox_sweep() -> int:
 
 
 @shared_task(name="distribution.jobs_cleanup")
+@rls.no_tenant_data
 def jobs_cleanup() -> int:
     from distribution.models import JobRun
 

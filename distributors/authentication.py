@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
+from distribution import rls
 from distribution.auth import Actor, Principal
 from distributors.models import DistributorToken
 from merchants.authentication import _bearer, _check_merchant
@@ -20,6 +21,7 @@ class DistributorTokenAuthentication(authentication.BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired distributor token.")
         _check_merchant(token.merchant)
+        rls.use_merchant(token.merchant_id)
         credential_touch(DistributorToken, token.pk, last_used_at=token.last_used_at)
         principal = Principal(
             kind="distributor",

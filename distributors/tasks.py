@@ -5,16 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from distribution.jobs import RETRY_TRANSIENT, tracked
+from distribution import rls
+from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
 
-
-def _run_merchant(arguments: dict) -> int | None:
-    from distributors.models import TierRun
-
-    return TierRun.objects.unscoped().filter(pk=arguments["run_id"]).values_list("merchant_id", flat=True).first()
+_run_merchant = merchant_of_row("distributors.TierRun", "run_id")
 
 
 @shared_task(name="tiers.recalculate_all")
+@rls.platform_task
 def recalculate_all(local_hour: int = 3) -> list[int]:
     """Hourly: every active merchant for whom it is now `local_hour` o'clock gets a run (nightly, locally)."""
     from merchants.models import Merchant
@@ -30,6 +28,7 @@ def recalculate_all(local_hour: int = 3) -> list[int]:
 
 @shared_task(name="tiers.request_run", **RETRY_TRANSIENT)
 @tracked("tiers.request_run")
+@rls.tenant_task()
 def request_run(merchant_id: int, trigger: str = "schedule") -> dict:
     from distributors.services.tiers import tier_request
     from merchants.models import Merchant
@@ -43,6 +42,7 @@ def request_run(merchant_id: int, trigger: str = "schedule") -> dict:
 
 @shared_task(name="tiers.execute_run", acks_late=True, **RETRY_TRANSIENT)
 @tracked("tiers.execute_run", merchant_of=_run_merchant)
+@rls.tenant_task(merchant_of=_run_merchant)
 def execute_tier_run(run_id: int) -> dict | None:
     from distributors.services.tiers import tier_execute
 
@@ -59,6 +59,7 @@ def execute_tier_run(run_id: int) -> dict | None:
 
 
 @shared_task(name="tiers.resume_stale_runs")
+@rls.platform_task
 def resume_stale_runs() -> list[int]:
     from distributors.services.tiers import tier_resume_stale
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser
 from rest_framework import authentication, exceptions
 
+from distribution import rls
 from distribution.auth import Actor, Principal
 from merchants.models import Membership, Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import permissions_of
@@ -62,6 +63,7 @@ class StaffTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.membership.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or expired token.")
         _check_merchant(token.merchant)
+        rls.use_merchant(token.merchant_id)
         credential_touch(StaffToken, token.pk, last_used_at=token.last_used_at)
         token.membership.merchant = token.merchant
         return token.membership.user, staff_principal(token.membership, credential_id=token.pk)
@@ -81,6 +83,7 @@ class MerchantAPIKeyAuthentication(authentication.BaseAuthentication):
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API key.")
         _check_merchant(api_key.merchant)
+        rls.use_merchant(api_key.merchant_id)
         credential_touch(MerchantAPIKey, api_key.pk, last_used_at=api_key.last_used_at)
         principal = Principal(
             kind="api_key",
@@ -108,12 +111,14 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         memberships = Membership.objects.unscoped().filter(user=user).select_related("merchant", "user")
         chosen = request._request.session.get(SESSION_MERCHANT_KEY)
         membership = None
-        if chosen is not None:
-            membership = memberships.filter(merchant_id=chosen).first()
-        membership = membership or memberships.order_by("pk").first()
+        with rls.bypass():  # the user's memberships, in whichever merchants they are
+            if chosen is not None:
+                membership = memberships.filter(merchant_id=chosen).first()
+            membership = membership or memberships.order_by("pk").first()
         if membership is None:
             return None
         _check_merchant(membership.merchant)
+        rls.use_merchant(membership.merchant_id)
         return user, staff_principal(membership)
 
 

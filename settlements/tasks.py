@@ -6,18 +6,17 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from distribution import rls
 from distribution.auth import Actor
-from distribution.jobs import RETRY_TRANSIENT, tracked
+from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
 
-
-def _run_merchant(arguments: dict) -> int | None:
-    from settlements.models import SettlementRun
-
-    return SettlementRun.objects.unscoped().filter(pk=arguments["run_id"]).values_list("merchant_id", flat=True).first()
+_run_merchant = merchant_of_row("settlements.SettlementRun", "run_id")
+_withdrawal_merchant = merchant_of_row("settlements.Withdrawal", "withdrawal_id")
 
 
 @shared_task(name="settlements.execute_run", acks_late=True, **RETRY_TRANSIENT)
 @tracked("settlements.execute_run", merchant_of=_run_merchant)
+@rls.tenant_task(merchant_of=_run_merchant)
 def execute_run(run_id: int) -> dict | None:
     from settlements.services.runs import settlement_execute
 
@@ -28,6 +27,7 @@ def execute_run(run_id: int) -> dict | None:
 
 
 @shared_task(name="settlements.resume_stale_runs")
+@rls.platform_task
 def resume_stale_runs() -> list[int]:
     from settlements.services.runs import settlement_resume_stale
 
@@ -36,6 +36,7 @@ def resume_stale_runs() -> list[int]:
 
 @shared_task(name="settlements.run_scheduled", acks_late=True, **RETRY_TRANSIENT)
 @tracked("settlements.run_scheduled")
+@rls.tenant_task()
 def run_scheduled(merchant_id: int) -> int | None:
     """Beat calls this for each merchant on its own schedule (its time zone)."""
     from distribution.errors import ApplicationError
@@ -59,6 +60,7 @@ def run_scheduled(merchant_id: int) -> int | None:
 
 
 @shared_task(name="settlements.pay_withdrawal", acks_late=True, **RETRY_TRANSIENT)
+@rls.tenant_task(merchant_of=_withdrawal_merchant)
 def pay_withdrawal(withdrawal_id: int) -> str:
     from settlements.services.withdrawals import withdrawal_pay
 
@@ -66,6 +68,7 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 
 
 @shared_task(name="settlements.reconcile_payouts")
+@rls.platform_task
 def reconcile_payouts() -> dict:
     """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
     from settlements.services.splits import splits_dispatch
@@ -76,6 +79,7 @@ def reconcile_payouts() -> dict:
 
 @shared_task(name="settlements.check_ledger")
 @tracked("settlements.check_ledger")
+@rls.platform_task
 def check_ledger() -> list[str]:
     """Fails (so the job status view shows it, with the problems) when any invariant is broken."""
     from settlements.checks import ledger_problems

@@ -2,9 +2,47 @@ from __future__ import annotations
 
 import pytest
 
+from distribution import rls
 from merchants.roles import Role
 from tests.factories import make_merchant
 from tests.helpers import Api
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test databases are made and migrated as the owner (the DATABASE_URL role); then the suite connects
+    as the application's role, which owns no table and is held to the row-level-security policies, exactly
+    as the deployed application is. (It also may TRUNCATE, which the test runner's flush needs.)"""
+    from django.conf import settings
+    from django.db import connections
+
+    app_user, app_password = settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD
+    owner = {alias: dict(connections[alias].settings_dict) for alias in connections}
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connection = connections[alias]
+            if connection.settings_dict["USER"] == app_user:
+                raise RuntimeError(f"DATABASE_URL must name the owner role, not the application role {app_user}")
+            rls.create_app_role(connection, app_user, app_password)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {connection.ops.quote_name(app_user)}"
+                )
+            connection.close()
+            connection.settings_dict.update(USER=app_user, PASSWORD=app_password)
+    yield
+    with django_db_blocker.unblock():
+        for alias in connections:
+            connections[alias].close()
+            connections[alias].settings_dict.update(USER=owner[alias]["USER"], PASSWORD=owner[alias]["PASSWORD"])
+
+
+@pytest.fixture(autouse=True)
+def platform_context():
+    """Test code builds and inspects data across merchants, as a platform job does: it runs under the bypass.
+    Every request it makes and every task it runs sets its own merchant and is held to the policies."""
+    with rls.bypass():
+        yield
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ threads that race each other on real connections."""
 
 from __future__ import annotations
 
+import contextvars
 import threading
 
 from django.db import connections
@@ -79,7 +80,8 @@ def parallel(n: int, fn) -> list:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=go, args=(i,)) for i in range(n)]
+    # each thread starts from a copy of the caller's context (its row-level-security state, distribution.rls)
+    threads = [threading.Thread(target=contextvars.copy_context().run, args=(go, i)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:

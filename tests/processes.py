@@ -10,19 +10,15 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-from django.db import connection
-
-from bench.common import delete_redis_keys
+from bench.common import database_url, delete_redis_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_database_url() -> str:
-    """DATABASE_URL pointed at the test database this test run created."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    """The test database this run created, as the role the suite connects as (the application's)."""
+    return database_url()
 
 
 @contextlib.contextmanager

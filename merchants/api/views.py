@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from distribution import rls
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import BaseApi, ListMixin, MerchantApi, RetrieveMixin
@@ -70,12 +71,13 @@ class SessionMerchantApi(MerchantApi):
         data = self.validate_input(s.SessionMerchantInput)
         if not isinstance(request.successful_authenticator, StaffSessionAuthentication):
             raise ValidationFailed("Only a browser session can switch merchant.", code="not_a_session")
-        membership = (
-            Membership.objects.unscoped()
-            .filter(user=request.user, merchant__slug=data["merchant"])
-            .select_related("merchant")
-            .first()
-        )
+        with rls.bypass():  # the user's memberships, in whichever merchants they are
+            membership = (
+                Membership.objects.unscoped()
+                .filter(user=request.user, merchant__slug=data["merchant"])
+                .select_related("merchant")
+                .first()
+            )
         if membership is None:
             raise NotFound("Merchant not found.")
         request._request.session[SESSION_MERCHANT_KEY] = membership.merchant_id

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from distribution import rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from distributors.services import applications, bindings, levels, recruitment
@@ -107,6 +108,7 @@ def derived_secret(purpose: str, length: int = 24) -> str:
 class Command(BaseCommand):
     help = "Create (or reuse) the demo merchant, its staff, program, products and API key."
 
+    @rls.bypass()  # an operator's command: it works across merchants
     def handle(self, *args, **options):
         with transaction.atomic():
             result = self.seed()
