@@ -15,8 +15,8 @@ trip per change, and again after any rollback, which would have undone them):
   its credential (`use_merchant`) and by each task from its arguments (`tenant_task`);
 * the bypass (`app.rls_bypass = on`): every merchant's rows, for deliberate cross-tenant work only —
   platform jobs and sweeps (`platform_task`), credential lookups before the merchant is known, operators
-  in the admin, management commands. It is spelled `rls.bypass()` everywhere, so `grep -rn "rls.bypass("`
-  lists every place that crosses tenants.
+  in the admin, management commands. It is spelled `rls.bypass()` (or `rls.process_bypass()` for a whole
+  benchmark process), so `grep -rn "bypass("` lists every place that crosses tenants.
 
 The policies are (re)made after every `migrate` (`ensure_policies`, run as the tables' owner), for every
 TenantModel, so a new tenant table cannot be left without one.
@@ -97,6 +97,12 @@ def bypass():
     """Every merchant's rows, inside the block (or the decorated function): the one way to cross tenants on
     purpose."""
     return _in_state(BYPASS)
+
+
+def process_bypass() -> None:
+    """The bypass for the rest of this thread's current context: for a process that is a platform job as a
+    whole (a benchmark run, a one-off script), where no block can enclose the work."""
+    _state.set(BYPASS)
 
 
 # --- tasks --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from distribution.errors import InvalidTransition, NotFound
 from distribution.state import StateMachine
 from distributors.errors import InviteCycle, InviterNotActive, StillBlacklisted
 from distributors.models import Distributor, Level
+from distributors.selectors import SUBTREE_IDS
 from distributors.services.common import lock_distributor, lock_tree
 
 S = Distributor.Status
@@ -177,13 +178,14 @@ def distributor_change_inviter(
                SET ancestor_ids = %s::bigint[] || ancestor_ids[%s:],
                    depth = cardinality(%s::bigint[] || ancestor_ids[%s:]),
                    updated_at = now()
-             WHERE merchant_id = %s AND ancestor_ids @> ARRAY[%s]::bigint[]
-            """,  # noqa: S608
+             WHERE merchant_id = %s AND id IN ({SUBTREE_IDS})
+            """,  # noqa: S608  (the subtree through distributor_tree and its GIN index: selectors.SUBTREE_IDS)
             [
                 [*new_ancestors, distributor.pk],
                 old_prefix_length + 1,
                 [*new_ancestors, distributor.pk],
                 old_prefix_length + 1,
+                merchant.pk,
                 merchant.pk,
                 distributor.pk,
             ],

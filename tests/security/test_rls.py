@@ -139,3 +139,31 @@ def test_the_ledger_balance_check_sees_every_posting_whatever_the_session_is_set
     setup_shop(merchant)
     response = api.api_key(merchant, Role.OPERATOR).post("/api/v1/orders", paid_body("rls-1"), format="json")
     assert response.status_code == 201, response.content
+
+
+def test_the_tree_view_shows_the_session_merchant_only_like_the_policy(worlds):
+    """distributor_tree (the GIN-indexed way to a team) carries the policy's own condition."""
+    a, b = worlds
+
+    def tree_merchants():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT merchant_id FROM distributor_tree ORDER BY 1")
+            return [row[0] for row in cursor.fetchall()]
+
+    assert tree_merchants() == sorted([a.pk, b.pk])  # the bypass
+    with rls.merchant(a.pk):
+        assert tree_merchants() == [a.pk]
+    with rls.scope():
+        assert tree_merchants() == []
+
+
+def test_a_team_read_in_another_merchants_context_is_empty(worlds):
+    from distributors import selectors
+    from distributors.models import Distributor
+
+    a, b = worlds
+    top = Distributor.objects.for_merchant(a).get(external_user_id="alpha-app-user")
+    with rls.merchant(a.pk):
+        assert selectors.team_counts(top)["total"] == 2 and selectors.team(top).count() == 2
+    with rls.merchant(b.pk):  # a forgotten scope: the ids of A's tree, read in B's session
+        assert selectors.team_counts(top)["total"] == 0 and selectors.team(top).count() == 0
