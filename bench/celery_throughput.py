@@ -20,7 +20,7 @@ threads sharing Celery's producer pool, with `app.send_task` as `distribution/ou
   postings. Afterwards every order and its commission lines are checked, and the merchant's ledger.
 * raw: 4 threads, each with its own redis-py connection, LPUSH N 1 KiB messages each to one list, one
   command per round trip (no pipelining): the broker's own limit for putting messages on a queue at the same
-  concurrency (like ../shared/bench-reference's "Redis LPUSH, 4 clients"; from Python here, so the same
+  concurrency (the classic "Redis LPUSH, 4 clients" baseline; from Python here, so the same
   client-side costs as our publisher, minus Celery).
 
 Both rates are end to end: N ÷ (the last task's completion − the first publish). Completion is read from

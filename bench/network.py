@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/network.py [--distributors 100000] [--samples 300]
 
-Network: a random recursive tree (each distributor's inviter drawn uniformly among the earlier ones,
-as in ../shared/bench-reference/big_setup.sql), so a few early nodes have huge teams and depth grows
+Network: a random recursive tree (each distributor's inviter drawn uniformly among the earlier ones),
+so a few early nodes have huge teams and depth grows
 like log(n). Generated once per size in its own database (<DATABASE_URL db>_bench) and reused.
 
 Scenarios (median of `samples` random distributors):
 * upline 3: the inviter, theirs and theirs (what commission attribution needs). Ours: load the row and
   `selectors.upline()`; raw: one statement that reads the same rows by hand; also the recursive-CTE
-  form of ../shared/bench-reference/pb_net_upline3.sql on the same table, for reference.
+  form (walking inviter_id) on the same table, for reference.
 * team counts: team size by relative depth of a distributor among the first 1,000 (bigger teams).
   Ours: `selectors.team_counts()`; raw: the same aggregate in one statement; the recursive CTE of
   pb_net_downline3.sql for reference.

@@ -11,8 +11,8 @@ distributors, orders of one item each, two commission lines per item (the seller
   beneficiaries, each committed with its lines, ledger transactions (one per beneficiary), postings and
   balance projections, and the run's progress;
 * raw: one statement on the second merchant doing the same state change (lines → settled), the same
-  ledger transactions and postings, and the same balance updates, in a single transaction (like
-  ../shared/bench-reference/settle_bulk.sql).
+  ledger transactions and postings, and the same balance updates, in a single transaction (a hand-written
+  bulk settlement).
 
 Both end with `check_ledger` on their merchant, so the figures are for work that is correct.
 """

@@ -236,8 +236,9 @@ class OrderWebhookApi(APIView):
 
     Body: `{"id": "<event id>", "type": "order.paid|order.shipped|order.completed|order.refunded|order.closed",
     "data": {...}}` where `data` is the body of `POST /api/v1/orders` (paid) or of
-    `POST /api/v1/orders/{external_id}/events` plus `"order": "<external_id>"`. A repeated id is
-    acknowledged (200, `duplicate: true`); an event for an order not received yet is a 409, so retry it.
+    `POST /api/v1/orders/{external_id}/events` plus `"order": "<external_id>"`. An id delivered again
+    with the same body is acknowledged (200, `duplicate: true`); the same id with a different body is a 409
+    `event_id_reused`; an event for an order not received yet is a 409, so retry it.
     """
 
     authentication_classes: list = []

@@ -1,6 +1,6 @@
 """WeChat Pay API v3 client for profit sharing (分账) and merchant transfers (商家转账).
 
-It speaks the provider's real protocol (see /work/shared/PROVIDERS.md): every request is signed with the
+It speaks the provider's real protocol (docs/providers.md): every request is signed with the
 merchant key, every answer the settlement code acts on is checked against the platform key, and every
 outcome that could hide a completed money movement is reported as `ProviderUnknownOutcome` rather than
 guessed. The caller then queries with the same number; it never retries with a new one.

@@ -1,6 +1,8 @@
 """Finding 7: hostile bodies, paths, cursors and signature headers are refused with a 4xx in the one error
 shape on every endpoint, including the login endpoints and the webhook, and none is a 500."""
 
+import json
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -158,3 +160,21 @@ def test_odd_credentials_are_a_401(key):
     for headers in ({"HTTP_X_API_KEY": key}, {"HTTP_AUTHORIZATION": f"Bearer {key}"}):
         assert_error(APIClient().get("/api/v1/me", **headers), 401)
         assert_error(APIClient().get("/api/v1/distributor/me", **headers), 401)
+
+
+def test_a_webhook_id_sent_again_is_acknowledged_with_the_same_body_and_refused_with_another(endpoint, merchant):
+    """Finding 13: what the README says about a replayed webhook id is what happens."""
+    from tests.orders.helpers import paid_body
+
+    def deliver(event):
+        raw = json.dumps(event).encode()
+        header = webhooks.signature_header(endpoint["secret"], raw)
+        return _post(APIClient(), endpoint["url"], raw, HTTP_X_DISTRIBUTION_SIGNATURE=header)
+
+    first = {"id": "evt-9", "type": "order.paid", "data": paid_body("o-9")}
+    assert deliver(first).json()["duplicate"] is False
+    again = deliver(first)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    changed = {"id": "evt-9", "type": "order.paid", "data": paid_body("o-10")}
+    assert_error(deliver(changed), 409, "event_id_reused")
+    assert sorted(Order.objects.for_merchant(merchant).values_list("external_id", flat=True)) == ["o-9"]

@@ -1,6 +1,6 @@
 """A local WeChat Pay API v3 server for tests: same endpoints, same signing, programmable failures.
 
-It is what the product's tests talk to instead of WeChat (see /work/shared/PROVIDERS.md). It checks every
+It is what the product's tests talk to instead of WeChat (docs/providers.md). It checks every
 request's Authorization signature with the merchant's public key, signs every answer with the platform
 key, decrypts encrypted name fields, and keeps state so that a number sent again is the same request.
 Tests then count how many transfers and splits really happened per number and compare with the ledger.
