@@ -191,6 +191,7 @@ class RawResponse:
     content: bytes
     cookies: dict[str, str]
     by_app: bool  # not an answer of the HTTP server in front of the application
+    request_id: str | None = None
 
 
 def wsgi_sender(app):
@@ -219,7 +220,10 @@ def http_sender(base_url: str):
         )
         session.cookies.clear()
         cookies = _cookies(response.raw.headers.getlist("Set-Cookie"))
-        return RawResponse(response.status_code, response.content, cookies, harness.answered_by_app(response.headers))
+        by_app = harness.answered_by_app(response.headers)
+        return RawResponse(
+            response.status_code, response.content, cookies, by_app, response.headers.get("X-Request-ID")
+        )
 
     return send
 
@@ -257,6 +261,7 @@ def deliver(probe: Probe, kind: str, world: FuzzWorld, operations: dict, target:
     outcome = Outcome(kind=kind, operation=f"{probe.method} {target.route}", status=response.status)
     outcome.input_kinds = {probe.input_kind}
     outcome.refused_by_server = not response.by_app
+    outcome.request_id = response.request_id
     if outcome.server_error:
         url = path + ("?" + urlencode(probe.query) if probe.query else "")
         curl = harness.curl_command(probe.method, "$BASE" + url, headers, body)

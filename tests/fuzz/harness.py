@@ -333,6 +333,7 @@ class Outcome:
     # A 4xx of the HTTP server in front of the application (gunicorn refusing a request line over its
     # limit, say): the application never saw the request, so its checks do not apply.
     refused_by_server: bool = False
+    request_id: str | None = None  # the application's X-Request-ID: its log has the traceback of a 5xx
 
     @property
     def server_error(self) -> bool:
@@ -411,6 +412,7 @@ def send(case, kind: str, world: FuzzWorld, *, data: bytes | None = None, nested
         outcome = Outcome(kind=kind, operation=case.operation.label, status=response.status_code)
         outcome.input_kinds = case_kinds(case)
         outcome.refused_by_server = base_url is not None and not answered_by_app(response.headers)
+        outcome.request_id = (response.headers.get("x-request-id") or [None])[0]
         transport_kwargs = {"headers": headers, **extra, **({"base_url": base_url} if base_url else {})}
         try:
             case.validate_response(
@@ -488,8 +490,8 @@ def curl_command(method: str, url: str, headers: dict, body: bytes | None) -> st
     return " ".join(parts)
 
 
-def may_have_revoked(case, outcome: Outcome) -> bool:
+def may_have_revoked(method: str, path: str, status: int) -> bool:
     """Whether a request may have taken its own credential away (a revocation, a change to the staff or
     the API keys); on a real server that lasts, so the campaign then issues a fresh one."""
-    changed = case.method.upper() != "GET" and 200 <= outcome.status < 300
-    return changed and bool(re.search(r"revoke|/staff|/api-keys|/distributor-tokens", case.path))
+    changed = method.upper() != "GET" and 200 <= status < 300
+    return changed and bool(re.search(r"revoke|/staff|/api-keys|/distributor-tokens", path))
