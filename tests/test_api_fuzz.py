@@ -1,7 +1,7 @@
 """API fuzzing with schemathesis over our own OpenAPI schema, with the hostile input kinds of issue 11 mixed
 in (tests/fuzz): whatever a caller sends, the answer is never a 5xx and it matches what the schema promises
-(status codes, content types, body shapes, headers); a body with unknown fields at any depth is refused
-and no CSV cell is a live formula.
+(status codes, content types, body shapes, headers); a body with unknown fields at any depth is refused,
+a number in other digits than 0-9 is refused and no CSV cell is a live formula (tests/fuzz/harness.py).
 
 The fast pass of `make fuzz` (tests/fuzz/campaign.py), in-process: every generated case goes out once per
 kind of credential (an API key of each role, the owner's staff token, a distributor token, none), each

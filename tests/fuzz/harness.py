@@ -15,8 +15,10 @@ schemathesis generates as it is:
   sent), garbage, or as schemathesis made it; `Idempotency-Key` sometimes hostile.
 
 Checks: schemathesis's (but the two on data acceptance, see EXCLUDED_CHECKS), and ours: a body with a
-field its schema does not declare, at any depth, is refused (and an accepted body is sent again with an
-unknown field in a nested object, to see that too refused); no CSV cell is a live formula.
+field its schema does not declare, at any depth, is refused; a number spelled otherwise than the schema
+says (`１２`, `٢٦`, `1e3` for an integer or money) is refused; no CSV cell is a live formula. For the first
+two, an accepted body is also sent again with an unknown field in a nested object, or a number in
+full-width digits, which must be refused too (generated bodies are seldom accepted as they are).
 """
 
 from __future__ import annotations
@@ -260,7 +262,41 @@ def csv_cells_are_not_formulas(ctx, response, case):
     return None
 
 
-EXTRA_CHECKS = [unknown_fields_are_refused, csv_cells_are_not_formulas]
+def numbers_are_ascii(ctx, response, case):
+    r"""A number the schema spells with ASCII digits (an integer parameter, a string with a number's
+    pattern such as money's `^-?\d+(\.\d{1,2})?$`, where `\d` is 0-9 as in JSON Schema) is refused
+    when sent as `１２`, `٢٦`, `1e3` or ` 12` (issue 11, 1): it must not be read as a number."""
+    if not 200 <= response.status_code < 300:
+        return None
+    wrong = sorted(misspelled_numbers(case))
+    if wrong:
+        raise AssertionError(f"A {response.status_code} for numbers the schema refuses: {'; '.join(wrong)}")
+    return None
+
+
+EXTRA_CHECKS = [unknown_fields_are_refused, csv_cells_are_not_formulas, numbers_are_ascii]
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def is_number_pattern(pattern: str) -> bool:
+    """A pattern made of digits, a sign and a decimal point only (money's), not a phone's or a slug's."""
+    rest = pattern.replace("\\d", "").replace("\\.", "")
+    return "\\d" in pattern and set(rest) <= set("^$-+?*(){},0123456789")
+
+
+def misspelled_numbers(case) -> Iterator[str]:
+    """Each value of the request that the schema reads as a number and that is not spelled as one."""
+    for location, values in (("path", case.path_parameters), ("query", case.query)):
+        parameters = case.operation.path_parameters if location == "path" else case.operation.query
+        for parameter in parameters:
+            value, schema = (values or {}).get(parameter.name), parameter.definition.get("schema", {})
+            spelling = {"integer": _INTEGER, "number": _NUMBER}.get(schema.get("type"))
+            if isinstance(value, str) and spelling is not None and not spelling.fullmatch(value):
+                yield f"{location} {parameter.name}={value!r}"
+    for path, value, pattern in strings_with_patterns(case):
+        if is_number_pattern(pattern) and not re.search(pattern, value, re.ASCII):
+            yield f"{dotted(path)}={value[:40]!r}"
 
 
 def _resolve(node: dict, raw: dict) -> dict:
@@ -274,32 +310,45 @@ def _resolve(node: dict, raw: dict) -> dict:
     return node
 
 
-def closed_objects(case) -> list[tuple[tuple, dict, set[str]]]:
-    """Every object in the body whose schema says which fields it has (it lists properties and allows no
-    others): (its path in the body, the object, the declared names)."""
+def _walk_body(case) -> Iterator[tuple[tuple, Any, dict]]:
+    """(path in the body, value, its resolved schema) for every value of the body the schema describes."""
     body = case.body
     content = (case.operation.definition.raw.get("requestBody") or {}).get("content", {})
     schema = (content.get(case.media_type or "application/json") or {}).get("schema")
-    if schema is None or not isinstance(body, dict | list):
-        return []
+    if schema is None:
+        return
     raw = case.operation.schema.raw_schema
-    found = []
 
     def walk(value, node, path):
         node = _resolve(node, raw)
+        yield path, value, node
         if isinstance(value, dict) and "properties" in node:
-            properties = node["properties"]
-            if node.get("additionalProperties") in (None, False):
-                found.append((path, value, set(properties)))
             for key, item in value.items():
-                if key in properties:
-                    walk(item, properties[key], (*path, key))
+                if key in node["properties"]:
+                    yield from walk(item, node["properties"][key], (*path, key))
         elif isinstance(value, list) and isinstance(node.get("items"), dict):
             for i, item in enumerate(value):
-                walk(item, node["items"], (*path, i))
+                yield from walk(item, node["items"], (*path, i))
 
-    walk(body, schema, ())
-    return found
+    yield from walk(body, schema, ())
+
+
+def closed_objects(case) -> list[tuple[tuple, dict, set[str]]]:
+    """Every object in the body whose schema says which fields it has (it lists properties and allows no
+    others): (its path in the body, the object, the declared names)."""
+    return [
+        (path, value, set(node["properties"]))
+        for path, value, node in _walk_body(case)
+        if isinstance(value, dict) and "properties" in node and node.get("additionalProperties") in (None, False)
+    ]
+
+
+def strings_with_patterns(case) -> list[tuple[tuple, str, str]]:
+    return [
+        (path, value, node["pattern"])
+        for path, value, node in _walk_body(case)
+        if isinstance(value, str) and isinstance(node.get("pattern"), str)
+    ]
 
 
 def dotted(path: tuple) -> str:
@@ -313,12 +362,25 @@ def unknown_fields(case) -> set[str]:
     }
 
 
-def with_nested_unknown_field(case) -> Iterator[tuple[str, Any]]:
-    """An accepted body again, with an unknown field added to one nested object: (where, the body)."""
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def variants_to_refuse(case) -> Iterator[tuple[str, str, Any]]:
+    """An accepted body again, made wrong in one place: (the check, where, the body). An unknown field in
+    a nested object (top-level ones are refused already; the finding is about nested ones), or a number
+    field's value in full-width digits."""
     for path, value, declared in closed_objects(case)[:4]:
-        if path:  # top-level unknown fields are refused already; the finding is about nested ones
+        if path:
             key = next(k for k in (*hs.UNKNOWN_KEYS, "evil-2") if k not in declared and k not in value)
-            yield dotted((*path, key)), hs.replaced(case.body, path, {**value, key: 1})
+            yield "unknown_fields_are_refused", dotted((*path, key)), hs.replaced(case.body, path, {**value, key: 1})
+    numbers = [(p, v) for p, v, pattern in strings_with_patterns(case) if is_number_pattern(pattern)]
+    for path, value in numbers[:2]:
+        if value.translate(FULL_WIDTH) != value:
+            yield (
+                "numbers_are_ascii",
+                f"{dotted(path)}={value.translate(FULL_WIDTH)!r}",
+                hs.replaced(case.body, path, value.translate(FULL_WIDTH)),
+            )
 
 
 # --- sending one case as one kind of caller ------------------------------------------------------------------
@@ -389,11 +451,11 @@ def case_kinds(case) -> set[str]:
     return kinds
 
 
-def send(case, kind: str, world: FuzzWorld, *, data: bytes | None = None, nested: bool = True) -> Outcome:
+def send(case, kind: str, world: FuzzWorld, *, data: bytes | None = None, variants: bool = True) -> Outcome:
     """Send `case` with the credentials of `kind` (generated auth headers and cookies dropped, except for
     `none`), a valid webhook signature where the hooks asked for one, and run every check on the answer.
-    `data` replaces the body with these exact bytes. An accepted body is sent again with an unknown field
-    in a nested object (`nested`), which must be refused."""
+    `data` replaces the body with these exact bytes. An accepted body is sent again made wrong in one
+    place (`variants_to_refuse`), which must be refused."""
     original, cookies, base_url = case.headers, case.cookies, world.base_url
     headers = dict(world.credentials[kind])
     extra: dict[str, Any] = {} if data is None else {"data": data}
@@ -424,8 +486,8 @@ def send(case, kind: str, world: FuzzWorld, *, data: bytes | None = None, nested
             )
         except FailureGroup as group:
             outcome.failures = list(group.exceptions)
-        if nested and data is None and 200 <= outcome.status < 300 and not outcome.failures:
-            outcome.failures += _nested_unknown_accepted(case, kind, world)
+        if variants and data is None and 200 <= outcome.status < 300 and not outcome.failures:
+            outcome.failures += _variants_accepted(case, kind, world)
         if outcome.failed:
             if data is None:
                 curl = case.as_curl_command(headers=headers, base_url=base_url)
@@ -437,21 +499,21 @@ def send(case, kind: str, world: FuzzWorld, *, data: bytes | None = None, nested
         case.headers, case.cookies = original, cookies
 
 
-def _nested_unknown_accepted(case, kind: str, world: FuzzWorld) -> list:
+def _variants_accepted(case, kind: str, world: FuzzWorld) -> list:
     failures = []
-    for where, body in with_nested_unknown_field(case):
+    for check, where, body in variants_to_refuse(case):
         headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "idempotency-key"}
         if any(p.name == "Idempotency-Key" for p in case.operation.headers):
             headers["Idempotency-Key"] = f"fuzz-{uuid.uuid4().hex}"
         variant = case.derive(headers=headers)
         variant.body = body
-        again = send(variant, kind, world, nested=False)
+        again = send(variant, kind, world, variants=False)
         if 200 <= again.status < 300:
-            message = f"The body was accepted again ({again.status}) with an unknown field at {where}"
+            message = f"The body was accepted again ({again.status}) with {where}"
             failures.append(
                 CustomFailure(
                     operation=case.operation.label,
-                    title="Custom check failed: `unknown_fields_are_refused`",
+                    title=f"Custom check failed: `{check}`",
                     message=message,
                     exception=AssertionError(message),
                 )
