@@ -8,10 +8,15 @@ not set). It creates a database of its own from the test settings (migrated), bu
 for each kind of credential in turn, on a fresh copy of that database: gunicorn on a free 127.0.0.1 port,
 the hand-made probes of tests/fuzz/direct.py to every route, then generated cases (positive and
 negative, the hostile strategies mixed in by the hooks) for every operation of the schema the server
-publishes, each operation bounded by --max-examples and by its share of the time left. It prints one
-table (requests, 5xx, schema violations, other failed checks, errors of the harness per credential
-kind), then every distinct failure with a reproduction, and exits 1 if there was any. The databases, the
-server and its Redis keys are removed at the end.
+publishes, each operation bounded by --max-examples and by its share of the time left.
+
+It prints one table: per credential kind, the requests sent, the 5xx, the answers that violate the
+schema, the other failed checks (tests/fuzz/harness.py), errors of the harness itself, and the requests
+gunicorn refused before the application saw them (not counted as failures). Then every distinct failure
+(an operation and, for a 5xx, the exception behind it, read from the server's log by request id; or
+the failed check) with a reproduction, and the distinct causes. It exits 1 if there was any failure.
+The databases, the servers and their Redis keys are removed at the end; the server logs stay in
+.data/fuzz/.
 """
 
 from __future__ import annotations
@@ -139,6 +144,7 @@ def main() -> int:
     logs = ROOT / ".data" / "fuzz"
     logs.mkdir(parents=True, exist_ok=True)
     tallies: list[Tally] = []
+    original = connection.settings_dict["NAME"]
     connection.settings_dict["TEST"]["NAME"] = template
     log(f"creating and migrating database {template}")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
@@ -180,7 +186,7 @@ def main() -> int:
         with connection._nodb_cursor() as cursor:
             for copy in copies:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{copy}"')
-        connection.creation.destroy_test_db(connection.settings_dict["NAME"], verbosity=0)
+        connection.creation.destroy_test_db(original, verbosity=0)
         delete_redis_keys(f"test-{os.getpid()}")
     print_report(tallies, logs, time.monotonic() - started, args.seed)
     return 1 if any(t.failed for t in tallies) else 0
