@@ -289,7 +289,8 @@ def misspelled_numbers(case) -> Iterator[str]:
         for parameter in parameters:
             value, schema = (values or {}).get(parameter.name), parameter.definition.get("schema", {})
             spelling = {"integer": _INTEGER, "number": _NUMBER}.get(schema.get("type"))
-            if isinstance(value, str) and spelling is not None and not spelling.fullmatch(value):
+            # (an empty value is read as no value, as for any filter)
+            if isinstance(value, str) and value and spelling is not None and not spelling.fullmatch(value):
                 yield f"{location} {parameter.name}={value!r}"
     for path, value, pattern in strings_with_patterns(case):
         if is_number_pattern(pattern) and not re.search(pattern, value, re.ASCII):
