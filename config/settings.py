@@ -162,6 +162,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "distribution.security.client_ip"
+AXES_USERNAME_CALLABLE = "distribution.security.login_username"
 AXES_LOCKOUT_CALLABLE = "distribution.security.login_lockout_response"
 AXES_VERBOSE = False
 

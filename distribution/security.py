@@ -35,6 +35,16 @@ def client_ip(request) -> str | None:
     return _address(forwarded[-min(trusted, len(forwarded))]) or remote
 
 
+def login_username(request, credentials: dict | None = None) -> str:
+    """The username a login attempt is counted under (django-axes): as given, cut to a username's length
+    (150), so that a 15 KB "username" is counted, not a database error."""
+    if credentials is not None:
+        value = credentials.get("username")
+    else:
+        value = request.POST.get("username") if request is not None else None
+    return str(value or "").replace("\x00", "")[:150]
+
+
 def login_lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     """django-axes calls this once a username or an address has failed LOGIN_FAILURE_LIMIT times: a 429 with
     Retry-After, in the API's error shape for the API and as a page for the admin and browser logins."""

@@ -167,6 +167,8 @@ class TenantRelatedField(serializers.RelatedField):
     def to_internal_value(self, data):
         if isinstance(data, (bool, dict, list)) or data is None:
             self.fail("incorrect_type")
+        if isinstance(data, str) and "\x00" in data:  # no object is named so (and PostgreSQL refuses it)
+            self.fail("does_not_exist")
         try:
             return self.get_queryset().get(**{self.slug_field: data})
         except (self.model.DoesNotExist, ValueError, TypeError):

@@ -1,4 +1,5 @@
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
@@ -32,25 +33,35 @@ def loads(raw: bytes, *, encoding: str = "utf-8"):
         raise _invalid(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise _invalid(f"Malformed JSON: {exc}") from None
-    if _depth_exceeds(data, MAX_DEPTH):
-        raise _invalid(f"Malformed JSON: nested deeper than {MAX_DEPTH} levels.")
+    problem = _shape_problem(data, MAX_DEPTH)
+    if problem:
+        raise _invalid(f"Malformed JSON: {problem}.")
     return data
 
 
-def _depth_exceeds(data, limit: int) -> bool:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _shape_problem(data, limit: int) -> str | None:
+    """Nesting deeper than `limit`, or a lone surrogate (`"\\ud800"`) in a string or a key: JSON allows the
+    escape, but it is no character, and no database, log or answer can hold it."""
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return "a string holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+            continue
         if isinstance(value, dict):
-            children = value.values()
+            children = [*value.keys(), *value.values()]
         elif isinstance(value, list):
             children = value
         else:
             continue
         if depth > limit:
-            return True
+            return f"nested deeper than {limit} levels"
         stack.extend((child, depth + 1) for child in children)
-    return False
+    return None
 
 
 def _refuse(name: str):

@@ -218,7 +218,12 @@ class MembershipUpdateInput(serializers.Serializer):
 
 
 class ApiKeyOutput(ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field=get_user_model().USERNAME_FIELD, read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field=get_user_model().USERNAME_FIELD,
+        read_only=True,
+        allow_null=True,
+        help_text="The staff member who made it; null for a key made with another key.",
+    )
 
     class Meta:
         model = MerchantAPIKey

@@ -148,6 +148,12 @@ def main() -> int:
     connection.settings_dict["TEST"]["NAME"] = template
     log(f"creating and migrating database {template}")
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=False)
+    # the servers connect as the application's role, held to row-level security (this process stays the owner)
+    from django.conf import settings
+
+    from distribution import rls
+
+    rls.create_app_role(connection, settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD)
     copies: list[str] = []
     try:
         world = harness.FuzzWorld.build("fuzz")
@@ -202,8 +208,16 @@ def use_database(connection, name: str) -> None:
 
 
 def database_url(name: str) -> str:
+    """The database `name` as the application's role (DATABASE_APP_USER), on DATABASE_URL's server."""
+    from urllib.parse import quote
+
+    from django.conf import settings
+
     parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + name))
+    user = quote(settings.DATABASE_APP_USER)
+    if settings.DATABASE_APP_PASSWORD:
+        user += ":" + quote(settings.DATABASE_APP_PASSWORD)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}", path="/" + name))
 
 
 def free_port() -> int:

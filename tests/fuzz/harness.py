@@ -39,7 +39,7 @@ from schemathesis import checks
 from schemathesis.core.failures import CustomFailure, FailureGroup
 from schemathesis.transport.prepare import prepare_path
 
-from distribution import crypto
+from distribution import crypto, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from merchants.roles import API_KEY_ROLES, Role
@@ -50,7 +50,7 @@ from settlements.models import Withdrawal
 from settlements.services import withdrawals
 from tests.factories import make_api_key, make_distributor_token, owner_of
 from tests.fuzz import strategies as hs
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, login_request
 from tests.routes import _PARAM, EXTRA_PARAMS, api_routes, object_for
 from tests.world import build_world
 
@@ -99,13 +99,14 @@ class FuzzWorld:
     base_url: str | None = None  # where the world is served; None: in-process (the schema's WSGI app)
 
     @classmethod
+    @rls.bypass()  # test set-up works across merchants, as a platform job does
     def build(cls, slug: str = "fuzz") -> FuzzWorld:
         merchant = build_world(slug)
         actor = Actor.system(slug)
         # A seller named like a formula, with an approved manual withdrawal: the payout export (CSV) shows it.
         seller = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-app-user")
         Distributor.objects.for_merchant(merchant).filter(pk=seller.pk).update(display_name=hs.FORMULA_EXAMPLES[0])
-        withdrawal = Withdrawal.objects.for_merchant(merchant).filter(distributor=seller).first()
+        withdrawal = Withdrawal.objects.for_merchant(merchant).filter(distributor=seller, status="requested").first()
         withdrawals.withdrawal_approve(merchant=merchant, actor=actor, withdrawal_id=withdrawal.pk)
         endpoint = WebhookEndpoint.objects.for_merchant(merchant).get()
         level = Level.objects.for_merchant(merchant).order_by("rank").first()
@@ -131,6 +132,7 @@ class FuzzWorld:
             world.reissue(kind)
         return world
 
+    @rls.bypass()
     def reissue(self, kind: str) -> dict[str, str]:
         """A fresh credential of this kind (after a request may have revoked the last one)."""
         merchant = self.merchant
@@ -141,7 +143,9 @@ class FuzzWorld:
         elif kind == "staff:owner":
             owner = owner_of(merchant)
             assert owner.role == Role.OWNER
-            _, key = staff_login(username=owner.user.username, password=PASSWORD, merchant_slug=merchant.slug)
+            _, key = staff_login(
+                request=login_request(), username=owner.user.username, password=PASSWORD, merchant_slug=merchant.slug
+            )
             headers = {"Authorization": f"Bearer {key}"}
         elif kind == "distributor":
             _, key = make_distributor_token(merchant, external_user_id=f"{merchant.slug}-app-user")

@@ -178,3 +178,29 @@ def test_a_webhook_id_sent_again_is_acknowledged_with_the_same_body_and_refused_
     changed = {"id": "evt-9", "type": "order.paid", "data": paid_body("o-10")}
     assert_error(deliver(changed), 409, "event_id_reused")
     assert sorted(Order.objects.for_merchant(merchant).values_list("external_id", flat=True)) == ["o-9"]
+
+
+@pytest.mark.parametrize("raw", [b'{"kind": "\\ud800", "value": "x", "reason": "x"}', b'{"\\udc00": 1}'])
+def test_a_lone_surrogate_is_a_400_invalid_json_with_or_without_an_idempotency_key(api, merchant, raw):
+    """(Found by the fuzz campaign) JSON allows the escape, but no database, log or answer can hold it."""
+    client = api.staff(merchant)
+    assert_error(_post(client, "/api/v1/blacklist", raw), 400, "invalid_json")
+    assert_error(_post(client, "/api/v1/blacklist", raw, HTTP_IDEMPOTENCY_KEY="k"), 400, "invalid_json")
+    from distributors.models import BlacklistEntry
+
+    assert not BlacklistEntry.objects.for_merchant(merchant).exists()
+
+
+def test_a_nul_in_a_field_that_names_an_object_is_a_400(api, merchant):
+    body = {"name": "x", "kind": "product", "product": "a\x00b"}
+    error = assert_error(api.staff(merchant).post("/api/v1/recruitment-entries", body, format="json"), 400)
+    assert list(error["fields"]) == ["product"]
+
+
+def test_a_huge_username_on_the_browser_logins_is_counted_not_a_500(db):
+    from axes.models import AccessAttempt
+
+    for url in ("/admin/login/", "/api/auth/login/"):
+        response = APIClient().post(url, {"username": "9" * 15_000, "password": "x"})
+        assert response.status_code == 200  # the form again, with its error
+    assert AccessAttempt.objects.filter(username="9" * 150).exists()
