@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 import schemathesis
+from axes.utils import reset as axes_reset
 from hypothesis import strategies as st
 from schemathesis import checks
 from schemathesis.core.failures import CustomFailure, FailureGroup
@@ -143,6 +144,8 @@ class FuzzWorld:
         elif kind == "staff:owner":
             owner = owner_of(merchant)
             assert owner.role == Role.OWNER
+            # generated requests try wrong passwords from this address: lift the lock-outs they caused
+            axes_reset()
             _, key = staff_login(
                 request=login_request(), username=owner.user.username, password=PASSWORD, merchant_slug=merchant.slug
             )
