@@ -111,21 +111,17 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
         step("commission lines")
         _ledger(c, m)
         step("ledger")
-        for table in (
-            "distributors_distributor",
-            "distributors_customerbinding",
-            "orders_order",
-            "orders_orderitem",
-            "commissions_commissionline",
-            "settlements_ledgertransaction",
-            "settlements_posting",
-            "settlements_account",
-        ):
-            c.execute(f"ANALYZE {table}")
+    from bench.common import owner_analyze
+
     step("committed")
-    with connection.cursor() as c:  # what autovacuum would do soon: visibility maps for index-only scans
-        c.execute("SET statement_timeout = 0")
-        c.execute("VACUUM (ANALYZE) orders_order, orders_orderitem, commissions_commissionline, settlements_posting")
+    # what autovacuum would do soon: statistics, and visibility maps for index-only scans
+    owner_analyze(
+        "distributors_distributor",
+        "distributors_customerbinding",
+        "settlements_ledgertransaction",
+        "settlements_account",
+    )
+    owner_analyze("orders_order", "orders_orderitem", "commissions_commissionline", "settlements_posting", vacuum=True)
     step("vacuumed")
     return merchant
 

@@ -61,7 +61,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database_url, delete_redis_keys
+from bench.common import database_url, delete_redis_keys, owner_analyze
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_SCRIPT = Path(__file__).resolve().with_name("ingest_raw.sql")
@@ -177,7 +177,7 @@ def generate(distributors: int, customers: int, products: int, *, slug: str | No
             [m, merchant.currency],
         )
         expense = c.fetchone()[0]
-    analyze("distributors_customerbinding", "settlements_account", "orders_product")
+    owner_analyze("distributors_customerbinding", "settlements_account", "orders_product")
     return Fixture(
         merchant_id=m,
         customers=customers,
@@ -186,20 +186,6 @@ def generate(distributors: int, customers: int, products: int, *, slug: str | No
         expense_account_id=expense,
         rates=(program.depth1_rate_bps, program.depth2_rate_bps),
     )
-
-
-def analyze(*tables: str) -> None:
-    """ANALYZE what was just written, each table on its own; a table that another session keeps locked
-    (another benchmark generating its data in one long transaction) is skipped after a few seconds."""
-    from django.db import OperationalError, connection, transaction
-
-    for table in tables:
-        try:
-            with transaction.atomic(), connection.cursor() as c:
-                c.execute("SET LOCAL lock_timeout = '2s'")
-                c.execute(f"ANALYZE {table}")
-        except OperationalError as exc:
-            print(f"ANALYZE {table} skipped: {exc}".strip())
 
 
 @contextlib.contextmanager
@@ -595,7 +581,7 @@ def check(fixture: Fixture) -> dict:
 
     from settlements.checks import ledger_problems
 
-    analyze(*TOUCHED_TABLES)  # fresh statistics, as autovacuum would give them soon
+    owner_analyze(*TOUCHED_TABLES)  # fresh statistics, as autovacuum would give them soon
     with connection.cursor() as c:
         c.execute(
             """SELECT count(*) FROM (

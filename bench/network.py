@@ -93,8 +93,9 @@ def generate(n: int, *, slug: str | None = None, seed: int = 7):
                 """,
                 [offset, offset, merchant.pk, offset],
             )
-        cursor = connection.cursor()
-        cursor.execute(f"ANALYZE {table}")
+    from bench.common import owner_analyze
+
+    owner_analyze(table)
     return merchant
 
 

@@ -128,8 +128,6 @@ def generate(slug: str, lines: int, distributors: int) -> int:
                ON CONFLICT DO NOTHING""",
             {"m": m},
         )
-        c.execute("ANALYZE commissions_commissionline")
-        c.execute("ANALYZE settlements_account")
         c.execute(
             """CREATE TEMP TABLE bench_accrual ON COMMIT DROP AS
                WITH t AS (
@@ -167,15 +165,16 @@ def generate(slug: str, lines: int, distributors: int) -> int:
                 WHERE a.id = s.account_id""",
             {"m": m},
         )
-        for table in (
-            "commissions_commissionline",
-            "settlements_posting",
-            "settlements_ledgertransaction",
-            "settlements_account",
-            "orders_order",
-            "orders_orderitem",
-        ):
-            c.execute(f"ANALYZE {table}")
+    from bench.common import owner_analyze
+
+    owner_analyze(
+        "commissions_commissionline",
+        "settlements_posting",
+        "settlements_ledgertransaction",
+        "settlements_account",
+        "orders_order",
+        "orders_orderitem",
+    )
     return merchant.pk
 
 

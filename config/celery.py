@@ -1,6 +1,6 @@
 """The Celery app: queues, routing, reliability settings and the periodic schedule.
 
-Every task is idempotent (see DESIGN.md), so tasks are acknowledged late and re-queued when a worker
+Every task is idempotent (see docs/architecture.md), so tasks are acknowledged late and re-queued when a worker
 dies: a redelivered task repeats work harmlessly instead of losing it.
 """
 
