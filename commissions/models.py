@@ -88,6 +88,16 @@ class CommissionLine(TenantModel):
             ),
         ]
 
+    @property
+    def rate_bps(self) -> int | None:
+        """The rate in basis points when it is a percent rate."""
+        return self.rate_value if self.rate_mode == "percent" else None
+
+    @property
+    def rate_amount(self) -> int | None:
+        """The amount per unit (minor units) when it is a fixed rate."""
+        return self.rate_value if self.rate_mode == "fixed" else None
+
     def __str__(self) -> str:
         return f"{self.kind} d{self.depth} {self.amount} → {self.beneficiary_id} ({self.status})"
 

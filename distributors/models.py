@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from rest_framework_api_key.models import AbstractAPIKey
 
+from distribution import rates
 from distribution.tenancy import TenantModel
 from merchants.models import CredentialManager
 
@@ -35,6 +36,7 @@ class DistributorToken(TenantModel, AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         indexes = [models.Index(fields=["merchant", "external_user_id"], name="disttoken_user")]
         verbose_name = "distributor token"
+        verbose_name_plural = "distributor tokens"
 
 
 class Level(TenantModel):
@@ -42,16 +44,13 @@ class Level(TenantModel):
 
     Conditions left empty are not conditions. `condition_mode` says whether any or all of the set
     conditions must hold; `window_days` measures sales and orders over the last N days (empty =
-    cumulative). Rates left empty fall back to the program's default for that depth.
+    cumulative). Rates left empty fall back to the program's default for that depth; each depth has its
+    own mode (distribution.rates).
     """
 
     class ConditionMode(models.TextChoices):
         ANY = "any"
         ALL = "all"
-
-    class RateMode(models.TextChoices):
-        PERCENT = "percent"
-        FIXED = "fixed"
 
     name = models.CharField(max_length=60)
     rank = models.PositiveSmallIntegerField(help_text="Higher is better; unique within the merchant.")
@@ -62,9 +61,11 @@ class Level(TenantModel):
     min_order_count = models.PositiveIntegerField(null=True, blank=True)
     min_direct_recruits = models.PositiveIntegerField(null=True, blank=True)
     min_bound_customers = models.PositiveIntegerField(null=True, blank=True)
-    rate_mode = models.CharField(max_length=8, choices=RateMode.choices, default=RateMode.PERCENT)
+    depth1_rate_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     depth1_rate = models.BigIntegerField(null=True, blank=True, help_text="bps (percent) or minor units (fixed)")
+    depth2_rate_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     depth2_rate = models.BigIntegerField(null=True, blank=True)
+    depth3_rate_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     depth3_rate = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -81,9 +82,14 @@ class Level(TenantModel):
     def __str__(self) -> str:
         return f"{self.name} (rank {self.rank})"
 
+    RATE_COLUMNS = {"mode": "depth{}_rate_mode", "value": "depth{}_rate"}
+
+    @property
+    def commission_rates(self) -> list[dict]:
+        return rates.from_columns(self, **self.RATE_COLUMNS)
+
     def rate(self, depth: int) -> tuple[str, int] | None:
-        value = {1: self.depth1_rate, 2: self.depth2_rate, 3: self.depth3_rate}[depth]
-        return None if value is None else (self.rate_mode, value)
+        return rates.by_depth(self.commission_rates).get(depth)
 
     @property
     def conditions(self) -> dict[str, int]:
@@ -215,6 +221,7 @@ class RecruitmentEntry(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "recruitment entries"
         constraints = [
             models.UniqueConstraint(fields=["merchant", "code"], name="entry_unique_code"),
             models.CheckConstraint(

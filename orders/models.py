@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from django.db import models
 
+from distribution import rates
 from distribution.tenancy import TenantModel
 
 
 class Product(TenantModel):
     """A product as the merchant's shop knows it, synced by external id.
 
-    A commission override, when set, replaces the level and program rates for the depths it names:
-    in basis points (`percent`) or in minor units per item (`fixed`).
+    A commission override, when set for a depth, replaces the level and program rates at that depth, each
+    depth with its own mode: basis points of the paid amount (`percent`) or minor units per unit bought
+    (`fixed`); see distribution.rates.
     """
 
     class Kind(models.TextChoices):
@@ -17,19 +19,17 @@ class Product(TenantModel):
         VIRTUAL = "virtual"
         SERVICE = "service"
 
-    class CommissionMode(models.TextChoices):
-        PERCENT = "percent"
-        FIXED = "fixed"
-
     external_id = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     price = models.BigIntegerField(help_text="Minor units.")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     distribution_enabled = models.BooleanField(default=True)
-    # null = no override (the API says null too), not an empty string
-    commission_mode = models.CharField(max_length=8, choices=CommissionMode.choices, null=True, blank=True)  # noqa: DJ001
+    # per depth: null = no override, not an empty string
+    commission_depth1_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     commission_depth1 = models.BigIntegerField(null=True, blank=True)
+    commission_depth2_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     commission_depth2 = models.BigIntegerField(null=True, blank=True)
+    commission_depth3_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     commission_depth3 = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -43,11 +43,14 @@ class Product(TenantModel):
     def __str__(self) -> str:
         return f"{self.title} ({self.external_id})"
 
+    RATE_COLUMNS = {"mode": "commission_depth{}_mode", "value": "commission_depth{}"}
+
+    @property
+    def commission_rates(self) -> list[dict]:
+        return rates.from_columns(self, **self.RATE_COLUMNS)
+
     def commission_override(self, depth: int) -> tuple[str, int] | None:
-        value = {1: self.commission_depth1, 2: self.commission_depth2, 3: self.commission_depth3}[depth]
-        if self.commission_mode is None or value is None:
-            return None
-        return self.commission_mode, value
+        return rates.by_depth(self.commission_rates).get(depth)
 
 
 class Order(TenantModel):

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from distribution.money import format_amount
+
 # Thresholds: a refund rate is suspicious at 3× the merchant's normal and at least 30 points above it,
 # over at least 5 orders in 90 days; 5 self-purchases within a day; 3 switches of one customer in 30 days.
 REFUND_WINDOW_DAYS = 90
@@ -63,14 +65,15 @@ def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
     since = now - timedelta(days=REFUND_WINDOW_DAYS)
     rows = _rows(
         """WITH per AS (
-               SELECT distributor_id, count(*) AS orders, sum(goods_amount) AS paid, sum(refunded_amount) AS refunded
+               SELECT distributor_id, count(*) AS orders, sum(goods_amount)::bigint AS paid,
+                      sum(refunded_amount)::bigint AS refunded
                  FROM orders_order WHERE merchant_id = %(m)s AND paid_at >= %(since)s AND paid_at <= %(now)s
                   AND goods_amount > 0 GROUP BY 1),
            normal AS (SELECT sum(refunded)::numeric / nullif(sum(paid), 0) AS rate FROM per)
            SELECT per.distributor_id, per.orders, per.paid, per.refunded,
-                  (per.refunded * 10000 / per.paid)::bigint, (normal.rate * 10000)::bigint
-             FROM per, normal
-            WHERE per.distributor_id IS NOT NULL AND per.orders >= %(min_orders)s
+                  (per.refunded * 10000 / per.paid)::bigint, (normal.rate * 10000)::bigint, m.currency
+             FROM per, normal, merchants_merchant m
+            WHERE m.id = %(m)s AND per.distributor_id IS NOT NULL AND per.orders >= %(min_orders)s
               AND per.refunded::numeric / per.paid >= normal.rate * %(mult)s
               AND per.refunded * 10000 >= per.paid * (normal.rate * 10000 + %(gap)s)""",
         {
@@ -88,14 +91,14 @@ def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
             d,
             {
                 "orders": n,
-                "paid": paid,
-                "refunded": refunded,
+                "paid": format_amount(paid, currency),
+                "refunded": format_amount(refunded, currency),
                 "refund_rate_bps": rate,
                 "merchant_rate_bps": normal,
                 "window_days": REFUND_WINDOW_DAYS,
             },
         )
-        for d, n, paid, refunded, rate, normal in rows
+        for d, n, paid, refunded, rate, normal, currency in rows
     ]
 
 

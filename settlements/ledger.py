@@ -210,13 +210,16 @@ def balance(merchant_id: int, owner_kind: str, owner_id: int, kind: str, currenc
     return raw * Account.sign(kind)
 
 
+BALANCE_KINDS = (A.PENDING, A.AVAILABLE, A.WITHDRAWING, A.PAID_OUT, A.RECEIVABLE)
+
+
 def distributor_balances(merchant_id: int, distributor_id: int, currency: str) -> dict[str, int]:
     rows = (
         Account.objects.for_merchant(merchant_id)
         .filter(owner_kind=DISTRIBUTOR, owner_id=distributor_id, currency=currency)
         .values_list("kind", "balance")
     )
-    out = {k: 0 for k in (A.PENDING, A.AVAILABLE, A.WITHDRAWING, A.PAID_OUT, A.RECEIVABLE)}
+    out = dict.fromkeys(BALANCE_KINDS, 0)
     out.update(dict(rows))
     return out
 

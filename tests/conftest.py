@@ -45,6 +45,26 @@ def platform_context():
         yield
 
 
+@pytest.fixture(autouse=True)
+def money_is_a_decimal_string(monkeypatch):
+    """Every JSON answer any test receives: money only as a decimal string (tests/money_format.py)."""
+    from django.test import client as test_client
+
+    from tests.money_format import check_response
+
+    original = test_client.Client.request
+    violations: list[str] = []
+
+    def request(self, **kwargs):
+        response = original(self, **kwargs)
+        violations.extend(check_response(response))
+        return response
+
+    monkeypatch.setattr(test_client.Client, "request", request)
+    yield
+    assert not violations, f"money that is not a decimal string: {violations[:5]}"
+
+
 @pytest.fixture
 def api() -> Api:
     return Api()

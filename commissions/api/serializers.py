@@ -22,6 +22,9 @@ class CommissionLineOutput(ModelSerializer):
     amount = MoneyField()
     reversed_amount = MoneyField()
     net_amount = MoneyField()
+    rate_mode = serializers.CharField(help_text="percent or fixed")
+    rate_bps = IntegerField(allow_null=True, help_text="A percent rate, in basis points (null for a fixed rate).")
+    rate_amount = MoneyField(allow_null=True, help_text="A fixed rate per unit (null for a percent rate).")
 
     class Meta:
         model = CommissionLine
@@ -36,7 +39,8 @@ class CommissionLineOutput(ModelSerializer):
             "base_amount",
             "rate_source",
             "rate_mode",
-            "rate_value",
+            "rate_bps",
+            "rate_amount",
             "uncapped_amount",
             "amount",
             "reversed_amount",

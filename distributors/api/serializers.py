@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from distribution.api.fields import (
@@ -10,8 +11,11 @@ from distribution.api.fields import (
     SecretField,
     SecretWithheldField,
     TenantRelatedField,
+    merchant_from_context,
 )
+from distribution.api.rates import CommissionRatesField
 from distribution.api.serializers import ModelSerializer
+from distribution.money import format_amount
 from distributors.models import (
     Agreement,
     Application,
@@ -64,13 +68,11 @@ class RevokeUserOutput(serializers.Serializer):
 
 
 class LevelSerializer(ModelSerializer):
-    """Conditions left null are not conditions; rates left null fall back to the program's defaults.
-    `depthN_rate` is basis points when `rate_mode` is percent, minor units when fixed."""
+    """Conditions left null are not conditions. `commission_rates` gives the level's rate per depth, each
+    depth with its own mode; a depth left out uses the program's default."""
 
     min_sales_amount = MoneyField(min_value=0, required=False, allow_null=True)
-    depth1_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
-    depth2_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
-    depth3_rate = IntegerField(min_value=0, max_value=10**12, required=False, allow_null=True)
+    commission_rates = CommissionRatesField(required=False)
     window_days = IntegerField(min_value=1, max_value=3650, required=False, allow_null=True)
     rank = IntegerField(min_value=0, max_value=1000)
     min_order_count = IntegerField(min_value=0, max_value=10**9, required=False, allow_null=True)
@@ -90,10 +92,7 @@ class LevelSerializer(ModelSerializer):
             "min_order_count",
             "min_direct_recruits",
             "min_bound_customers",
-            "rate_mode",
-            "depth1_rate",
-            "depth2_rate",
-            "depth3_rate",
+            "commission_rates",
             "created_at",
             "updated_at",
         ]
@@ -163,7 +162,7 @@ class TeamCounts(serializers.Serializer):
     direct = IntegerField(source="1")
     depth_2 = IntegerField(source="2")
     depth_3 = IntegerField(source="3")
-    total = IntegerField()
+    members = IntegerField(source="total", help_text="Everyone in the team, at any depth (beyond 3 too).")
 
 
 class DistributorDetailOutput(DistributorOutput):
@@ -446,10 +445,26 @@ class BlacklistAddedOutput(BlacklistOutput):
 
 
 class ConditionProgress(serializers.Serializer):
+    """One condition of the next level. `required` and `current` are strings in the condition's unit: an
+    amount as a decimal string (`"3000.00"`) for `min_sales_amount`, a whole number (`"5"`) for the counts."""
+
     condition = serializers.CharField()
-    required = IntegerField()
-    current = IntegerField()
+    unit = serializers.ChoiceField(choices=["amount", "count"])
+    required = serializers.CharField()
+    current = serializers.CharField()
     met = serializers.BooleanField()
+
+    def to_representation(self, instance):
+        is_amount = instance["condition"] == "min_sales_amount"
+        currency = merchant_from_context(self.context).currency
+        shown = (lambda v: format_amount(v, currency)) if is_amount else str
+        return {
+            "condition": instance["condition"],
+            "unit": "amount" if is_amount else "count",
+            "required": shown(instance["required"]),
+            "current": shown(instance["current"]),
+            "met": instance["met"],
+        }
 
 
 class LevelProgressOutput(serializers.Serializer):
@@ -511,12 +526,28 @@ class LevelChangeOutput(ModelSerializer):
     old_level = LevelBrief(allow_null=True)
     new_level = LevelBrief(allow_null=True)
     run = IntegerField(source="run_id", allow_null=True)
-    metrics = serializers.JSONField(help_text="The metrics that decided a recalculated change, per window.")
+    metrics = serializers.SerializerMethodField(
+        help_text="The metrics that decided a recalculated change: `earned_rank`, and per window (`30d`, `all`) "
+        "`sales_amount` (a decimal string), `order_count`, `direct_recruits`, `bound_customers`."
+    )
 
     class Meta:
         model = LevelChange
         fields = ["id", "distributor", "old_level", "new_level", "direction", "metrics", "run", "reason", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_metrics(self, change) -> dict:
+        metrics = dict(change.metrics or {})
+        currency = merchant_from_context(self.context).currency
+        if isinstance(metrics.get("windows"), dict):
+            metrics["windows"] = {
+                name: {**values, "sales_amount": format_amount(values["sales_amount"], currency)}
+                if isinstance(values.get("sales_amount"), int)
+                else values
+                for name, values in metrics["windows"].items()
+            }
+        return metrics
 
 
 class TierRunOutput(ModelSerializer):

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from distribution import rates
 from distribution.audit import audit_record, diff, snapshot
 from distribution.auth import Actor
 from distribution.errors import NotFound, ValidationFailed
@@ -19,24 +20,28 @@ LEVEL_FIELDS = [
     "condition_mode",
     "window_days",
     *Level.CONDITION_FIELDS,
-    "rate_mode",
-    "depth1_rate",
-    "depth2_rate",
-    "depth3_rate",
+    *(f"depth{d}_rate{part}" for d in rates.DEPTHS for part in ("_mode", "")),
 ]
+
+
+def _columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The model's columns for the API's fields: `commission_rates` (a list by depth) becomes two per depth."""
+    data = dict(data)
+    if "commission_rates" in data:
+        data.update(rates.to_columns(data.pop("commission_rates"), **Level.RATE_COLUMNS))
+    return data
 
 
 def _validate(level: Level) -> None:
     errors: dict[str, list[str]] = {}
-    rates = {f"depth{d}_rate": getattr(level, f"depth{d}_rate") for d in (1, 2, 3)}
-    for name, value in rates.items():
-        if value is not None and value < 0:
-            errors[name] = ["Cannot be negative."]
-    if level.rate_mode == Level.RateMode.PERCENT:
-        if any(v is not None and v > 10_000 for v in rates.values()):
-            errors.setdefault("depth1_rate", []).append("A percent rate is at most 10000 basis points.")
-        elif sum(v for v in rates.values() if v) > 10_000:
-            errors.setdefault("depth1_rate", []).append("The rates of all depths add up to more than 100%.")
+    level_rates = level.commission_rates
+    if any((r["rate_bps"] or r["amount"] or 0) < 0 for r in level_rates):
+        errors["commission_rates"] = ["A rate cannot be negative."]
+    percent = [r["rate_bps"] for r in level_rates if r["mode"] == rates.PERCENT]
+    if any(v > 10_000 for v in percent):
+        errors.setdefault("commission_rates", []).append("A percent rate is at most 10000 basis points.")
+    elif sum(percent) > 10_000:
+        errors.setdefault("commission_rates", []).append("The percent rates of all depths add up to more than 100%.")
     for name in Level.CONDITION_FIELDS:
         value = getattr(level, name)
         if value is not None and value < 0:
@@ -57,7 +62,7 @@ def _save(level: Level, **kwargs) -> None:
 
 @transaction.atomic
 def level_create(*, merchant, actor: Actor, data: dict[str, Any]) -> Level:
-    level = Level(merchant=merchant, **data)
+    level = Level(merchant=merchant, **_columns(data))
     _validate(level)
     has_levels = Level.objects.for_merchant(merchant).exists()
     if not has_levels:
@@ -85,7 +90,7 @@ def level_update(*, merchant, actor: Actor, level_id: int, changes: dict[str, An
     before = snapshot(level, LEVEL_FIELDS)
     if changes.get("is_default") is False and level.is_default:
         raise DefaultLevelRequired("Make another level the default instead.")
-    for name, value in changes.items():
+    for name, value in _columns(changes).items():
         setattr(level, name, value)
     _validate(level)
     if changes.get("is_default") and not before["is_default"]:

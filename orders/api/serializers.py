@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from distribution import rates
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField, SecretField, SecretWithheldField
+from distribution.api.rates import CommissionRatesField
 from distribution.api.serializers import ModelSerializer
 from distribution.money import format_amount
 from orders.models import Order, OrderItem, Product
@@ -8,6 +10,9 @@ from orders.models import Order, OrderItem, Product
 
 class ProductOutput(ModelSerializer):
     price = MoneyField()
+    commission_rates = CommissionRatesField(
+        read_only=True, help_text="The product's own rate per depth; depths left out use the level and program rates."
+    )
 
     class Meta:
         model = Product
@@ -18,10 +23,7 @@ class ProductOutput(ModelSerializer):
             "price",
             "kind",
             "distribution_enabled",
-            "commission_mode",
-            "commission_depth1",
-            "commission_depth2",
-            "commission_depth3",
+            "commission_rates",
             "created_at",
             "updated_at",
         ]
@@ -29,38 +31,27 @@ class ProductOutput(ModelSerializer):
 
 
 class ProductInput(serializers.Serializer):
-    """One product. `commission_depthN` is basis points when `commission_mode` is percent, minor units
-    when it is fixed; leave a depth empty to fall back to the level and program rates."""
+    """One product, created or updated by `external_id`. `commission_rates` overrides the level and program
+    rates for the depths it lists, each depth with its own mode; leave it out to keep the product's
+    current overrides, send `[]` to remove them."""
 
     external_id = serializers.CharField(max_length=64)
     title = serializers.CharField(max_length=200)
     price = MoneyField(min_value=0)
     kind = serializers.ChoiceField(choices=Product.Kind.choices, default=Product.Kind.PHYSICAL)
     distribution_enabled = serializers.BooleanField(default=True)
-    commission_mode = serializers.ChoiceField(
-        choices=Product.CommissionMode.choices, allow_null=True, required=False, default=None
-    )
-    commission_depth1 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
-    commission_depth2 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
-    commission_depth3 = IntegerField(min_value=0, allow_null=True, required=False, default=None)
+    commission_rates = CommissionRatesField(required=False)
 
     def validate(self, attrs):
-        depths = {f"commission_depth{d}": attrs.get(f"commission_depth{d}") for d in (1, 2, 3)}
-        mode = attrs.get("commission_mode")
-        if mode is None and any(v is not None for v in depths.values()):
-            raise serializers.ValidationError({"commission_mode": "Required when a depth override is given."})
-        if mode == Product.CommissionMode.PERCENT:
-            errors = {k: "At most 10000 basis points." for k, v in depths.items() if v is not None and v > 10_000}
-            if errors:
-                raise serializers.ValidationError(errors)
-        if mode == Product.CommissionMode.FIXED:
-            errors = {
-                k: "A fixed commission cannot exceed the price."
-                for k, v in depths.items()
-                if v is not None and v > attrs["price"]
-            }
-            if errors:
-                raise serializers.ValidationError(errors)
+        too_high = [
+            rate["depth"]
+            for rate in attrs.get("commission_rates", [])
+            if rate["mode"] == rates.FIXED and rate["amount"] > attrs["price"]
+        ]
+        if too_high:
+            raise serializers.ValidationError(
+                {"commission_rates": [f"A fixed commission cannot exceed the price (depth {too_high[0]})."]}
+            )
         return attrs
 
 
@@ -248,8 +239,9 @@ class CommissionBreakdown(serializers.Serializer):
     status = serializers.CharField()
     base_amount = MoneyField()
     rate_source = serializers.CharField()
-    rate_mode = serializers.CharField()
-    rate_value = IntegerField()
+    rate_mode = serializers.ChoiceField(choices=rates.MODE_CHOICES)
+    rate_bps = IntegerField(allow_null=True, help_text="A percent rate, in basis points (null for a fixed rate).")
+    rate_amount = MoneyField(allow_null=True, help_text="A fixed rate per unit (null for a percent rate).")
     uncapped_amount = MoneyField()
     amount = MoneyField()
     reversed_amount = MoneyField()
@@ -330,7 +322,8 @@ def order_detail_body(order: Order, items, lines, *, currency: str) -> dict:
                 "base_amount": money(line.base_amount),
                 "rate_source": str(line.rate_source),
                 "rate_mode": str(line.rate_mode),
-                "rate_value": line.rate_value,
+                "rate_bps": line.rate_bps,
+                "rate_amount": None if line.rate_amount is None else money(line.rate_amount),
                 "uncapped_amount": money(line.uncapped_amount),
                 "amount": money(line.amount),
                 "reversed_amount": money(line.reversed_amount),

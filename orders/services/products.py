@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from distribution import rates
 from distribution.audit import audit_record, diff, snapshot
 from distribution.auth import Actor
 from merchants.models import Merchant
@@ -17,10 +18,7 @@ PRODUCT_FIELDS = [
     "price",
     "kind",
     "distribution_enabled",
-    "commission_mode",
-    "commission_depth1",
-    "commission_depth2",
-    "commission_depth3",
+    *(f"commission_depth{d}{part}" for d in rates.DEPTHS for part in ("_mode", "")),
 ]
 MAX_PRODUCTS_PER_REQUEST = 500
 
@@ -34,7 +32,8 @@ def product_upsert_many(*, merchant: Merchant, actor: Actor, items: list[dict[st
     """
     if len(items) > MAX_PRODUCTS_PER_REQUEST:
         raise TooManyProducts()
-    by_id = {item["external_id"]: item for item in items}  # the last one of a duplicated id wins
+    # the last one of a duplicated id wins; `commission_rates` (a list by depth) is two columns per depth
+    by_id = {item["external_id"]: _columns(item) for item in items}
     existing = {
         p.external_id: p
         for p in Product.objects.for_merchant(merchant)
@@ -65,7 +64,7 @@ def product_upsert_many(*, merchant: Merchant, actor: Actor, items: list[dict[st
         changed = diff(before, snapshot(product, PRODUCT_FIELDS))
         if changed:
             product.save(update_fields=[*changed, "updated_at"])
-            if "commission_mode" in changed or any(k.startswith("commission_depth") for k in changed):
+            if any(k.startswith("commission_depth") for k in changed):
                 audit_record(
                     merchant=merchant,
                     actor=actor,
@@ -75,3 +74,10 @@ def product_upsert_many(*, merchant: Merchant, actor: Actor, items: list[dict[st
                 )
         results[external_id] = (product, False)
     return [results[item["external_id"]] for item in items]
+
+
+def _columns(item: dict[str, Any]) -> dict[str, Any]:
+    item = dict(item)
+    if "commission_rates" in item:
+        item.update(rates.to_columns(item.pop("commission_rates"), **Product.RATE_COLUMNS))
+    return item

@@ -45,13 +45,13 @@ class TestDefinitions:
                 "rank": 2,
                 "is_default": True,
                 "min_sales_amount": "1000.00",
-                "rate_mode": "percent",
-                "depth1_rate": 1200,
+                "commission_rates": [{"depth": 1, "mode": "percent", "rate_bps": 1200}],
             },
             format="json",
         ).json()
         assert silver["is_default"] is True and silver["min_sales_amount"] == "1000.00"
-        listed = staff.get("/api/v1/levels").json()
+        assert silver["commission_rates"] == [{"depth": 1, "mode": "percent", "rate_bps": 1200, "amount": None}]
+        listed = staff.get("/api/v1/levels").json()["results"]
         assert [(lv["name"], lv["is_default"]) for lv in listed] == [("Bronze", False), ("Silver", True)]
         assert join(merchant, "u").level_id == silver["id"]
         assert_error(
@@ -70,8 +70,25 @@ class TestDefinitions:
         ("body", "field"),
         [
             ({"name": "X", "rank": 1}, "rank"),  # taken
-            ({"name": "X", "rank": 5, "depth1_rate": 10001}, "depth1_rate"),
-            ({"name": "X", "rank": 5, "depth1_rate": 6000, "depth2_rate": 5000}, "depth1_rate"),
+            (
+                {"name": "X", "rank": 5, "commission_rates": [{"depth": 1, "mode": "percent", "rate_bps": 10001}]},
+                "commission_rates",
+            ),
+            (
+                {
+                    "name": "X",
+                    "rank": 5,
+                    "commission_rates": [
+                        {"depth": 1, "mode": "percent", "rate_bps": 6000},
+                        {"depth": 2, "mode": "percent", "rate_bps": 5000},
+                    ],
+                },
+                "commission_rates",
+            ),
+            (
+                {"name": "X", "rank": 5, "commission_rates": [{"depth": 1, "mode": "fixed", "amount": 5}]},
+                "commission_rates",
+            ),
             ({"name": "X", "rank": 5, "window_days": 0}, "window_days"),
             ({"name": "X", "rank": 5, "min_order_count": -1}, "min_order_count"),
             ({"name": "X", "rank": 5, "condition_mode": "some"}, "condition_mode"),
@@ -85,9 +102,23 @@ class TestDefinitions:
         assert field in error["fields"]
         assert Level.objects.for_merchant(merchant).count() == 1
 
-    def test_fixed_rates_may_exceed_100_percent_in_total(self, api, merchant):
-        body = {"name": "F", "rank": 1, "rate_mode": "fixed", "depth1_rate": 50000, "depth2_rate": 90000}
-        assert api.staff(merchant, Role.ADMIN).post("/api/v1/levels", body, format="json").status_code == 201
+    def test_fixed_rates_may_exceed_100_percent_in_total_and_modes_mix(self, api, merchant):
+        rates = [
+            {"depth": 1, "mode": "fixed", "amount": "500.00"},
+            {"depth": 2, "mode": "fixed", "amount": "900.00"},
+            {"depth": 3, "mode": "percent", "rate_bps": 9000},
+        ]
+        response = api.staff(merchant, Role.ADMIN).post(
+            "/api/v1/levels", {"name": "F", "rank": 1, "commission_rates": rates}, format="json"
+        )
+        assert response.status_code == 201
+        assert [(r["mode"], r["rate_bps"], r["amount"]) for r in response.json()["commission_rates"]] == [
+            ("fixed", None, "500.00"),
+            ("fixed", None, "900.00"),
+            ("percent", 9000, None),
+        ]
+        level = Level.objects.for_merchant(merchant).get(pk=response.json()["id"])
+        assert [level.rate(d) for d in (1, 2, 3)] == [("fixed", 50000), ("fixed", 90000), ("percent", 9000)]
 
     def test_deleting_levels(self, api, merchant):
         staff = api.staff(merchant, Role.ADMIN)
@@ -194,8 +225,8 @@ def test_progress_toward_the_next_level_in_the_api(api, merchant):
     assert progress["current_level"]["name"] == "Bronze" and progress["next_level"]["name"] == "Silver"
     assert progress["condition_mode"] == "all" and progress["window_days"] == 30
     assert progress["conditions"] == [
-        {"condition": "min_sales_amount", "required": 50000, "current": 30000, "met": False},
-        {"condition": "min_direct_recruits", "required": 1, "current": 1, "met": True},
+        {"condition": "min_sales_amount", "unit": "amount", "required": "500.00", "current": "300.00", "met": False},
+        {"condition": "min_direct_recruits", "unit": "count", "required": "1", "current": "1", "met": True},
     ]
     assert progress["qualifies"] is False
     make_order(merchant, t["d"], amount=20000)

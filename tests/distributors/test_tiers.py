@@ -383,7 +383,7 @@ class TestApi:
         assert [(r["old_level"]["name"], r["new_level"]["name"], r["direction"], r["run"]) for r in rows] == [
             ("Bronze", "Silver", "up", body["id"])
         ]
-        assert rows[0]["metrics"]["windows"]["30d"]["sales_amount"] == 100_000
+        assert rows[0]["metrics"]["windows"]["30d"]["sales_amount"] == "1000.00"
         mine = api.distributor(merchant, external_user_id="seller").get("/api/v1/distributor/level-history")
         assert [r["new_level"]["name"] for r in mine.json()["results"]] == ["Silver"]
 

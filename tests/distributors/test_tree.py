@@ -49,7 +49,7 @@ def test_detail_shows_upline_to_the_program_depth_and_team(api, merchant):
     )
     body = api.staff(merchant, Role.VIEWER).get(f"/api/v1/distributors/{t['a1x'].pk}").json()
     assert [u["display_name"] for u in body["upline"]] == ["a1", "a", "r"]
-    assert body["team"] == {"direct": 1, "depth_2": 0, "depth_3": 0, "total": 1}
+    assert body["team"] == {"direct": 1, "depth_2": 0, "depth_3": 0, "members": 1}
     assert body["invite_link"] == f"https://m.example.com/distribution/join?invite={t['a1x'].invite_code}"
     assert body["share_link"] == f"https://m.example.com/?share={t['a1x'].invite_code}"
 
@@ -76,5 +76,5 @@ def test_a_distributor_sees_their_own_team_only(api, merchant):
     names = sorted(m["display_name"] for m in app.get("/api/v1/distributor/team").json()["results"])
     assert names == ["a1", "a1x", "a1y", "a2", "deep"]
     me = app.get("/api/v1/distributor/me").json()
-    assert me["status"] == "active" and me["team"] == {"direct": 2, "depth_2": 2, "depth_3": 1, "total": 5}
+    assert me["status"] == "active" and me["team"] == {"direct": 2, "depth_2": 2, "depth_3": 1, "members": 5}
     assert t["b"].pk not in [m["id"] for m in app.get("/api/v1/distributor/team").json()["results"]]

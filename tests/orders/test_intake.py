@@ -93,7 +93,13 @@ class TestPaid:
 
         program_update(merchant=merchant, actor=ACTOR, changes={"commission_depth": 3, "depth3_rate_bps": 100})
         gold = levels.level_create(
-            merchant=merchant, actor=ACTOR, data={"name": "Gold", "rank": 1, "rate_mode": "percent", "depth2_rate": 700}
+            merchant=merchant,
+            actor=ACTOR,
+            data={
+                "name": "Gold",
+                "rank": 1,
+                "commission_rates": [{"depth": 2, "mode": "percent", "rate_bps": 700}],
+            },
         )
         lifecycle.distributor_set_level(
             merchant=merchant,
@@ -104,7 +110,7 @@ class TestPaid:
             reason="x",
         )
         Product.objects.for_merchant(merchant).filter(external_id="cup").update(
-            commission_mode="fixed", commission_depth1=800
+            commission_depth1_mode="fixed", commission_depth1=800
         )
         send(shop, paid_body(share_code=shop.people["recruit"].invite_code))
         rows = CommissionLine.objects.for_merchant(merchant).order_by("order_item__line_id", "depth")
@@ -161,7 +167,7 @@ class TestPaid:
         if case == "binding_depth_three":
             program_update(merchant=merchant, actor=ACTOR, changes={"commission_depth": 3, "depth3_rate_bps": 100})
             Product.objects.for_merchant(merchant).filter(external_id="cup").update(
-                commission_mode="fixed", commission_depth1=800
+                commission_depth1_mode="fixed", commission_depth1=800
             )
             bindings.binding_record_visit(
                 merchant=merchant,

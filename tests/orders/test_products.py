@@ -61,9 +61,18 @@ def test_batch_upsert_answers_in_input_order(api, merchant):
         ({**TEA, "price": 1.5e300}, "price"),
         ({**TEA, "price": "12.345"}, "price"),
         ({**TEA, "kind": "bundle"}, "kind"),
-        ({**TEA, "commission_depth1": 100}, "commission_mode"),
-        ({**TEA, "commission_mode": "percent", "commission_depth1": 10001}, "commission_depth1"),
-        ({**TEA, "commission_mode": "fixed", "commission_depth2": 16801}, "commission_depth2"),
+        ({**TEA, "commission_rates": [{"depth": 1, "rate_bps": 100}]}, "mode"),
+        ({**TEA, "commission_rates": [{"depth": 1, "mode": "percent", "rate_bps": 10001}]}, "rate_bps"),
+        ({**TEA, "commission_rates": [{"depth": 1, "mode": "percent", "amount": "1.00"}]}, "rate_bps"),
+        ({**TEA, "commission_rates": [{"depth": 1, "mode": "percent", "rate_bps": 100, "amount": "1.00"}]}, "amount"),
+        ({**TEA, "commission_rates": [{"depth": 1, "mode": "fixed", "amount": 500}]}, "amount"),
+        ({**TEA, "commission_rates": [{"depth": 1, "mode": "fixed", "rate_bps": 500}]}, "amount"),
+        ({**TEA, "commission_rates": [{"depth": 2, "mode": "fixed", "amount": "168.01"}]}, "exceed the price"),
+        ({**TEA, "commission_rates": [{"depth": 4, "mode": "percent", "rate_bps": 100}]}, "depth"),
+        (
+            {**TEA, "commission_rates": [{"depth": 1, "mode": "percent", "rate_bps": 1}] * 2},
+            "Each depth at most once",
+        ),
         ({**TEA, "external_id": "x" * 65}, "external_id"),
         ({"title": "no id", "price": "1.00"}, "external_id"),
     ],
@@ -92,12 +101,31 @@ def test_batches_are_limited_to_500(api, merchant):
 def test_commission_override_changes_are_audited(api, merchant):
     client = api.api_key(merchant, Role.OPERATOR)
     client.post("/api/v1/products", TEA, format="json")
-    client.post("/api/v1/products", {**TEA, "commission_mode": "percent", "commission_depth1": 1500}, format="json")
+    rates = [{"depth": 1, "mode": "percent", "rate_bps": 1500}]
+    client.post("/api/v1/products", {**TEA, "commission_rates": rates}, format="json")
     event = AuditEvent.objects.for_merchant(merchant).get(action="product.commission_changed")
-    assert event.changes == {"commission_mode": [None, "percent"], "commission_depth1": [None, 1500]}
+    assert event.changes == {"commission_depth1_mode": [None, "percent"], "commission_depth1": [None, 1500]}
     product = Product.objects.for_merchant(merchant).get()
     assert product.commission_override(1) == ("percent", 1500)
     assert product.commission_override(2) is None
+
+
+def test_each_depth_has_its_own_mode_and_a_sync_without_rates_keeps_them(api, merchant):
+    client = api.api_key(merchant, Role.OPERATOR)
+    rates = [{"depth": 2, "mode": "percent", "rate_bps": 400}, {"depth": 1, "mode": "fixed", "amount": "5.00"}]
+    response = client.post("/api/v1/products", {**TEA, "commission_rates": rates}, format="json")
+    shown = [
+        {"depth": 1, "mode": "fixed", "rate_bps": None, "amount": "5.00"},
+        {"depth": 2, "mode": "percent", "rate_bps": 400, "amount": None},
+    ]
+    assert response.status_code == 201 and response.json()["results"][0]["product"]["commission_rates"] == shown
+    product = Product.objects.for_merchant(merchant).get()
+    assert (product.commission_override(1), product.commission_override(2)) == (("fixed", 500), ("percent", 400))
+    # the shop's next sync of title and price leaves the merchant's overrides alone; [] removes them
+    client.post("/api/v1/products", {**TEA, "title": "Longjing 250g"}, format="json")
+    assert client.get("/api/v1/products/tea-1").json()["commission_rates"] == shown
+    client.post("/api/v1/products", {**TEA, "commission_rates": []}, format="json")
+    assert client.get("/api/v1/products/tea-1").json()["commission_rates"] == []
 
 
 def test_list_filters_and_search(api, merchant):

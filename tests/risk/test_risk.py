@@ -71,8 +71,8 @@ class TestRules:
                 bad.pk,
                 {
                     "orders": 5,
-                    "paid": 50_000,
-                    "refunded": 40_000,
+                    "paid": "500.00",
+                    "refunded": "400.00",
                     "refund_rate_bps": 8000,
                     "merchant_rate_bps": 1159,
                     "window_days": 90,
