@@ -73,6 +73,41 @@ class RequestGuardMiddleware:
         return None
 
 
+class TrailingSlashMiddleware:
+    """One trailing-slash policy: no API path ends with a slash (`/api/v1/orders`, `/api/schema`,
+    `/api/docs`). A GET or HEAD with one is redirected (308) to the path without it; any other method is
+    refused with 404 `trailing_slash`, naming the right path, rather than followed with its body again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and path.endswith("/") and len(path) > len("/api/"):
+            from django.http import HttpResponsePermanentRedirect
+            from django.urls import Resolver404, resolve
+
+            from distribution.api.errors import error_body
+
+            canonical = path.rstrip("/")
+            try:
+                resolve(canonical)
+            except Resolver404:
+                return self.get_response(request)
+            if request.method in ("GET", "HEAD"):
+                query = request.META.get("QUERY_STRING", "")
+                response = HttpResponsePermanentRedirect(
+                    request.META.get("SCRIPT_NAME", "") + canonical + (f"?{query}" if query else "")
+                )
+                response.status_code = 308
+                return response
+            return JsonResponse(
+                error_body("trailing_slash", f"API paths have no trailing slash: {request.method} {canonical}"),
+                status=404,
+            )
+        return self.get_response(request)
+
+
 class ApiResponseHeadersMiddleware:
     """Every API answer is private to its credential: `Cache-Control: no-store` (no proxy or browser keeps
     a balance or a token) and `Vary` on the credential headers (no cache serves one caller's answer to

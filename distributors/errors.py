@@ -121,3 +121,12 @@ class NotAllowedForDistributor(PermissionDenied):
 class NotBlacklisted(Conflict):
     code = "not_blacklisted"
     default_message = "Only a blacklisted distributor's commission can be forfeited."
+
+
+# raised with `code=` where they happen
+CODES: dict[str, tuple[int, str]] = {
+    "agreement_not_current": (400, "The agreement version given is not the current one."),
+    "agreement_version_exists": (409, "An agreement with this version exists already."),
+    "code_exhausted": (409, "No free invite or entry code could be allocated: try again."),
+    "identity_missing": (409, "The distributor has not submitted an identity to verify."),
+}

@@ -7,6 +7,17 @@ class InvalidCredentials(ApplicationError):
     default_message = "Unknown username or wrong password."
 
 
+class NotStaff(ApplicationError):
+    """The password was right, but the account is no active merchant's staff (or not that merchant's)."""
+
+    status_code = 403
+    code = "not_staff"
+    default_message = (
+        "This account is not staff of any active merchant. Staff join by invitation "
+        "(POST /api/v1/auth/invitations/accept); platform operators sign in at /admin/."
+    )
+
+
 class MerchantRequired(ValidationFailed):
     code = "merchant_required"
     default_message = "You belong to several merchants: say which one."
@@ -45,3 +56,11 @@ class InvitationInvalid(ValidationFailed):
 class UsernameTaken(Conflict):
     code = "username_taken"
     default_message = "This merchant already has an account with this name: choose another."
+
+
+# raised with `code=` where they happen
+CODES: dict[str, tuple[int, str]] = {
+    "not_a_staff_token": (400, "Only a staff token can be revoked at auth/token/revoke."),
+    "not_a_session": (400, "Only a browser session can switch its merchant."),
+    "cannot_revoke_self": (403, "An API key cannot revoke itself."),
+}

@@ -1,6 +1,6 @@
 """Error codes of products and order intake."""
 
-from distribution.errors import ApplicationError, Conflict, Unprocessable, ValidationFailed
+from distribution.errors import ApplicationError, Conflict, NotFound, Unprocessable, ValidationFailed
 
 
 class TooManyProducts(ValidationFailed):
@@ -65,3 +65,16 @@ class SignatureExpired(ApplicationError):
     status_code = 401
     code = "signature_expired"
     default_message = "The signature's timestamp is more than 5 minutes from now."
+
+
+class NoWebhookEndpoint(NotFound):
+    code = "no_webhook_endpoint"
+    default_message = "This merchant has no webhook endpoint yet: create it with POST /api/v1/webhook-endpoint."
+
+
+class WebhookEndpointExists(Conflict):
+    code = "webhook_endpoint_exists"
+    default_message = (
+        "The webhook endpoint exists; its secret was shown when it was created. "
+        "For a new secret use POST /api/v1/webhook-endpoint/rotate-secret."
+    )

@@ -25,7 +25,11 @@ class DailyLimitExceeded(Unprocessable):
 
 class IdentityNotVerified(Unprocessable):
     code = "identity_not_verified"
-    default_message = "The program requires a verified real-name identity to withdraw."
+    default_message = (
+        "The program requires a verified real-name identity to withdraw: the distributor submits it at "
+        "POST /api/v1/distributor/identity, and the merchant verifies it at "
+        "POST /api/v1/distributors/{id}/identity/verify."
+    )
 
 
 class PayoutAccountMissing(Unprocessable):
@@ -46,3 +50,9 @@ class ProviderNotConfigured(Unprocessable):
 class InvalidAsOf(ValidationFailed):
     code = "invalid_as_of"
     default_message = "as_of cannot be in the future."
+
+
+# raised with `code=` where they happen
+CODES: dict[str, tuple[int, str]] = {
+    "not_manual": (409, "A provider payout is settled by the provider's answer, not marked by hand."),
+}

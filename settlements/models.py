@@ -117,10 +117,10 @@ class SettlementRun(TenantModel):
     """
 
     class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
+        PENDING = "pending", "Waiting for a worker"
+        RUNNING = "running", "Settling, chunk by chunk"
+        COMPLETED = "completed", "Every due line settled"
+        FAILED = "failed", "Stopped after repeated crashes"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule"
@@ -213,15 +213,21 @@ class SplitReceiver(TenantModel):
 
 
 class PayoutBatch(TenantModel):
-    """Approved manual withdrawals exported together for the bank."""
+    """Approved manual withdrawals exported together for the bank. Its file can be downloaded again: the
+    rows are its withdrawals'. An export sent with an Idempotency-Key answers the same batch again."""
 
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
     count = models.IntegerField()
-    total = models.BigIntegerField()
+    total = models.BigIntegerField(help_text="What the bank pays out: the withdrawals' net amounts, minor units.")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - null = none given
 
     class Meta:
+        verbose_name_plural = "payout batches"
         indexes = [models.Index(fields=["merchant", "-id"], name="payoutbatch_recent")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "idempotency_key"], name="payoutbatch_unique_key"),
+        ]
 
 
 class Withdrawal(TenantModel):

@@ -26,7 +26,7 @@ from tests.fuzz import direct, harness
 from tests.fuzz.harness import CREDENTIAL_KINDS, FuzzWorld, Stage
 
 # Generating the schema touches no database, so it can be loaded when the module is collected.
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", application)
 harness.install_hooks(schema)
 OPERATIONS = direct.operations_of(schema)
 

@@ -93,7 +93,7 @@ def _build(slug: str):
         source="api",
         data={"refund_id": f"{slug}-refund", "amount": 1000},
     )
-    webhooks.endpoint_for(merchant)
+    webhooks.webhook_endpoint_create(merchant=merchant, actor=Actor.system(slug))
     # money: complete the order, settle it, withdraw part of it
     intake.order_apply_event(
         merchant=merchant,

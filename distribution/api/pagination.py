@@ -20,6 +20,11 @@ class CursorPagination(pagination.CursorPagination):
     """
 
     ordering = "-id"
+    cursor_query_description = (
+        "An opaque, signed position in the list: take it from the `next` or `previous` link of the page before "
+        "(follow the link as given). A cursor made by hand is refused (400 `invalid_cursor`)."
+    )
+    page_size_query_description = "Items per page, 1-200 (default 50)."
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Count, F, Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from distribution.api.filters import DateTimeFilter, FilterSet
+from distribution.api.pagination import CursorPagination
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, ValidationFailed
 from distribution.inputs import parse_int
@@ -57,7 +59,11 @@ class DistributorTokenListApi(ListMixin, MerchantApi):
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
     filterset_fields = ["external_user_id", "revoked"]
 
-    @extend_schema(request=s.DistributorTokenIssueInput, responses={201: s.DistributorTokenCreatedOutput})
+    @extend_schema(
+        request=s.DistributorTokenIssueInput,
+        responses={201: s.DistributorTokenCreatedOutput},
+        examples=[OpenApiExample("An app user", request_only=True, value={"external_user_id": "wx-alice"})],
+    )
     def post(self, request):
         data = self.validate_input(s.DistributorTokenIssueInput)
         token, key = token_services.distributor_token_issue(
@@ -387,11 +393,15 @@ class TierRunListApi(ListMixin, MerchantApi):
     def scope_queryset(self, queryset):
         return queryset.order_by("-id")
 
-    @extend_schema(request=s.TierRunInput, responses={202: s.TierRunOutput})
+    @extend_schema(summary="Recalculate levels now", request=s.TierRunInput, responses={202: s.TierRunOutput})
     def post(self, request):
         data = self.validate_input(s.TierRunInput)
         run = tiers.tier_request(merchant=self.merchant, as_of=data.get("as_of"), trigger="manual")
-        return Response(s.TierRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            s.TierRunOutput(run).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": reverse("tier-run-detail", kwargs={"pk": run.pk})},
+        )
 
 
 @extend_schema(tags=["levels"])
@@ -544,17 +554,18 @@ class AgreementDetailApi(RetrieveMixin, MerchantApi):
 
 
 # --- levels ------------------------------------------------------------------------------------------------
+class LevelPagination(CursorPagination):
+    ordering = "rank"  # unique within the merchant: a stable cursor
+
+
 @extend_schema(tags=["levels"])
 class LevelListApi(ListMixin, MerchantApi):
     """Levels (分销等级), lowest rank first. The first level created is the default for new distributors."""
 
     model = Level
     serializer_class = s.LevelSerializer
-    pagination_class = None
+    pagination_class = LevelPagination
     required_permissions = {"POST": Perm.PROGRAM_MANAGE}
-
-    def scope_queryset(self, queryset):
-        return queryset.order_by("rank")
 
     @extend_schema(request=s.LevelSerializer, responses={201: s.LevelSerializer})
     def post(self, request):
@@ -643,7 +654,17 @@ class VisitApi(MerchantApi):
 
     required_permissions = {"POST": Perm.ORDERS_MANAGE}
 
-    @extend_schema(request=s.VisitInput, responses={200: s.VisitOutput, 201: s.VisitOutput})
+    @extend_schema(
+        request=s.VisitInput,
+        responses={200: s.VisitOutput, 201: s.VisitOutput},
+        examples=[
+            OpenApiExample(
+                "Through a share link",
+                request_only=True,
+                value={"customer_external_id": "c-1001", "share_code": "K7Q2M9"},
+            )
+        ],
+    )
     def post(self, request):
         data = self.validate_input(s.VisitInput)
         result = bindings.binding_record_visit(merchant=self.merchant, **data)
@@ -720,7 +741,9 @@ class BlacklistDetailApi(RetrieveMixin, MerchantApi):
 
 
 # --- the distributor's own API -----------------------------------------------------------------------------
-class _MeApi(DistributorApi):
+class MyApi(DistributorApi):
+    """A distributor-API view about the caller: `me()` is their distributor (404 `not_a_distributor` if none)."""
+
     def me(self, *, required: bool = True) -> Distributor | None:
         distributor = selectors.distributor_for_user(self.merchant, self.external_user_id)
         if distributor is None and required:
@@ -729,7 +752,7 @@ class _MeApi(DistributorApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorMeApi(_MeApi):
+class DistributorMeApi(MyApi):
     """The calling app user as the program sees them: status, level, team and progress to the next level."""
 
     @extend_schema(responses={200: s.DistributorMeOutput})
@@ -745,14 +768,24 @@ class DistributorMeApi(_MeApi):
             "team": selectors.team_counts(distributor) if distributor else None,
             "progress": level_progress(distributor) if distributor else None,
         }
-        return Response(s.DistributorMeOutput(body).data)
+        return Response(s.DistributorMeOutput(body, context=self.get_serializer_context()).data)
 
 
 @extend_schema(tags=["distributor"])
-class DistributorApplyApi(_MeApi):
+class DistributorApplyApi(MyApi):
     """Apply to become a distributor (under the inviter whose code you were given)."""
 
-    @extend_schema(request=s.ApplyInput, responses={201: s.ApplicationOutput})
+    @extend_schema(
+        request=s.ApplyInput,
+        responses={201: s.ApplicationOutput},
+        examples=[
+            OpenApiExample(
+                "Invited by another distributor",
+                request_only=True,
+                value={"display_name": "Bob", "invite_code": "K7Q2M9", "agreement_version": "2026-01"},
+            )
+        ],
+    )
     def post(self, request):
         data = self.validate_input(s.ApplyInput)
         application = applications.application_submit(
@@ -771,7 +804,7 @@ class DistributorApplyApi(_MeApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorInviteApi(_MeApi):
+class DistributorInviteApi(MyApi):
     """My invite code and links (for posters and sharing)."""
 
     @extend_schema(responses={200: s.InviteOutput})
@@ -788,7 +821,7 @@ class DistributorInviteApi(_MeApi):
 
 
 @extend_schema(tags=["distributor"], parameters=[DEPTH_PARAM])
-class DistributorMyTeamApi(ListMixin, _MeApi):
+class DistributorMyTeamApi(ListMixin, MyApi):
     """My team: direct recruits (depth=1) and theirs, newest first."""
 
     serializer_class = s.TeamMemberOutput
@@ -802,7 +835,7 @@ class DistributorMyTeamApi(ListMixin, _MeApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorMyCustomersApi(ListMixin, _MeApi):
+class DistributorMyCustomersApi(ListMixin, MyApi):
     """Customers bound to me now (their ids masked)."""
 
     serializer_class = s.MyCustomerOutput
@@ -815,7 +848,7 @@ class DistributorMyCustomersApi(ListMixin, _MeApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorMyIdentityApi(_MeApi):
+class DistributorMyIdentityApi(MyApi):
     """Submit my real name and ID number (stored encrypted; the merchant verifies them)."""
 
     @extend_schema(request=s.IdentityInput, responses={200: s.DistributorOutput})
@@ -829,7 +862,7 @@ class DistributorMyIdentityApi(_MeApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorAgreementApi(_MeApi):
+class DistributorAgreementApi(MyApi):
     """The current agreement; POST accepts a version of it."""
 
     @extend_schema(responses={200: s.AgreementSerializer})
@@ -855,7 +888,7 @@ class DistributorAgreementApi(_MeApi):
 
 
 @extend_schema(tags=["distributor"])
-class DistributorMyLevelHistoryApi(ListMixin, _MeApi):
+class DistributorMyLevelHistoryApi(ListMixin, MyApi):
     """My level history, newest first (upgrades, downgrades and the merchant's changes)."""
 
     model = LevelChange

@@ -1,6 +1,7 @@
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,7 +10,7 @@ from distribution.api import parsers, throttling
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
-from distribution.errors import NotFound, PermissionDenied
+from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.security import client_ip
 from distributors.errors import NotADistributor
 from distributors.selectors import distributor_for_user
@@ -44,7 +45,17 @@ class ProductListApi(ListMixin, MerchantApi):
     filterset_class = ProductFilter
     required_permissions = {"POST": Perm.CATALOG_MANAGE}
 
-    @extend_schema(request=s.ProductBatchInput, responses={200: s.ProductBatchOutput, 201: s.ProductBatchOutput})
+    @extend_schema(
+        summary="Create or update products (one, or up to 500)",
+        request=PolymorphicProxySerializer(
+            component_name="ProductUpsertInput",
+            serializers=[s.ProductInput, s.ProductBatchInput],
+            resource_type_field_name=None,
+        ),
+        responses={200: s.ProductBatchOutput, 201: s.ProductBatchOutput},
+        description='The body is one product, or `{"products": [...]}` with up to 500. 201 when any product '
+        "was created, 200 when all existed; each result says whether its product was created.",
+    )
     def post(self, request):
         if isinstance(request.data, dict) and "products" in request.data:
             items = self.validate_input(s.ProductBatchInput)["products"]
@@ -127,7 +138,22 @@ class OrderListApi(ListMixin, MerchantApi):
     def scope_queryset(self, queryset):
         return queryset.select_related("distributor")
 
-    @extend_schema(request=s.OrderPaidInput, responses={200: s.IngestOutput, 201: s.IngestOutput})
+    @extend_schema(
+        request=s.OrderPaidInput,
+        responses={200: s.IngestOutput, 201: s.IngestOutput},
+        examples=[
+            OpenApiExample(
+                "A teapot, bought by a bound customer",
+                request_only=True,
+                value={
+                    "external_id": "o-1001",
+                    "customer_external_id": "c-1001",
+                    "paid_at": "2026-12-03T10:00:00Z",
+                    "items": [{"line_id": "1", "product": "pot-1", "quantity": 1, "unit_price": "360.00"}],
+                },
+            )
+        ],
+    )
     def post(self, request):
         data = dict(self.validate_input(s.OrderPaidInput))
         event_id = data.pop("event_id", None)
@@ -158,7 +184,18 @@ class OrderEventApi(MerchantApi):
     lookup_field = "external_id"
     required_permissions = {"POST": Perm.ORDERS_MANAGE}
 
-    @extend_schema(request=s.OrderEventInput, responses={200: s.IngestOutput, 201: s.IngestOutput})
+    @extend_schema(
+        request=s.OrderEventInput,
+        responses={200: s.IngestOutput, 201: s.IngestOutput},
+        examples=[
+            OpenApiExample("Completed", request_only=True, value={"type": "completed"}),
+            OpenApiExample(
+                "Refunded by amount",
+                request_only=True,
+                value={"type": "refunded", "refund_id": "r-1", "amount": "360.00"},
+            ),
+        ],
+    )
     def post(self, request, external_id):
         order = self.get_object()
         data = dict(self.validate_input(s.OrderEventInput))
@@ -188,13 +225,19 @@ def _endpoint_body(request, endpoint) -> dict:
 
 @extend_schema(tags=["orders"])
 class WebhookEndpointApi(MerchantApi):
-    """Where the shop sends signed order events (the secret is shown only when rotated)."""
+    """Where the shop sends signed order events. POST creates it and answers its signing secret, once
+    (it is kept encrypted, and no later answer shows it); GET shows the URL."""
 
-    required_permissions = {"GET": Perm.PROGRAM_MANAGE}
+    required_permissions = {"GET": Perm.PROGRAM_MANAGE, "POST": Perm.PROGRAM_MANAGE}
 
-    @extend_schema(responses={200: s.WebhookEndpointOutput})
+    @extend_schema(summary="The webhook endpoint", responses={200: s.WebhookEndpointOutput})
     def get(self, request):
-        return Response(_endpoint_body(request, webhooks.endpoint_for(self.merchant)))
+        return Response(_endpoint_body(request, webhooks.endpoint_of(self.merchant)))
+
+    @extend_schema(summary="Create the webhook endpoint", request=None, responses={201: s.WebhookSecretOutput})
+    def post(self, request):
+        endpoint, secret = webhooks.webhook_endpoint_create(merchant=self.merchant, actor=self.actor)
+        return Response(s.WebhookSecretOutput({**_endpoint_body(request, endpoint), "secret": secret}).data, status=201)
 
 
 @extend_schema(tags=["orders"])
@@ -234,11 +277,13 @@ WEBHOOK_TYPES = {
 class OrderWebhookApi(APIView):
     """Inbound order events from the merchant's shop, signed with the endpoint's secret.
 
-    Body: `{"id": "<event id>", "type": "order.paid|order.shipped|order.completed|order.refunded|order.closed",
-    "data": {...}}` where `data` is the body of `POST /api/v1/orders` (paid) or of
-    `POST /api/v1/orders/{external_id}/events` plus `"order": "<external_id>"`. An id delivered again
-    with the same body is acknowledged (200, `duplicate: true`); the same id with a different body is a 409
-    `event_id_reused`; an event for an order not received yet is a 409, so retry it.
+        Body: `{"id": "<event id>", "type": "order.paid|order.shipped|order.completed|order.refunded|order.closed",
+        "data": {...}}` where `data` is the body of `POST /api/v1/orders` (paid) or of
+        `POST /api/v1/orders/{external_id}/events` plus `"order": "<external_id>"`. An id delivered again
+        with the same body is acknowledged (200, `duplicate: true`); the same id with a different body is a 409
+        `event_id_reused`. A malformed event (no `data.order`, an unknown or invalid field) is a 400 whose fields
+    are named `data.<field>`: sending it again cannot help. An event for an order not received yet is a 409
+    `unknown_order`: it may succeed once the order arrives, so retry it.
     """
 
     authentication_classes: list = []
@@ -270,14 +315,16 @@ class OrderWebhookApi(APIView):
         kind, event_id = WEBHOOK_TYPES[envelope["type"]], envelope["id"]
         data = dict(envelope["data"])
         if kind == "paid":
-            paid = validate(s.OrderPaidInput, data, context=context)
+            paid = validate_data(s.OrderPaidInput, data, context=context)
             fields = {k: v for k, v in paid.items() if k != "event_id"}
             result = intake.order_ingest_paid(
                 merchant=merchant, data=fields, source=OrderEvent.Source.WEBHOOK, event_id=event_id
             )
         else:
-            external_id = str(data.pop("order", "") or "")
-            event = validate(s.OrderEventInput, {**data, "type": kind}, context=context)
+            external_id = data.pop("order", None)
+            if not isinstance(external_id, str) or not external_id:
+                raise ValidationFailed(fields={"data.order": ["Required: the external id of the order."]})
+            event = validate_data(s.OrderEventInput, {**data, "type": kind}, context=context)
             fields = {k: v for k, v in event.items() if k not in ("type", "event_id")}
             try:
                 result = intake.order_apply_event(
@@ -298,6 +345,21 @@ class OrderWebhookApi(APIView):
                 "status": result.order.status,
             }
         )
+
+
+def validate_data(serializer_class, data: dict, *, context: dict) -> dict:
+    """An envelope's `data`, validated: a refusal names its fields as `data.<field>`."""
+    try:
+        return validate(serializer_class, data, context=context)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, code=exc.code, fields=_under_data(exc.fields)) from None
+    except ValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        raise ValidationFailed(fields=_under_data(detail)) from None
+
+
+def _under_data(fields: dict) -> dict:
+    return {f"data.{name}": errors for name, errors in fields.items()}
 
 
 @extend_schema(tags=["distributor"])

@@ -21,7 +21,7 @@ from django.utils import timezone
 from distribution import crypto
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from orders.errors import InvalidSignature, SignatureExpired
+from orders.errors import InvalidSignature, NoWebhookEndpoint, SignatureExpired, WebhookEndpointExists
 from orders.models import WebhookEndpoint
 
 HEADER = "X-Distribution-Signature"
@@ -81,27 +81,37 @@ def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def endpoint_for(merchant) -> WebhookEndpoint:
-    """The merchant's endpoint, made (with a first secret) on first use."""
+def endpoint_of(merchant) -> WebhookEndpoint:
+    """The merchant's endpoint (404 `no_webhook_endpoint` until it is created)."""
     endpoint = WebhookEndpoint.objects.for_merchant(merchant).first()
-    if endpoint is not None:
-        return endpoint
+    if endpoint is None:
+        raise NoWebhookEndpoint()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_create(*, merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
+    """The merchant's endpoint and its first secret, returned once (a second create is a 409: rotate instead)."""
+    secret = _new_secret()
     try:
         with transaction.atomic():
-            return WebhookEndpoint.objects.create(
+            endpoint = WebhookEndpoint.objects.create(
                 merchant=merchant,
                 public_id="whk_" + secrets.token_urlsafe(18),
-                secret_encrypted=crypto.encrypt(_new_secret()),
+                secret_encrypted=crypto.encrypt(secret),
             )
     except IntegrityError:
-        return WebhookEndpoint.objects.for_merchant(merchant).get()
+        raise WebhookEndpointExists() from None
+    audit_record(merchant=merchant, actor=actor, action="webhook_endpoint.created", obj=endpoint, changes={})
+    return endpoint, secret
 
 
 @transaction.atomic
 def webhook_secret_rotate(*, merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
     """A new secret, returned once; the old one keeps working for 24 hours so the shop can switch."""
-    endpoint_for(merchant)
-    endpoint = WebhookEndpoint.objects.for_merchant(merchant).select_for_update().get()
+    endpoint = WebhookEndpoint.objects.for_merchant(merchant).select_for_update().first()
+    if endpoint is None:
+        raise NoWebhookEndpoint()
     secret = _new_secret()
     endpoint.previous_secret_encrypted = endpoint.secret_encrypted
     endpoint.previous_valid_until = timezone.now() + ROTATION_GRACE

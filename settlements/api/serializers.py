@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField
 from distribution.api.serializers import ModelSerializer
-from settlements.models import LedgerTransaction, Posting, SettlementRun, Withdrawal
+from settlements.models import LedgerTransaction, PayoutBatch, Posting, SettlementRun, Withdrawal
 
 
 class SettlementRunOutput(ModelSerializer):
@@ -137,3 +137,16 @@ class PayoutAccountInput(serializers.Serializer):
     openid = serializers.CharField(
         max_length=64, allow_blank=True, help_text="The distributor's WeChat openid under the merchant's appid."
     )
+
+
+class PayoutBatchOutput(ModelSerializer):
+    total = MoneyField(help_text="What the bank pays out: the sum of the withdrawals' net amounts.")
+    withdrawals = serializers.SerializerMethodField(help_text="The ids of the batch's withdrawals.")
+
+    class Meta:
+        model = PayoutBatch
+        fields = ["id", "created_at", "created_by", "count", "total", "withdrawals"]
+        read_only_fields = fields
+
+    def get_withdrawals(self, batch) -> list[int]:
+        return list(batch.withdrawals.order_by("pk").values_list("pk", flat=True))

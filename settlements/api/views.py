@@ -1,21 +1,23 @@
 from __future__ import annotations
 
+from django.db import transaction
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from distribution import exports
-from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
 from distribution.inputs import parse_month
-from distributors.errors import NotADistributor
+from distributors.api.views import MyApi
 from distributors.models import Distributor
-from distributors.selectors import distributor_for_user
 from merchants.roles import Perm
 from settlements import ledger
 from settlements.api import serializers as s
-from settlements.models import LedgerTransaction, SettlementRun, Withdrawal
+from settlements.errors import SettlementInProgress
+from settlements.models import LedgerTransaction, PayoutBatch, SettlementRun, Withdrawal
 from settlements.services import runs, statements, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(
@@ -39,7 +41,10 @@ def file_format(view, *, default: str, allowed: tuple[str, ...]) -> str:
     return chosen
 
 
-def balance_body(merchant, distributor_id: int) -> dict:
+def balance_body(merchant, distributor_id: int | None) -> dict:
+    """A distributor's balances; all zero for nobody (`None`)."""
+    if distributor_id is None:
+        return {"currency": merchant.currency, **dict.fromkeys(ledger.BALANCE_KINDS, 0)}
     return {
         "currency": merchant.currency,
         **ledger.distributor_balances(merchant.pk, distributor_id, merchant.currency),
@@ -63,19 +68,32 @@ def statement_response(view, distributor_id: int, month: str):
 # --- settlement runs -----------------------------------------------------------------------------------------
 @extend_schema(tags=["settlement"])
 class SettlementRunListApi(ListMixin, MerchantApi):
-    """Settlement runs, newest first. POST settles now everything whose after-sales window ended by
-    `as_of` (one run at a time; the work happens on a worker, its progress shows here)."""
+    """Settlement runs, newest first. POST asks for one now: it settles everything whose after-sales window
+    ended by `as_of` (default: now). The answer is 202 with the run and its `Location`; a worker does the
+    work and the run shows its progress. One run at a time: while one is pending or running, POST answers
+    that run (its `as_of` says what it settles), as `POST /tier-runs` does."""
 
     model = SettlementRun
     serializer_class = s.SettlementRunOutput
     filterset_fields = ["status", "trigger"]
     required_permissions = {"POST": Perm.SETTLEMENT_RUN}
 
-    @extend_schema(request=s.SettlementRequestInput, responses={201: s.SettlementRunOutput})
+    @extend_schema(
+        summary="Settle now",
+        request=s.SettlementRequestInput,
+        responses={202: s.SettlementRunOutput},
+    )
     def post(self, request):
         data = self.validate_input(s.SettlementRequestInput)
-        run = runs.settlement_request(merchant=self.merchant, actor=self.actor, as_of=data.get("as_of"))
-        return Response(self.get_serializer(run).data, status=201)
+        try:
+            run = runs.settlement_request(merchant=self.merchant, actor=self.actor, as_of=data.get("as_of"))
+        except SettlementInProgress as exc:
+            run = SettlementRun.objects.for_merchant(self.merchant).get(pk=exc.extra["run"])
+        return Response(
+            self.get_serializer(run).data,
+            status=202,
+            headers={"Location": reverse("settlement-detail", kwargs={"pk": run.pk})},
+        )
 
 
 @extend_schema(tags=["settlement"])
@@ -202,26 +220,79 @@ WithdrawalMarkFailedApi = _decision(
 
 @extend_schema(tags=["withdrawals"])
 class WithdrawalExportApi(MerchantApi):
-    """Export every approved manual withdrawal not exported yet as a file for the bank (CSV, or XLSX with
-    `?format=xlsx`); they become `processing` until marked paid or failed. The batch id is in the
-    `X-Payout-Batch` header."""
+    """Export every approved manual withdrawal not exported yet as one payout batch, and its file for the bank
+    (CSV, or XLSX with `?format=xlsx`); they become `processing` until marked paid or failed. The batch id is
+    in the `X-Payout-Batch` header (empty when nothing was waiting). Send an `Idempotency-Key` to make a
+    retry safe: the same key answers the same batch's file again. `GET /payout-batches/{id}/file` downloads
+    any batch again."""
 
     required_permissions = {"POST": Perm.MONEY_APPROVE}
-    idempotent_methods = frozenset()  # each export is a new batch; the file is not kept for replays
+    idempotent_methods = frozenset()  # the key is the batch's own (a file is not a replayable JSON answer)
 
     @extend_schema(
+        summary="Export approved withdrawals for the bank",
         request=None,
-        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), description="csv (default) or xlsx.")],
+        parameters=[
+            OpenApiParameter("format", str, enum=list(exports.FORMATS), description="csv (default) or xlsx."),
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="The same key answers the same batch again instead of exporting anew.",
+            ),
+        ],
         responses={(200, "text/csv"): FILE_RESPONSE, (200, exports.CONTENT_TYPES["xlsx"]): FILE_RESPONSE},
     )
     def post(self, request):
         output = file_format(self, default="csv", allowed=exports.FORMATS)
-        batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor)
-        response = exports.file_response(
-            withdrawals.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
-        )
-        response["X-Payout-Batch"] = str(batch.pk) if batch else ""
-        return response
+        key = request.headers.get("Idempotency-Key") or None
+        if key is not None and not 1 <= len(key) <= 255:
+            raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
+        with transaction.atomic():
+            batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
+        return batch_file(batch, rows, output)
+
+
+def batch_file(batch, rows, output: str):
+    response = exports.file_response(
+        withdrawals.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
+    )
+    response["X-Payout-Batch"] = str(batch.pk) if batch else ""
+    return response
+
+
+@extend_schema(tags=["withdrawals"])
+class PayoutBatchListApi(ListMixin, MerchantApi):
+    """Payout batches (manual bank transfers), newest first: finance's record of every export."""
+
+    model = PayoutBatch
+    serializer_class = s.PayoutBatchOutput
+    required_permissions = {"GET": Perm.MONEY_APPROVE}
+
+
+@extend_schema(tags=["withdrawals"])
+class PayoutBatchDetailApi(RetrieveMixin, MerchantApi):
+    model = PayoutBatch
+    serializer_class = s.PayoutBatchOutput
+    required_permissions = {"GET": Perm.MONEY_APPROVE}
+
+
+@extend_schema(tags=["withdrawals"])
+class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
+    """A batch's file again (CSV, or XLSX with `?format=xlsx`), with the same rows as when it was exported."""
+
+    model = PayoutBatch
+    required_permissions = {"GET": Perm.MONEY_APPROVE}
+
+    @extend_schema(
+        summary="Download a payout batch's file again",
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), description="csv (default) or xlsx.")],
+        responses={(200, "text/csv"): FILE_RESPONSE, (200, exports.CONTENT_TYPES["xlsx"]): FILE_RESPONSE},
+    )
+    def get(self, request, pk):
+        output = file_format(self, default="csv", allowed=exports.FORMATS)
+        batch = self.get_object()
+        return batch_file(batch, withdrawals.batch_rows(batch), output)
 
 
 # --- the ledger, read-only ---------------------------------------------------------------------------------
@@ -239,25 +310,20 @@ class LedgerTransactionListApi(ListMixin, MerchantApi):
 
 
 # --- the distributor's own --------------------------------------------------------------------------------------
-class _MeApi(DistributorApi):
-    def me(self) -> Distributor:
-        distributor = distributor_for_user(self.merchant, self.external_user_id)
-        if distributor is None:
-            raise NotADistributor()
-        return distributor
-
-
 @extend_schema(tags=["distributor"])
-class MyBalanceApi(_MeApi):
+class MyBalanceApi(MyApi):
+    """My balances. Someone who is not a distributor (yet) has none: zeros, as `/distributor/me` answers
+    `status: none` for them rather than an error."""
+
     @extend_schema(responses={200: s.BalanceOutput})
     def get(self, request):
-        return Response(
-            s.BalanceOutput(balance_body(self.merchant, self.me().pk), context=self.get_serializer_context()).data
-        )
+        distributor = self.me(required=False)
+        body = balance_body(self.merchant, distributor.pk if distributor else None)
+        return Response(s.BalanceOutput(body, context=self.get_serializer_context()).data)
 
 
 @extend_schema(tags=["distributor"])
-class MyWithdrawalListApi(ListMixin, _MeApi):
+class MyWithdrawalListApi(ListMixin, MyApi):
     """My withdrawals; POST asks for one (needs an Idempotency-Key: retry safely with the same key)."""
 
     model = Withdrawal
@@ -268,7 +334,11 @@ class MyWithdrawalListApi(ListMixin, _MeApi):
     def scope_queryset(self, queryset):
         return queryset.filter(distributor=self.me())
 
-    @extend_schema(request=s.WithdrawalInput, responses={201: s.WithdrawalOutput})
+    @extend_schema(
+        request=s.WithdrawalInput,
+        responses={201: s.WithdrawalOutput},
+        examples=[OpenApiExample("Thirty yuan", request_only=True, value={"amount": "30.00"})],
+    )
     def post(self, request):
         data = self.validate_input(s.WithdrawalInput)
         withdrawal = withdrawals.withdrawal_request(
@@ -278,7 +348,7 @@ class MyWithdrawalListApi(ListMixin, _MeApi):
 
 
 @extend_schema(tags=["distributor"], parameters=[FILE_FORMAT_PARAM])
-class MyStatementApi(_MeApi):
+class MyStatementApi(MyApi):
     @extend_schema(responses=STATEMENT_RESPONSES)
     def get(self, request, month):
         return statement_response(self, self.me().pk, month)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -249,6 +249,8 @@ def _finish(withdrawal: Withdrawal, *, merchant, actor: Actor, paid: bool, reaso
 
 
 # --- manual payouts --------------------------------------------------------------------------------------
+EXPORT_LOCK = 0x70617962  # "payb": the advisory lock class of payout exports, with the merchant's id
+
 EXPORT_COLUMNS = [
     "withdrawal_id",
     "out_bill_no",
@@ -265,9 +267,18 @@ EXPORT_COLUMNS = [
 
 
 @transaction.atomic
-def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, list[list]]:
+def withdrawals_export(
+    *, merchant, actor: Actor, idempotency_key: str | None = None
+) -> tuple[PayoutBatch | None, list[list]]:
     """Every approved manual withdrawal not exported yet, as one batch (they become `processing`), and its
-    rows under EXPORT_COLUMNS for the file (distribution.exports writes it)."""
+    rows under EXPORT_COLUMNS for the file (distribution.exports writes it). With an `idempotency_key` that
+    made a batch before, that batch and its rows again, and nothing changes."""
+    with connection.cursor() as cursor:  # one export of a merchant at a time: a retry sees the first's batch
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [EXPORT_LOCK, merchant.pk])
+    if idempotency_key:
+        earlier = PayoutBatch.objects.for_merchant(merchant).filter(idempotency_key=idempotency_key).first()
+        if earlier is not None:
+            return earlier, batch_rows(earlier)
     rows = list(
         Withdrawal.objects.for_merchant(merchant)
         .select_for_update()
@@ -278,27 +289,42 @@ def withdrawals_export(*, merchant, actor: Actor) -> tuple[PayoutBatch | None, l
     if not rows:
         return None, []
     batch = PayoutBatch.objects.create(
-        merchant=merchant, created_by=actor.label or actor.kind, count=len(rows), total=sum(w.net_amount for w in rows)
+        merchant=merchant,
+        created_by=actor.label or actor.kind,
+        count=len(rows),
+        total=sum(w.net_amount for w in rows),
+        idempotency_key=idempotency_key or None,
     )
-    table = []
     for w in rows:
         _move(w, W.PROCESSING, merchant=merchant, actor=actor, reason=f"exported in batch {batch.pk}", batch=batch)
-        table.append(
-            [
-                w.pk,
-                w.out_bill_no,
-                w.distributor_id,
-                w.distributor.display_name,
-                w.distributor.real_name_masked,
-                format_amount(w.amount, w.currency),
-                format_amount(w.fee, w.currency),
-                format_amount(w.tax, w.currency),
-                format_amount(w.net_amount, w.currency),
-                w.currency,
-                w.requested_at.isoformat(),
-            ]
-        )
-    return batch, table
+    return batch, [_export_row(w) for w in rows]
+
+
+def batch_rows(batch: PayoutBatch) -> list[list]:
+    """A batch's file rows, from its withdrawals (in their current state, which the file does not show)."""
+    withdrawals = (
+        Withdrawal.objects.for_merchant(batch.merchant_id)
+        .filter(batch=batch)
+        .select_related("distributor")
+        .order_by("pk")
+    )
+    return [_export_row(w) for w in withdrawals]
+
+
+def _export_row(w: Withdrawal) -> list:
+    return [
+        w.pk,
+        w.out_bill_no,
+        w.distributor_id,
+        w.distributor.display_name,
+        w.distributor.real_name_masked,
+        format_amount(w.amount, w.currency),
+        format_amount(w.fee, w.currency),
+        format_amount(w.tax, w.currency),
+        format_amount(w.net_amount, w.currency),
+        w.currency,
+        w.requested_at.isoformat(),
+    ]
 
 
 @transaction.atomic

@@ -264,7 +264,7 @@ def load_schema(base_url: str):
 
     from tests.fuzz import harness
 
-    schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/?format=json")
+    schema = schemathesis.openapi.from_url(f"{base_url}/api/schema?format=json")
     harness.install_hooks(schema)
     return schema
 

@@ -50,9 +50,11 @@ class TestStaffLogin:
         assert_error(login(APIClient(), "nobody", "wrong"), 401, "invalid_credentials")
         assert StaffToken.objects.unscoped().count() == 0
 
-    def test_a_user_without_membership_cannot_log_in(self, db):
+    def test_a_user_without_membership_is_told_so_and_gets_no_token(self, db):
         UserFactory(username="loner")
-        assert_error(login(APIClient(), "loner"), 401, "invalid_credentials")
+        error = assert_error(login(APIClient(), "loner"), 403, "not_staff")
+        assert "not staff of any active merchant" in error["message"] and "invitations/accept" in error["message"]
+        assert StaffToken.objects.unscoped().count() == 0
 
     def test_several_merchants_need_a_slug(self, merchant, other_merchant):
         user = UserFactory(username="both")
@@ -63,7 +65,8 @@ class TestStaffLogin:
         response = login(APIClient(), "both", merchant="beta")
         assert response.status_code == 201
         assert response.json()["role"] == "operator"
-        assert_error(login(APIClient(), "both", merchant="gamma"), 401, "invalid_credentials")
+        error = assert_error(login(APIClient(), "both", merchant="gamma"), 403, "not_staff")
+        assert error["message"] == "This account is not staff of the merchant 'gamma'."
 
     def test_missing_fields_are_a_400_in_the_error_shape(self, db):
         error = assert_error(APIClient().post("/api/v1/auth/token", {}, format="json"), 400, "invalid")
@@ -322,7 +325,7 @@ class TestSuspendedMerchant:
         assert_error(staff.get("/api/v1/me"), 403, "merchant_suspended")
         assert_error(server.get("/api/v1/me"), 403, "merchant_suspended")
         assert_error(app.get("/api/v1/distributor/me"), 403, "merchant_suspended")
-        assert_error(login(APIClient(), staff.membership.user.username), 401, "invalid_credentials")
+        assert_error(login(APIClient(), staff.membership.user.username), 403, "not_staff")
         merchant_set_status(merchant=merchant, actor=SYSTEM, status=Merchant.Status.ACTIVE)
         assert staff.get("/api/v1/me").status_code == 200
 

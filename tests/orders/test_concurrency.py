@@ -9,6 +9,7 @@ from django.db import connections
 from rest_framework.test import APIClient
 
 from commissions.models import CommissionLine
+from distribution.auth import Actor
 from merchants.roles import Role
 from orders.models import Order, OrderEvent, OrderItem
 from orders.services import webhooks
@@ -21,8 +22,7 @@ def test_two_hundred_parallel_sends_make_one_order():
     merchant = make_merchant("alpha")
     people = setup_shop(merchant)
     _, key = make_api_key(merchant, Role.OPERATOR)
-    endpoint = webhooks.endpoint_for(merchant)
-    secret = webhooks.crypto.decrypt(endpoint.secret_encrypted)
+    endpoint, secret = webhooks.webhook_endpoint_create(merchant=merchant, actor=Actor.system("test"))
     body = paid_body(external_id="hot", share_code=people["seller"].invite_code)
 
     def send(i):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def endpoint(api, merchant):
     setup_shop(merchant)
-    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint").json()
     return {"id": body["public_id"], "secret": body["secret"], "url": f"/api/v1/webhooks/orders/{body['public_id']}"}
 
 
@@ -71,9 +71,9 @@ def test_bad_signatures_are_refused_and_nothing_is_written(endpoint, merchant, a
     elif attack == "wrong_secret":
         kwargs = {"secret": "whsec_not_the_secret"}
     elif attack == "stale":
-        kwargs = {"timestamp": int(time.time()) - 301}
+        kwargs = {"timestamp": int(time.time()) - 360}  # well past the 300 s tolerance, whatever the load
     elif attack == "future":
-        kwargs = {"timestamp": int(time.time()) + 301}
+        kwargs = {"timestamp": int(time.time()) + 360}
     elif attack == "missing":
         kwargs = {"header": ""}
     elif attack == "malformed":
@@ -98,7 +98,7 @@ def test_a_replayed_delivery_outside_the_window_is_refused(endpoint, merchant):
 
 def test_another_merchants_secret_is_refused(api, endpoint, merchant):
     other = make_merchant("other")
-    theirs = api.staff(other, Role.OWNER).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    theirs = api.staff(other, Role.OWNER).post("/api/v1/webhook-endpoint").json()
     assert_error(deliver(endpoint, paid_event(), secret=theirs["secret"]), 401, "invalid_signature")
     assert written(merchant) == (0, 0) and written(other) == (0, 0)
 

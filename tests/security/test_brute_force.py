@@ -135,7 +135,7 @@ def test_a_staff_throttle_counts_inside_its_merchant(api, merchant):
 @pytest.fixture
 def endpoint(api, merchant):
     setup_shop(merchant)
-    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint").json()
     return {"secret": body["secret"], "url": f"/api/v1/webhooks/orders/{body['public_id']}"}
 
 
@@ -163,7 +163,7 @@ def test_signed_webhooks_are_not_held_to_the_anonymous_rate(endpoint):
 def test_signed_webhooks_are_throttled_per_endpoint(api, endpoint):
     other_merchant = make_merchant("beta")
     setup_shop(other_merchant)
-    body = api.staff(other_merchant).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    body = api.staff(other_merchant).post("/api/v1/webhook-endpoint").json()
     other = {"secret": body["secret"], "url": f"/api/v1/webhooks/orders/{body['public_id']}"}
     with rates(webhook="3/min"):
         answers = [

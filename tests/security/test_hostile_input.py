@@ -23,7 +23,7 @@ BIG = b'{"title": "' + b"x" * 3_000_000 + b'"}'
 @pytest.fixture
 def endpoint(api, merchant):
     setup_shop(merchant)
-    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    body = api.staff(merchant, Role.OWNER).post("/api/v1/webhook-endpoint").json()
     return {"secret": body["secret"], "url": f"/api/v1/webhooks/orders/{body['public_id']}"}
 
 

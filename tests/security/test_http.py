@@ -69,7 +69,7 @@ def test_api_answers_are_not_cached_and_vary_by_credential(api, merchant):
     _private(APIClient().post("/api/v1/auth/token", {"username": "x", "password": "y"}, format="json"))
 
 
-@pytest.mark.parametrize("url", ["/admin/login/", "/api/docs/", "/api/redoc/"])
+@pytest.mark.parametrize("url", ["/admin/login/", "/api/docs", "/api/redoc"])
 def test_pages_carry_a_csp_and_load_nothing_from_elsewhere(client, url):
     response = client.get(url)
     assert response.status_code == 200
@@ -82,7 +82,7 @@ def test_pages_carry_a_csp_and_load_nothing_from_elsewhere(client, url):
 
 
 def test_the_swagger_page_script_is_served_by_the_server(client):
-    html = client.get("/api/docs/").content.decode()
+    html = client.get("/api/docs").content.decode()
     scripts = re.findall(r'<script src="([^"]+)"', html)
     assert any("script" in s for s in scripts), scripts
     for src in scripts:

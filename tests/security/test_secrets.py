@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 CASES = [
     ("/api/v1/api-keys", {"name": "shop server", "role": "operator"}, "key", "prefix"),
     ("/api/v1/distributor-tokens", {"external_user_id": "wx-1"}, "token", "prefix"),
-    ("/api/v1/webhook-endpoint/rotate-secret", None, "secret", "public_id"),
+    ("/api/v1/webhook-endpoint", None, "secret", "public_id"),
 ]
 
 

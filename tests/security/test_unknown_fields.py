@@ -56,7 +56,7 @@ def test_every_unknown_path_is_named(api, merchant):
 
 def test_unknown_fields_inside_a_webhook_event_are_refused(api, merchant):
     setup_shop(merchant)
-    secret_body = api.staff(merchant).post("/api/v1/webhook-endpoint/rotate-secret").json()
+    secret_body = api.staff(merchant).post("/api/v1/webhook-endpoint").json()
     url = f"/api/v1/webhooks/orders/{secret_body['public_id']}"
     data = paid_body()
     data["items"][0]["evil"] = 1

@@ -61,3 +61,23 @@ def settle(merchant, **kwargs):
 
 def balances(merchant, distributor) -> dict[str, int]:
     return ledger.distributor_balances(merchant.pk, distributor.pk, merchant.currency)
+
+
+def approved_withdrawal(merchant, amount: int = 1000):
+    """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
+    from distributors.services.identity import distributor_identity_submit
+    from settlements.services import withdrawals
+
+    people = shop_with_due_commission(merchant)
+    settle(merchant)
+    seller = distributor_identity_submit(
+        merchant=merchant,
+        actor=ACTOR,
+        distributor_id=people["seller"].pk,
+        real_name="王小波",
+        id_type="cn_resident",
+        id_number="11010519491231002X",
+        verified=True,
+    )
+    withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
+    return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
