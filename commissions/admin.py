@@ -8,6 +8,7 @@ from distribution.admin import ReadOnlyAdmin
 class CommissionLineAdmin(ReadOnlyAdmin):
     """Lines move only through the engine and settlement (ledgered)."""
 
+    money_fields = ("base_amount", "uncapped_amount", "amount", "reversed_amount")
     list_display = [
         "id",
         "merchant",

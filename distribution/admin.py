@@ -4,11 +4,57 @@ from django.contrib import admin, messages
 from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from distribution import outbox
+from distribution import outbox, rates
 from distribution.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage
+from distribution.money import format_amount
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def money(minor: int | None, currency: str) -> str:
+    """An amount as operators read it: `336.00 CNY` (never bare minor units)."""
+    return "—" if minor is None else f"{format_amount(minor, currency)} {currency}"
+
+
+def describe_rates(commission_rates: list[dict], currency: str) -> str:
+    """`depth 1: 10.00 CNY/unit · depth 2: 4.00%`, or `—` when there are none."""
+    parts = [
+        f"depth {r['depth']}: "
+        + (f"{r['rate_bps'] / 100:.2f}%" if r["mode"] == rates.PERCENT else f"{money(r['amount'], currency)}/unit")
+        for r in commission_rates
+    ]
+    return " · ".join(parts) or "—"
+
+
+class MoneyColumns:
+    """Admin columns and read-only fields for amounts, shown as `336.00 CNY` instead of minor units: list
+    them in `money_fields` (the currency is the row's `currency`, else its merchant's)."""
+
+    money_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def _money_column(cls, name: str):
+        def column(obj):
+            currency = getattr(obj, "currency", None) or obj.merchant.currency
+            return money(getattr(obj, name), currency)
+
+        column.short_description = name.replace("_", " ")
+        column.admin_order_field = name
+        column.__name__ = name
+        return column
+
+    def _with_money(self, names):
+        return [self._money_column(n) if isinstance(n, str) and n in self.money_fields else n for n in names]
+
+    def get_list_display(self, request):
+        return self._with_money(super().get_list_display(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        return self._with_money(super().get_readonly_fields(request, obj))
+
+    def get_fields(self, request, obj=None):
+        return self._with_money(super().get_fields(request, obj))
+
+
+class ReadOnlyAdmin(MoneyColumns, admin.ModelAdmin):
     """Operators read these rows; nobody edits them by hand."""
 
     def has_add_permission(self, request):
@@ -94,3 +140,8 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             1 for pk in queryset.filter(published_at__isnull=True).values_list("pk", flat=True) if outbox.publish(pk)
         )
         self.message_user(request, f"{sent} message(s) published.", messages.SUCCESS)
+
+
+admin.site.site_header = "Distribution backend 在线分销 · platform admin"
+admin.site.site_title = "Distribution admin"
+admin.site.index_title = "Merchants, their programs, money and jobs"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from distribution.admin import ReadOnlyAdmin
+from distribution.admin import ReadOnlyAdmin, describe_rates
 from distributors.models import (
     Agreement,
     AgreementAcceptance,
@@ -68,6 +68,7 @@ class DistributorAdmin(ReadOnlyAdmin):
 
 @admin.register(Level)
 class LevelAdmin(ReadOnlyAdmin):
+    money_fields = ("min_sales_amount",)
     list_display = [
         "name",
         "merchant",
@@ -75,14 +76,15 @@ class LevelAdmin(ReadOnlyAdmin):
         "is_default",
         "condition_mode",
         "window_days",
-        "rate_mode",
-        "depth1_rate",
-        "depth2_rate",
-        "depth3_rate",
+        "rates",
     ]
-    list_filter = ["is_default", "rate_mode"]
+    list_filter = ["is_default"]
     search_fields = ["name", "merchant__slug"]
     list_select_related = ["merchant"]
+
+    @admin.display(description="commission rates")
+    def rates(self, obj: Level) -> str:
+        return describe_rates(obj.commission_rates, obj.merchant.currency)
 
 
 @admin.register(Application)

@@ -1,12 +1,21 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from distribution.admin import ReadOnlyAdmin
 from distribution.auth import Actor
 from distribution.pii import mask_email
 from merchants import services
-from merchants.models import DistributionProgram, Invitation, Membership, Merchant, MerchantAPIKey, StaffToken
+from merchants.models import (
+    DistributionProgram,
+    Invitation,
+    Membership,
+    Merchant,
+    MerchantAPIKey,
+    PlatformAPIKey,
+    StaffToken,
+)
 from merchants.roles import Role
 
 try:  # the library's own concrete model is not used: our keys belong to a merchant
@@ -22,7 +31,11 @@ def operator(request) -> Actor:
 
 
 class MerchantCreateForm(forms.ModelForm):
-    owner_username = forms.CharField(help_text="An existing user who becomes the merchant's first owner.")
+    """A new merchant and its first owner in one step: an existing user, or an invitation by e-mail (its
+    token is shown once, after saving, to send to the owner)."""
+
+    owner_username = forms.CharField(required=False, help_text="An existing user who becomes the first owner…")
+    owner_email = forms.EmailField(required=False, help_text="…or invite the first owner at this address.")
 
     class Meta:
         model = Merchant
@@ -30,10 +43,18 @@ class MerchantCreateForm(forms.ModelForm):
 
     def clean_owner_username(self):
         username = self.cleaned_data["owner_username"]
+        if not username:
+            return None
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise forms.ValidationError("No such user.")
         return user
+
+    def clean(self):
+        cleaned = super().clean()
+        if bool(cleaned.get("owner_username")) == bool(cleaned.get("owner_email")):
+            raise forms.ValidationError("Name an existing user or an e-mail to invite: one of the two.")
+        return cleaned
 
 
 class ProgramInline(admin.StackedInline):
@@ -60,7 +81,7 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["name", "slug", "currency", "timezone", "owner_username"]
+            return ["name", "slug", "currency", "timezone", "owner_username", "owner_email"]
         return ["name", "slug", "currency", "timezone", "status", "created_at", "updated_at"]
 
     def get_readonly_fields(self, request, obj=None):
@@ -75,14 +96,30 @@ class MerchantAdmin(admin.ModelAdmin):
             changes = {k: form.cleaned_data[k] for k in form.changed_data if k in services.MERCHANT_PROFILE_FIELDS}
             services.merchant_update(merchant=obj, actor=operator(request), changes=changes)
             return
-        created = services.merchant_create(
-            name=obj.name,
-            slug=obj.slug,
-            currency=obj.currency,
-            timezone_name=obj.timezone,
-            owner=form.cleaned_data["owner_username"],
-            actor=operator(request),
-        )
+        if form.cleaned_data.get("owner_email"):
+            created, invitation, token = services.merchant_create_inviting_owner(
+                name=obj.name,
+                slug=obj.slug,
+                currency=obj.currency,
+                timezone_name=obj.timezone,
+                owner_email=form.cleaned_data["owner_email"],
+                actor=operator(request),
+            )
+            messages.warning(
+                request,
+                f"Send this invitation token to {invitation.email}; it is shown only now and is valid until "
+                f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC: {token} (accepted at POST "
+                "/api/v1/auth/invitations/accept with the owner's own username and password).",
+            )
+        else:
+            created = services.merchant_create(
+                name=obj.name,
+                slug=obj.slug,
+                currency=obj.currency,
+                timezone_name=obj.timezone,
+                owner=form.cleaned_data["owner_username"],
+                actor=operator(request),
+            )
         obj.pk = created.pk
         obj._state.adding = False
         obj._state.db = created._state.db
@@ -185,6 +222,13 @@ class MerchantAPIKeyAdmin(CredentialAdmin):
         services.api_key_revoke(
             merchant=obj.merchant, actor=operator(request), actor_role=Role.OWNER, api_key_id=obj.pk
         )
+
+
+@admin.register(PlatformAPIKey)
+class PlatformAPIKeyAdmin(APIKeyModelAdmin):
+    """Platform operators' keys for /api/platform/v1/ (the key is shown once, after adding)."""
+
+    list_display = ["prefix", "name", "created", "expiry_date", "revoked", "last_used_at"]
 
 
 @admin.register(StaffToken)

@@ -124,3 +124,30 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
 
 def merchant_authenticators():
     return [StaffTokenAuthentication(), MerchantAPIKeyAuthentication(), StaffSessionAuthentication()]
+
+
+class PlatformKeyAuthentication(authentication.BaseAuthentication):
+    """`X-Platform-Key: <key>`: a platform operator's key (manage.py create_platform_key), for the platform API
+    only. It names no merchant; a merchant's API key or staff token is not accepted there."""
+
+    header = "HTTP_X_PLATFORM_KEY"
+
+    def authenticate(self, request):
+        from merchants.models import PlatformAPIKey
+
+        key = request.META.get(self.header)
+        if not key:
+            return None
+        if not isinstance(key, str) or not key.isascii() or len(key) > 200:
+            raise exceptions.AuthenticationFailed("Malformed platform key.")
+        with rls.bypass():  # a platform credential: no merchant to scope it to
+            try:
+                api_key = PlatformAPIKey.objects.get_from_key(key)
+            except PlatformAPIKey.DoesNotExist:
+                api_key = None
+        if api_key is None or not api_key.is_valid(key) or api_key.has_expired:
+            raise exceptions.AuthenticationFailed("Invalid platform key.")
+        return (AnonymousUser(), Actor(kind="operator", id=api_key.prefix, label=f"platform key {api_key.name}"))
+
+    def authenticate_header(self, request):
+        return "Platform-Key"

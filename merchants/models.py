@@ -97,6 +97,7 @@ class StaffToken(TenantModel, AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         indexes = [models.Index(fields=["merchant", "membership"], name="stafftoken_membership")]
         verbose_name = "staff token"
+        verbose_name_plural = "staff tokens"
 
 
 class MerchantAPIKey(TenantModel, AbstractAPIKey):
@@ -113,6 +114,18 @@ class MerchantAPIKey(TenantModel, AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         indexes = [models.Index(fields=["merchant", "created"], name="apikey_merchant")]
         verbose_name = "merchant API key"
+        verbose_name_plural = "merchant API keys"
+
+
+class PlatformAPIKey(AbstractAPIKey):
+    """A platform operator's key for the platform API (`/api/platform/v1/`): it manages merchants and belongs to
+    none of them. Made with `manage.py create_platform_key`; shown once, kept as a hash."""
+
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "platform API key"
+        verbose_name_plural = "platform API keys"
 
 
 class InvitationManager(CredentialManager):

@@ -26,6 +26,7 @@ from merchants.errors import (
     InvitationInvalid,
     LastOwner,
     MerchantRequired,
+    NotStaff,
     RoleNotGrantable,
     UsernameTaken,
 )
@@ -48,13 +49,13 @@ def merchant_create(
     *,
     name: str,
     slug: str,
-    owner: Any,
+    owner: Any | None,
     currency: str = "CNY",
     timezone_name: str = "Asia/Shanghai",
     actor: Actor | None = None,
     **program_settings: Any,
 ) -> Merchant:
-    """A new tenant with its program settings and its first owner."""
+    """A new tenant with its program settings and its first owner (None: see merchant_create_inviting_owner)."""
     merchant = Merchant(name=name, slug=slug, currency=currency, timezone=timezone_name)
     try:
         merchant.full_clean()
@@ -64,16 +65,33 @@ def merchant_create(
     program = DistributionProgram(merchant=merchant, **program_settings)
     program.full_clean(exclude=["merchant"])
     program.save()
-    Membership.objects.create(merchant=merchant, user=owner, role=Role.OWNER)
+    if owner is not None:
+        Membership.objects.create(merchant=merchant, user=owner, role=Role.OWNER)
     sync_settlement_schedule(merchant)
     audit_record(
         merchant=merchant,
         actor=actor or Actor.system(),
         action="merchant.created",
         obj=merchant,
-        changes={"name": [None, name], "slug": [None, slug], "owner": [None, owner.get_username()]},
+        changes={"name": [None, name], "slug": [None, slug], "owner": [None, owner.get_username() if owner else None]},
     )
     return merchant
+
+
+@transaction.atomic
+def merchant_create_inviting_owner(
+    *, name: str, slug: str, owner_email: str, actor: Actor, currency: str = "CNY", timezone_name: str = "Asia/Shanghai"
+) -> tuple[Merchant, Invitation, str]:
+    """A new tenant whose first owner is invited: the invitation's token is returned once, to be sent to them
+    (they accept it at POST /api/v1/auth/invitations/accept with a username and password of their choice).
+    A platform operation: the caller works across merchants (rls.bypass)."""
+    merchant = merchant_create(
+        name=name, slug=slug, owner=None, currency=currency, timezone_name=timezone_name, actor=actor
+    )
+    invitation, token = invitation_create(
+        merchant=merchant, actor=actor, actor_role=Role.OWNER, role=Role.OWNER, email=owner_email
+    )
+    return merchant, invitation, token
 
 
 @transaction.atomic
@@ -177,7 +195,9 @@ def staff_login(
     with rls.bypass():  # the user's memberships, in whichever merchants they are
         memberships = list(memberships.select_related("merchant")[:2])
     if not memberships:
-        raise InvalidCredentials()
+        if merchant_slug:
+            raise NotStaff(f"This account is not staff of the merchant '{merchant_slug}'.")
+        raise NotStaff()
     if len(memberships) > 1:
         raise MerchantRequired(fields={"merchant": ["Required: you belong to several merchants."]})
     membership = memberships[0]

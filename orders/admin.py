@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from distribution.admin import ReadOnlyAdmin
+from distribution.admin import ReadOnlyAdmin, describe_rates, money
 from orders.models import Order, OrderEvent, OrderItem, Product, Refund, RefundItem, WebhookEndpoint
 
 
@@ -10,19 +10,27 @@ class ProductAdmin(admin.ModelAdmin):
         "external_id",
         "title",
         "merchant",
-        "price",
+        "price_shown",
         "kind",
         "distribution_enabled",
-        "commission_mode",
+        "commission",
         "updated_at",
     ]
-    list_filter = ["kind", "distribution_enabled", "commission_mode"]
+    list_filter = ["kind", "distribution_enabled"]
     search_fields = ["external_id", "title", "merchant__slug"]
     list_select_related = ["merchant"]
     readonly_fields = ["merchant", "external_id", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
         return False  # products come from the shop's sync (POST /api/v1/products)
+
+    @admin.display(description="price", ordering="price")
+    def price_shown(self, obj: Product) -> str:
+        return money(obj.price, obj.merchant.currency)
+
+    @admin.display(description="commission override")
+    def commission(self, obj: Product) -> str:
+        return describe_rates(obj.commission_rates, obj.merchant.currency)
 
 
 class OrderItemInline(admin.TabularInline):
@@ -47,6 +55,7 @@ class OrderItemInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
+    money_fields = ("goods_amount", "refunded_amount", "shipping_amount")
     list_display = [
         "external_id",
         "merchant",
@@ -67,6 +76,7 @@ class OrderAdmin(ReadOnlyAdmin):
 
 @admin.register(OrderItem)
 class OrderItemAdmin(ReadOnlyAdmin):
+    money_fields = ("unit_price", "discount", "paid_amount", "refunded_amount")
     list_display = ["order", "line_id", "product", "quantity", "paid_amount", "refunded_amount"]
     search_fields = ["order__external_id", "line_id"]
     list_select_related = ["order", "product"]
@@ -93,6 +103,7 @@ class RefundItemInline(admin.TabularInline):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    money_fields = ("amount",)
     list_display = ["refund_id", "order", "merchant", "amount", "refunded_at"]
     search_fields = ["refund_id", "order__external_id", "merchant__slug"]
     list_select_related = ["order", "merchant"]
@@ -101,6 +112,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(RefundItem)
 class RefundItemAdmin(ReadOnlyAdmin):
+    money_fields = ("amount",)
     list_display = ["refund", "order_item", "amount", "quantity"]
     search_fields = ["refund__refund_id"]
     list_select_related = ["refund", "order_item"]

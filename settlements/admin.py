@@ -21,6 +21,7 @@ from settlements.services import withdrawals
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
+    money_fields = ("balance",)
     list_display = ["id", "merchant", "owner_kind", "owner_id", "kind", "currency", "balance", "updated_at"]
     list_filter = ["owner_kind", "kind", "currency"]
     search_fields = ["owner_id", "merchant__slug"]
@@ -50,6 +51,7 @@ class LedgerTransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(Posting)
 class PostingAdmin(ReadOnlyAdmin):
+    money_fields = ("amount",)
     list_display = ["id", "merchant", "transaction", "account", "amount", "currency", "created_at"]
     search_fields = ["transaction__reference"]
     list_select_related = ["merchant", "transaction", "account"]
@@ -57,6 +59,7 @@ class PostingAdmin(ReadOnlyAdmin):
 
 @admin.register(SettlementRun)
 class SettlementRunAdmin(ReadOnlyAdmin):
+    money_fields = ("amount_done", "amount_total")
     list_display = [
         "id",
         "merchant",
@@ -101,6 +104,7 @@ class SplitRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(SplitReceiver)
 class SplitReceiverAdmin(ReadOnlyAdmin):
+    money_fields = ("amount",)
     list_display = ["split", "distributor", "amount", "result", "fail_reason"]
     list_filter = ["result"]
     search_fields = ["split__out_order_no"]
@@ -109,6 +113,7 @@ class SplitReceiverAdmin(ReadOnlyAdmin):
 
 @admin.register(Withdrawal)
 class WithdrawalAdmin(ReadOnlyAdmin):
+    money_fields = ("amount", "fee", "tax", "net_amount")
     list_display = [
         "id",
         "merchant",
@@ -143,6 +148,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutBatch)
 class PayoutBatchAdmin(ReadOnlyAdmin):
+    money_fields = ("total",)
     list_display = ["id", "merchant", "count", "total", "created_by", "created_at"]
     list_select_related = ["merchant"]
     search_fields = ["merchant__slug"]
