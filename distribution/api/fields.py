@@ -15,7 +15,7 @@ from distribution import identifiers, money
 from distribution.inputs import is_ascii_integer
 
 
-def _merchant_from(context: dict):
+def merchant_from_context(context: dict):
     merchant = context.get("merchant")
     if merchant is None:
         request = context.get("request")
@@ -49,7 +49,7 @@ class MoneyField(serializers.Field):
         currency = self.context.get("currency")
         if currency:
             return currency
-        merchant = _merchant_from(self.context)
+        merchant = merchant_from_context(self.context)
         return merchant.currency if merchant is not None else "CNY"
 
     def to_internal_value(self, data) -> int:
@@ -159,7 +159,7 @@ class TenantRelatedField(serializers.RelatedField):
         super().__init__(**kwargs)
 
     def get_queryset(self):
-        merchant = _merchant_from(self.context)
+        merchant = merchant_from_context(self.context)
         if merchant is None:
             raise ImproperlyConfigured("TenantRelatedField needs the merchant in the serializer context")
         return self.model.objects.for_merchant(merchant)

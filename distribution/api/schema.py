@@ -32,7 +32,45 @@ _ERROR_STATUSES = {
 }
 
 
+# Tags in the order of the main flow (their descriptions are in settings.SPECTACULAR_SETTINGS["TAGS"]).
+TAG_OF = {
+    "auth": "identity",
+    "staff": "identity",
+    "api keys": "identity",
+    "merchant": "program",
+    "distributor tokens": "distributors",
+    "applications": "recruitment",
+    "bindings": "customers",
+    "levels": "tiers and risk",
+    "blacklist": "tiers and risk",
+    "risk": "tiers and risk",
+    "distributor": "distributor API",
+}
+
+
+ERROR_STATUS_CODES = {str(status) for status in range(400, 600)}
+
+
 class AutoSchema(BaseAutoSchema):
+    def get_summary(self):
+        from distribution.api.summaries import SUMMARIES
+
+        return SUMMARIES.get((self.method.lower(), self.path))
+
+    def get_description(self):
+        """The method's docstring, else the view's own (never one inherited from a base class)."""
+        method = getattr(self.view, self.method.lower(), None)
+        own = type(self.view).__dict__.get("__doc__")
+        from drf_spectacular.plumbing import get_doc
+
+        from distribution.api.summaries import DESCRIPTIONS
+
+        return (
+            (get_doc(method) if method is not None and method.__doc__ else "")
+            or (get_doc(type(self.view)) if own else "")
+            or DESCRIPTIONS.get((self.method.lower(), self.path), "")
+        )
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if self.method in getattr(self.view, "idempotent_methods", ()) and self.view.get_authenticators():
@@ -50,9 +88,19 @@ class AutoSchema(BaseAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction=direction)
+        from distribution.catalogue import codes_for
+
         for code in _ERROR_STATUSES.get(self.method, ()):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorResponse, code)
+        app = type(self.view).__module__.split(".")[0]
+        for code, response in responses.items():
+            if code in ERROR_STATUS_CODES:
+                codes = codes_for(app, int(code))
+                if codes:
+                    response["description"] = (
+                        "Error codes: " + ", ".join(f"`{c}`" for c in codes) + " (docs/errors.md)."
+                    )
         return responses
 
 
@@ -80,6 +128,14 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
+class PlatformKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "merchants.authentication.PlatformKeyAuthentication"
+    name = "PlatformKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Platform-Key"}
+
+
 class DistributorTokenScheme(OpenApiAuthenticationExtension):
     target_class = "distributors.authentication.DistributorTokenAuthentication"
     name = "DistributorToken"
@@ -95,3 +151,13 @@ class TenantRelatedFieldScheme(OpenApiSerializerFieldExtension):
         if self.target.slug_field == "pk":
             return {"type": "integer", "description": "An id of the caller's merchant."}
         return {"type": "string", "description": f"A {self.target.slug_field} of the caller's merchant."}
+
+
+def flow_tags(result, generator, request, public):
+    """Postprocessing hook: each operation's tag in the main flow's vocabulary (TAG_OF), so that Swagger UI and
+    ReDoc show the sections in the order of settings' TAGS."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "tags" in operation:
+                operation["tags"] = [TAG_OF.get(tag, tag) for tag in operation["tags"]]
+    return result
