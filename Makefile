@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEVSTACK := $(PY) scripts/devstack.py
 
-.PHONY: run test fuzz install lint format lock check-ledger bench bench-full clean
+.PHONY: run test manage shell fuzz install lint format lock check-ledger bench bench-full clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -19,6 +19,15 @@ install: $(STAMP)
 ## then web (gunicorn on $$PORT, default 8000), Celery worker and beat until Ctrl-C.
 run: install
 	$(DEVSTACK) run
+
+## make manage ARGS="check_ledger": a management command with make run's settings and services (the same
+## secret key, so the same demo passwords and personal-data keys), as the database owner.
+manage: install
+	$(DEVSTACK) manage $(ARGS)
+
+## make shell: Django's shell, the same way.
+shell: install
+	$(DEVSTACK) manage shell
 
 ## make test: the whole suite against a real PostgreSQL and Redis (embedded ones unless the URLs are set).
 test: install

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from commissions.api.urls import distributor_urlpatterns as commission_distributor_urls
-from distribution import health
+from distribution import health, pages
+from distribution.api.schema_view import SchemaView
 from distributors.api.urls import distributor_urlpatterns
 from orders.api.urls import distributor_urlpatterns as order_distributor_urls
 from settlements.api.urls import distributor_urlpatterns as settlement_distributor_urls
@@ -23,11 +24,13 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/platform/v1/", include("merchants.api.platform_urls")),
+    path("", pages.home, name="home"),
+    path("api/schema", SchemaView.as_view(), name="schema"),
     # the split view serves its start-up script as a file, so the page needs no inline script (CSP)
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path(
-        "api/redoc/",
+        "api/redoc",
         SpectacularRedocView.as_view(url_name="schema", template_name="distribution/redoc.html"),
         name="redoc",
     ),

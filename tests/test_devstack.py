@@ -1,8 +1,9 @@
 """`make run`, for real: the embedded PostgreSQL and Redis start, the app migrates and seeds, web +
-worker + beat serve, /readyz answers, and Ctrl-C stops everything."""
+worker + beat serve, the README's walkthrough runs against them, and Ctrl-C stops everything in order."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,6 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests import walkthrough
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -34,48 +37,63 @@ def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path):
+def test_make_run_serves_the_demo_walks_the_readme_and_stops_cleanly(tmp_path):
+    """One `make run` for three things: what it serves and prints, the README's walkthrough (its own
+    commands, every `# → …` checked), and Ctrl-C stopping web, worker and beat before Redis and PostgreSQL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     env.pop("DJANGO_DEBUG", None)
+    data_dir = tmp_path / "data"
     log_path = tmp_path / "run.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "scripts/devstack.py", "--data-dir", str(tmp_path / "data"), "run", "--port", str(port)],
+            [sys.executable, "scripts/devstack.py", "--data-dir", str(data_dir), "run", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal gives it: Ctrl-C goes to the group
         )
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 240
-            status = None
-            while time.monotonic() < deadline and process.poll() is None:
-                try:
-                    status, body = get(f"{base}/readyz")
-                    if status == 200:
-                        break
-                except OSError:
-                    pass
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and process.poll() is None and "Press Ctrl-C" not in log_path.read_text():
                 time.sleep(1)
             output = log_path.read_text()
-            assert status == 200, output[-3000:]
-            assert b'"broker": "ok"' in body and b'"migrations": "ok"' in body
+            assert "Press Ctrl-C to stop everything." in output, output[-3000:]
+            block = output[output.index("Ready: web, worker and beat are up") :]
+            base = f"http://127.0.0.1:{port}"
+            for line in (f"home         {base}/", f"API docs     {base}/api/docs", f"admin        {base}/admin/"):
+                assert line in block
+            for who in ("demo owner", "demo admin", "demo finance", "demo operator", "demo viewer"):
+                assert re.search(rf"  {who} +demo-\w+ +[0-9a-f]{{16}}", block), who
+            keys = {" ".join(k.split()): v for k, v in re.findall(r"  (quick +\w+) +(\S+\.\S+)", block)}
+            assert sorted(keys) == [
+                "quick admin",
+                "quick finance",
+                "quick operator",
+                "quick viewer",
+            ]
 
-            assert get(f"{base}/api/docs/")[0] == 200
-            assert get(f"{base}/api/schema/")[0] == 200
+            status, body = get(f"{base}/readyz")
+            assert status == 200 and b'"broker": "ok"' in body and b'"migrations": "ok"' in body
+            assert get(f"{base}/")[0] == 200 and get(f"{base}/api/docs")[0] == 200
             assert get(f"{base}/admin/login/")[0] == 200
-            key = re.search(r"server API key \(admin role\): (\S+)", output).group(1)
-            status, body = get(f"{base}/api/v1/products", {"X-Api-Key": key})
-            assert status == 200 and b"tea-001" in body
+            status, body = get(f"{base}/api/schema?format=json")
+            assert status == 200 and json.loads(body)["info"]["title"] == "Distribution backend API"
+            status, body = get(f"{base}/api/v1/products", {"X-Api-Key": keys["quick operator"]})
+            assert status == 200 and b"pot-1" in body
             # the real server: no version in its banner, API answers private, pages under a CSP
-            with urllib.request.urlopen(urllib.request.Request(f"{base}/api/v1/me", headers={"X-Api-Key": key})) as r:
+            request = urllib.request.Request(f"{base}/api/v1/me", headers={"X-Api-Key": keys["quick viewer"]})
+            with urllib.request.urlopen(request) as r:
                 assert r.headers["Server"] == "gunicorn" and r.headers["Cache-Control"] == "no-store"
             with urllib.request.urlopen(f"{base}/admin/login/") as r:
                 assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+
+            walk = walkthrough.run(data_dir, workdir=tmp_path)
+            assert walk.returncode == 0, walk.stdout[-2000:] + walk.stderr[-3000:]
+            assert walk.stdout.count("ok ") == walk.stdout.count("\n") >= 20
         finally:
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C
             try:
                 exit_code = process.wait(60)
             except subprocess.TimeoutExpired:
@@ -83,6 +101,12 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path):
                 raise
     output = log_path.read_text()
     assert exit_code == 0, output[-3000:]
-    assert "stopping embedded PostgreSQL" in output
+    tail = output[output.index("stopping web, worker and beat") :]
+    order = [tail.index(step) for step in ("web, worker and beat stopped", "stopping embedded Redis")]
+    order.append(tail.index("stopping embedded PostgreSQL"))
+    assert order == sorted(order), tail[-2000:]
+    assert output.rstrip().endswith("[devstack] everything stopped")
+    # the worker and beat stopped before Redis did: no wall of connection errors
+    assert "Connection refused" not in tail and "Error 111" not in tail, tail[-2000:]
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left behind: {leftovers}"

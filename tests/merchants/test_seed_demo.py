@@ -1,42 +1,93 @@
-"""make run's demo data: a merchant with staff, program, products, levels, a three-deep tree and customers."""
+"""make run's demo data: ninety days of a running program (demo) and an empty one that settles at once (quick)."""
 
 import io
+import json
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Count
+from django.utils import timezone
 
 from commissions.models import CommissionLine
-from distributors.models import CustomerBinding, Distributor, Level
+from distributors.models import Application, Distributor, Level
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from orders.models import Order, Product
+from risk.models import RiskFlag
+from settlements.checks import ledger_problems
+from settlements.models import SettlementRun, Withdrawal
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_builds_the_demo_and_a_second_run_reuses_it():
-    out = io.StringIO()
-    call_command("seed_demo", stdout=out)
-    first = out.getvalue()
-    merchant = Merchant.objects.get(slug="demo")
-    assert Membership.objects.for_merchant(merchant).count() == 4
-    assert Product.objects.for_merchant(merchant).count() == 6
-    assert list(Level.objects.for_merchant(merchant).order_by("rank").values_list("rank", "is_default")) == [
+def counts(queryset, *fields):
+    return {tuple(row[f] for f in fields): row["n"] for row in queryset.values(*fields).annotate(n=Count("id"))}
+
+
+def test_seed_demo_builds_ninety_days_and_a_second_run_reuses_them(tmp_path):
+    path = tmp_path / "credentials.json"
+    call_command("seed_demo", "--credentials-file", str(path), stdout=io.StringIO())
+    demo, quick = Merchant.objects.get(slug="demo"), Merchant.objects.get(slug="quick")
+
+    assert sorted(Membership.objects.for_merchant(demo).values_list("role", flat=True)) == [
+        "admin",
+        "finance",
+        "operator",
+        "owner",
+        "viewer",
+    ]
+    assert Product.objects.for_merchant(demo).count() == 6
+    assert list(Level.objects.for_merchant(demo).values_list("rank", "is_default")) == [
         (1, True),
         (2, False),
         (3, False),
     ]
-    distributors = Distributor.objects.for_merchant(merchant)
-    assert distributors.count() == 7 and set(distributors.values_list("status", flat=True)) == {"active"}
-    assert max(distributors.values_list("depth", flat=True)) == 3
-    assert CustomerBinding.objects.for_merchant(merchant).filter(status="active").count() == 11
-    assert Order.objects.for_merchant(merchant).count() == 11
-    assert set(Order.objects.for_merchant(merchant).values_list("attribution", flat=True)) == {"binding"}
-    assert CommissionLine.objects.for_merchant(merchant).filter(status="confirmed").count() > 0
-    key = first.split("server API key (admin role): ")[1].split()[0]
+    distributors = Distributor.objects.for_merchant(demo)
+    # 50 distributors over three levels of the tree, and two people who applied and wait for review
+    assert counts(distributors.filter(status="active"), "depth") == {(0,): 5, (1,): 15, (2,): 30}
+    assert distributors.filter(status="applied").count() == 2
+    assert counts(Application.objects.for_merchant(demo), "status") == {("approved",): 50, ("pending",): 2}
+    orders = Order.objects.for_merchant(demo)
+    assert orders.count() == 359
+    assert counts(orders, "status") == {("completed",): 326, ("shipped",): 6, ("paid",): 3, ("closed",): 24}
+    assert orders.filter(refunded_amount__gt=0).count() == 81
+    lines = CommissionLine.objects.for_merchant(demo)
+    now = timezone.now()
+    # settled history, clawbacks of refunds after settlement, lines due now and lines still waiting
+    assert lines.filter(status="settled", kind="commission").count() > 400
+    assert lines.filter(kind="clawback").count() > 0
+    assert lines.filter(status="confirmed", unlock_at__lte=now).count() > 0
+    assert lines.filter(status="confirmed", unlock_at__gt=now).count() > 0
+    assert lines.filter(status="pending").count() > 0
+    assert set(SettlementRun.objects.for_merchant(demo).values_list("status", flat=True)) == {"completed"}
+    assert SettlementRun.objects.for_merchant(demo).count() >= 11
+    assert counts(Withdrawal.objects.for_merchant(demo), "status") == {("paid",): 4, ("requested",): 1}
+    assert counts(RiskFlag.objects.for_merchant(demo), "rule", "status") == {
+        ("shared_identity", "open"): 2,
+        ("refund_rate", "open"): 1,
+    }
+    assert ledger_problems(demo.pk) == []
 
-    again = io.StringIO()
-    call_command("seed_demo", stdout=again)
-    assert f"server API key (admin role): {key}" in again.getvalue()
-    assert Distributor.objects.for_merchant(merchant).count() == 7
-    assert Order.objects.for_merchant(merchant).count() == 11
-    assert MerchantAPIKey.objects.for_merchant(merchant).count() == 1
+    # the walkthrough's merchant: empty, its after-sales window 0 days
+    assert quick.program.after_sales_days == 0
+    assert Distributor.objects.for_merchant(quick).count() == 0
+    assert Product.objects.for_merchant(quick).count() == 2
+
+    credentials = json.loads(path.read_text())
+    assert [login["username"] for login in credentials["logins"]] == [
+        "admin",
+        "demo-owner",
+        "demo-admin",
+        "demo-finance",
+        "demo-operator",
+        "demo-viewer",
+        "quick-owner",
+    ]
+    assert [(k["merchant"], k["role"]) for k in credentials["api_keys"]] == [
+        (slug, role) for slug in ("quick", "demo") for role in ("admin", "finance", "operator", "viewer")
+    ]
+
+    call_command("seed_demo", "--credentials-file", str(path), stdout=io.StringIO())
+    assert json.loads(path.read_text()) == credentials  # the same passwords and keys
+    assert Distributor.objects.for_merchant(demo).count() == 52 and orders.count() == 359
+    assert MerchantAPIKey.objects.for_merchant(demo).count() == 4
+    assert MerchantAPIKey.objects.for_merchant(quick).count() == 4

@@ -1,14 +1,29 @@
-"""Load the demo merchant (idempotent: a second run reuses what exists) and print how to log in.
+"""Load the demo (idempotent: a second run reuses what exists) and print how to log in.
 
-Demo passwords and the API key are derived from DJANGO_SECRET_KEY, so they stay the same across runs
-on one machine and differ between machines.
+Two merchants:
+
+* **demo** (Demo Tea House 演示茶庄): ninety days of a running program, so every list and report shows
+  real figures: three levels, 50 distributors over three levels of the invite tree, their customers,
+  a few hundred orders (completed, shipped, open, closed, refunded in part or whole, some after their
+  commission settled: clawbacks), weekly settlement runs up to a week ago (so some lines are due now),
+  paid withdrawals, one withdrawal waiting for approval, a pending application and an open risk flag.
+* **quick** (Quick Shop 快结小店): an empty program whose after-sales window is 0 days, so an order the
+  README's walkthrough completes can be settled at once.
+
+Passwords and API keys are derived from DJANGO_SECRET_KEY, so they stay the same across runs on one
+machine and differ between machines. `--credentials-file` also writes them as JSON (make run prints
+them once everything is up).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+import json
+import random
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -16,57 +31,58 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from distribution import rls
+from commissions.models import CommissionLine
+from distribution import outbox, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
-from distributors.services import applications, bindings, levels, recruitment
+from distributors.services import applications, bindings, identity, levels, recruitment
 from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
 from orders.models import Order, Product
 from orders.services import intake
 from orders.services.products import product_upsert_many
+from risk.services import risk_sweep
+from settlements.ledger import distributor_balances
+from settlements.models import Withdrawal
+from settlements.services import runs, withdrawals
 
-DEMO_SLUG = "demo"
+DEMO_SLUG, QUICK_SLUG = "demo", "quick"
+AGREEMENT_VERSION = "2026-01"
 DEMO_STAFF = [
     ("demo-owner", Role.OWNER),
+    ("demo-admin", Role.ADMIN),
     ("demo-finance", Role.FINANCE),
     ("demo-operator", Role.OPERATOR),
     ("demo-viewer", Role.VIEWER),
 ]
+QUICK_STAFF = [("quick-owner", Role.OWNER)]
+KEY_ROLES = (Role.ADMIN, Role.FINANCE, Role.OPERATOR, Role.VIEWER)
 DEMO_LEVELS = [
-    {"name": "见习分销员 Trainee", "rank": 1, "depth1_rate": None},
+    {"name": "见习分销员 Trainee", "rank": 1, "commission_rates": []},
     {
         "name": "银牌 Silver",
         "rank": 2,
         "condition_mode": "any",
         "window_days": 90,
         "min_sales_amount": 300000,
-        "min_direct_recruits": 5,
-        "rate_mode": "percent",
-        "depth1_rate": 1200,
-        "depth2_rate": 400,
+        "min_direct_recruits": 3,
+        "commission_rates": [
+            {"depth": 1, "mode": "percent", "rate_bps": 1200},
+            {"depth": 2, "mode": "percent", "rate_bps": 400},
+        ],
     },
     {
         "name": "金牌 Gold",
         "rank": 3,
         "condition_mode": "all",
-        "min_sales_amount": 2000000,
-        "min_order_count": 50,
-        "rate_mode": "percent",
-        "depth1_rate": 1500,
-        "depth2_rate": 500,
+        "min_sales_amount": 1000000,
+        "min_order_count": 20,
+        "commission_rates": [
+            {"depth": 1, "mode": "percent", "rate_bps": 1500},
+            {"depth": 2, "mode": "percent", "rate_bps": 500},
+        ],
     },
-]
-# (app user id, display name, inviter's app user id): three levels deep.
-DEMO_TREE = [
-    ("wx-lin", "林小茶", None),
-    ("wx-chen", "陈一壶", "wx-lin"),
-    ("wx-wang", "王二两", "wx-lin"),
-    ("wx-zhao", "赵三叶", "wx-chen"),
-    ("wx-sun", "孙四季", "wx-chen"),
-    ("wx-li", "李五味", "wx-wang"),
-    ("wx-zhou", "周六安", "wx-zhao"),
 ]
 DEMO_PRODUCTS = [
     {"external_id": "tea-001", "title": "West Lake Longjing 250g", "price": 16800, "kind": "physical"},
@@ -76,18 +92,21 @@ DEMO_PRODUCTS = [
         "title": "Yunnan Pu'er cake 357g",
         "price": 29900,
         "kind": "physical",
-        "commission_mode": "percent",
-        "commission_depth1": 1500,
-        "commission_depth2": 500,
+        "commission_rates": [
+            {"depth": 1, "mode": "percent", "rate_bps": 1500},
+            {"depth": 2, "mode": "percent", "rate_bps": 500},
+        ],
     },
     {
         "external_id": "cup-001",
         "title": "Celadon tea cup set",
         "price": 8800,
         "kind": "physical",
-        "commission_mode": "fixed",
-        "commission_depth1": 1000,
-        "commission_depth2": 300,
+        # a fixed ¥10.00 a set for the seller, 3% for their inviter
+        "commission_rates": [
+            {"depth": 1, "mode": "fixed", "amount": 1000},
+            {"depth": 2, "mode": "percent", "rate_bps": 300},
+        ],
     },
     {"external_id": "class-001", "title": "Online tea tasting class", "price": 9900, "kind": "virtual"},
     {
@@ -98,6 +117,13 @@ DEMO_PRODUCTS = [
         "distribution_enabled": False,
     },
 ]
+QUICK_PRODUCTS = [
+    {"external_id": "tea-9", "title": "Dragon Well 100g", "price": 6800, "kind": "physical"},
+    {"external_id": "pot-1", "title": "Yixing clay teapot", "price": 36000, "kind": "physical"},
+]
+SURNAMES = "林陈王赵孙李周吴郑冯何许"
+GIVEN = ["小茶", "一壶", "二两", "三叶", "四季", "五味", "六安", "七碗", "八仙", "九曲", "十方", "云雾", "春芽", "秋露"]
+DAYS = 90
 
 
 def derived_secret(purpose: str, length: int = 24) -> str:
@@ -105,142 +131,122 @@ def derived_secret(purpose: str, length: int = 24) -> str:
     return digest[:length]
 
 
+def resident_id(serial: int) -> str:
+    """A checksum-valid sample ID number (GB 11643): Beijing Chaoyang, born 1990-01-01 + serial days."""
+    from distributors.services.identity import _CN_CHECK, _CN_WEIGHTS
+
+    born = date(1990, 1, 1) + timedelta(days=serial * 37)
+    body = f"110105{born:%Y%m%d}{serial % 1000:03d}"
+    return body + _CN_CHECK[sum(int(d) * w for d, w in zip(body, _CN_WEIGHTS, strict=True)) % 11]
+
+
 class Command(BaseCommand):
-    help = "Create (or reuse) the demo merchant, its staff, program, products and API key."
+    help = "Create (or reuse) the demo merchants, their staff, programs, history and API keys."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--credentials-file", help="also write the logins and API keys there as JSON")
 
     @rls.bypass()  # an operator's command: it works across merchants
-    def handle(self, *args, **options):
-        with transaction.atomic():
-            result = self.seed()
-        self.report(**result)
+    def handle(self, *args, credentials_file=None, **options):
+        # the demo's settlement runs are executed here; their tasks must not run them again elsewhere
+        with transaction.atomic(), mock.patch.object(outbox, "publish"):
+            credentials = self.seed()
+        if options["verbosity"] > 0:
+            self.report(credentials)
+        if credentials_file:
+            path = Path(credentials_file)
+            path.write_text(json.dumps(credentials, ensure_ascii=False, indent=2))
+            path.chmod(0o600)
 
+    # --- people and merchants -------------------------------------------------------------------------
     def seed(self) -> dict:
-        User = get_user_model()
         actor = Actor.system("seed_demo")
-        passwords = {}
-        users = {}
-        for username, _ in [("admin", None), *DEMO_STAFF]:
+        users = self.users(["admin", *(u for u, _ in DEMO_STAFF), *(u for u, _ in QUICK_STAFF)])
+        demo = self.merchant(
+            DEMO_SLUG,
+            "Demo Tea House 演示茶庄",
+            users["demo-owner"],
+            actor,
+            {
+                "commission_depth": 2,
+                "depth1_rate_bps": 1000,
+                "depth2_rate_bps": 300,
+                "binding_mode": "last_touch",
+                "binding_validity_days": 30,
+                "binding_protection_days": 7,
+                "after_sales_days": 7,
+                "commission_cap_bps": 3000,
+                "withdrawal_min_amount": 1000,
+                "app_base_url": "https://demo.example.com",
+            },
+        )
+        quick = self.merchant(
+            QUICK_SLUG,
+            "Quick Shop 快结小店",
+            users["quick-owner"],
+            actor,
+            {
+                "commission_depth": 2,
+                "depth1_rate_bps": 1000,
+                "depth2_rate_bps": 500,
+                "after_sales_days": 0,
+                "withdrawal_min_amount": 100,
+                "app_base_url": "https://quick.example.com",
+            },
+        )
+        for username, role in DEMO_STAFF:
+            Membership.objects.get_or_create(merchant=demo, user=users[username], defaults={"role": role})
+        product_upsert_many(merchant=demo, actor=actor, items=DEMO_PRODUCTS)
+        product_upsert_many(merchant=quick, actor=actor, items=QUICK_PRODUCTS)
+        for merchant in (demo, quick):
+            if not recruitment.current_agreement(merchant):
+                recruitment.agreement_publish(
+                    merchant=merchant,
+                    actor=actor,
+                    version=AGREEMENT_VERSION,
+                    title="分销员协议 Distributor agreement",
+                    body="Promote honestly; no spam; commission is paid after the after-sales window.",
+                )
+        if not Level.objects.for_merchant(demo).exists():
+            for data in DEMO_LEVELS:
+                levels.level_create(merchant=demo, actor=actor, data=data)
+            DemoHistory(demo, actor).build()
+        logins = [{"who": "platform operator", "username": "admin", "password": self.passwords["admin"]}]
+        for slug, staff in ((DEMO_SLUG, DEMO_STAFF), (QUICK_SLUG, QUICK_STAFF)):
+            for username, role in staff:
+                logins.append({"who": f"{slug} {role}", "username": username, "password": self.passwords[username]})
+        api_keys = [
+            {"merchant": merchant.slug, "role": str(role), "key": self.api_key(merchant, role)}
+            for merchant in (quick, demo)
+            for role in KEY_ROLES
+        ]
+        return {"logins": logins, "api_keys": api_keys}
+
+    def users(self, usernames: list[str]) -> dict:
+        User = get_user_model()
+        self.passwords, users = {}, {}
+        for username in usernames:
             user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-            passwords[username] = derived_secret(f"password:{username}", 16)
-            user.set_password(passwords[username])
+            self.passwords[username] = derived_secret(f"password:{username}", 16)
+            user.set_password(self.passwords[username])
             if username == "admin":
                 user.is_staff = user.is_superuser = True
             user.save()
             users[username] = user
+        return users
 
-        merchant = Merchant.objects.filter(slug=DEMO_SLUG).first()
+    def merchant(self, slug: str, name: str, owner, actor: Actor, program: dict) -> Merchant:
+        merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
-            merchant = services.merchant_create(
-                name="Demo Tea House 演示茶庄",
-                slug=DEMO_SLUG,
-                owner=users["demo-owner"],
-                actor=actor,
-            )
-            services.program_update(
-                merchant=merchant,
-                actor=actor,
-                reason="demo defaults",
-                changes={
-                    "commission_depth": 2,
-                    "depth1_rate_bps": 1000,
-                    "depth2_rate_bps": 300,
-                    "binding_mode": "last_touch",
-                    "binding_validity_days": 30,
-                    "binding_protection_days": 7,
-                    "after_sales_days": 7,
-                    "commission_cap_bps": 3000,
-                },
-            )
-        for username, role in DEMO_STAFF:
-            Membership.objects.get_or_create(merchant=merchant, user=users[username], defaults={"role": role})
+            merchant = services.merchant_create(name=name, slug=slug, owner=owner, actor=actor)
+            services.program_update(merchant=merchant, actor=actor, reason="demo defaults", changes=program)
+        return merchant
 
-        product_upsert_many(merchant=merchant, actor=actor, items=DEMO_PRODUCTS)
-        self.seed_network(merchant, actor)
-
-        api_key_plain = self.demo_api_key(merchant)
-        return {"merchant": merchant, "passwords": passwords, "api_key": api_key_plain}
-
-    def seed_network(self, merchant: Merchant, actor: Actor) -> None:
-        """Levels, a three-deep invite tree and bound customers (only on the first run)."""
-        if Level.objects.for_merchant(merchant).exists():
-            return
-        for data in DEMO_LEVELS:
-            levels.level_create(merchant=merchant, actor=actor, data=data)
-        recruitment.agreement_publish(
-            merchant=merchant,
-            actor=actor,
-            version="2026-01",
-            title="分销员协议",
-            body="Promote honestly; no spam; commission is paid after the after-sales window.",
-        )
-        services.program_update(merchant=merchant, actor=actor, changes={"app_base_url": "https://demo.example.com"})
-        made: dict[str, Distributor] = {}
-        for user, name, parent in DEMO_TREE:
-            application = applications.application_submit(
-                merchant=merchant,
-                actor=actor,
-                external_user_id=user,
-                channel="server",
-                display_name=name,
-                invite_code=made[parent].invite_code if parent else "",
-                agreement_version="2026-01",
-                phone=f"1380000{len(made):04d}",
-            )
-            made[user] = application.distributor
-        start = timezone.now() - timedelta(days=24)
-        for i, (user, _, _) in enumerate(DEMO_TREE):
-            for j in range(max(1, 3 - made[user].depth)):
-                bindings.binding_record_visit(
-                    merchant=merchant,
-                    customer_external_id=f"customer-{i:02d}{j}",
-                    share_code=made[user].invite_code,
-                    visited_at=start,
-                )
-        self.seed_orders(merchant, start)
-
-    def seed_orders(self, merchant: Merchant, start) -> None:
-        """Three weeks of orders from the bound customers: most completed, some refunded in part, some closed."""
-        customers = list(
-            bindings.live_bindings(merchant)
-            .order_by("customer_external_id")
-            .values_list("customer_external_id", flat=True)
-        )
-        prices = {p["external_id"]: p["price"] for p in DEMO_PRODUCTS if p.get("distribution_enabled", True)}
-        skus = list(prices)
-        for n, customer in enumerate(customers):
-            paid_at = start + timedelta(days=1 + n * 2, hours=n)
-            sku = skus[n % len(skus)]
-            items = [{"line_id": "1", "product": sku, "quantity": 1 + n % 3, "unit_price": prices[sku], "discount": 0}]
-            external_id = f"demo-{n + 1:04d}"
-            intake.order_ingest_paid(
-                merchant=merchant,
-                source="api",
-                data={"external_id": external_id, "customer_external_id": customer, "paid_at": paid_at, "items": items},
-            )
-
-            def event(type_, at, external_id=external_id, **data):
-                intake.order_apply_event(
-                    merchant=merchant,
-                    external_id=external_id,
-                    type_=type_,
-                    source="api",
-                    data={"occurred_at": at, **data},
-                )
-
-            if n % 5 == 4:
-                event("closed", paid_at + timedelta(hours=2))
-                continue
-            if n % 4 == 3:
-                event("refunded", paid_at + timedelta(days=1), refund_id="r1", amount=prices[sku] // 2)
-            event("shipped", paid_at + timedelta(hours=6))
-            if paid_at + timedelta(days=3) < timezone.now():
-                event("completed", paid_at + timedelta(days=3))
-
-    def demo_api_key(self, merchant: Merchant) -> str:
+    def api_key(self, merchant: Merchant, role: str) -> str:
         """A deterministic key (from the secret key), so a second run can print it again."""
         generator = MerchantAPIKey.objects.key_generator
-        prefix = "demo" + derived_secret("api-key-prefix", 4)
-        key = f"{prefix}.{derived_secret('api-key', 32)}"
+        prefix = merchant.slug[:2] + role[:2] + derived_secret(f"api-key-prefix:{merchant.slug}:{role}", 4)
+        key = f"{prefix}.{derived_secret(f'api-key:{merchant.slug}:{role}', 32)}"
         api_key = MerchantAPIKey.objects.for_merchant(merchant).filter(prefix=prefix).first()
         if api_key is None or api_key.revoked or not api_key.is_valid(key):
             if api_key is not None:
@@ -251,22 +257,234 @@ class Command(BaseCommand):
                 id=f"{prefix}.{hashed}",
                 prefix=prefix,
                 hashed_key=hashed,
-                name="demo server key",
-                role=Role.ADMIN,
+                name=f"demo {role} key",
+                role=role,
             )
         return key
 
-    def report(self, *, merchant: Merchant, passwords: dict, api_key: str) -> None:
-        products = Product.objects.for_merchant(merchant).count()
-        distributors = Distributor.objects.for_merchant(merchant).count()
-        orders = Order.objects.for_merchant(merchant).count()
+    def report(self, credentials: dict) -> None:
         out = self.stdout.write
         out("")
-        out(f"Demo merchant: {merchant.name} (slug '{merchant.slug}', {merchant.currency}, {merchant.timezone})")
-        out(f"  products: {products}; distributors: {distributors} (app users wx-lin, wx-chen, ...); orders: {orders}")
-        out(f"  platform admin (/admin/):  admin / {passwords['admin']}")
-        for username, role in DEMO_STAFF:
-            out(f"  staff {role:<9} {username} / {passwords[username]}")
-        out(f"  server API key (admin role): {api_key}")
-        out("  try: curl -H 'X-Api-Key: <key>' http://127.0.0.1:8000/api/v1/program")
+        for slug in (DEMO_SLUG, QUICK_SLUG):
+            merchant = Merchant.objects.get(slug=slug)
+            program = merchant.program
+            out(
+                f"Merchant '{slug}': {merchant.name} ({merchant.currency}, {merchant.timezone}, after-sales window "
+                f"{program.after_sales_days} days): {Distributor.objects.for_merchant(merchant).count()} distributors, "
+                f"{Order.objects.for_merchant(merchant).count()} orders, "
+                f"{Product.objects.for_merchant(merchant).count()} products"
+            )
+        for login in credentials["logins"]:
+            out(f"  login    {login['who']:<24} {login['username']} / {login['password']}")
+        for key in credentials["api_keys"]:
+            out(f"  API key  {key['merchant']:<6} {key['role']:<9} {key['key']}")
         out("")
+
+
+class DemoHistory:
+    """Ninety days of the demo merchant's program, built through the product's own services in the order
+    things happened: people join, customers visit, orders are paid, shipped, completed and refunded, and
+    a settlement runs every Monday."""
+
+    def __init__(self, merchant: Merchant, actor: Actor):
+        self.merchant = merchant
+        self.actor = actor
+        self.random = random.Random(2026)  # noqa: S311 - the same demo every time, not a secret
+        self.now = timezone.now().replace(microsecond=0)
+        self.start = self.now - timedelta(days=DAYS)
+        self.prices = {p["external_id"]: p["price"] for p in DEMO_PRODUCTS if p.get("distribution_enabled", True)}
+
+    def build(self) -> None:
+        distributors = self.network()
+        events = self.customers_and_orders(distributors)
+        for monday in self.mondays():
+            events.append((monday, "settle", {}))
+        for at, kind, data in sorted(events, key=lambda e: (e[0], e[1] != "paid")):
+            if kind == "settle":
+                run = runs.settlement_request(merchant=self.merchant, actor=self.actor, as_of=at)
+                runs.settlement_execute(run.pk)
+            elif kind == "paid":
+                intake.order_ingest_paid(merchant=self.merchant, source="api", data=data)
+            else:
+                intake.order_apply_event(
+                    merchant=self.merchant,
+                    external_id=data.pop("external_id"),
+                    type_=kind,
+                    source="api",
+                    data={"occurred_at": at, **data},
+                )
+        self.payouts(distributors)
+        self.open_items(distributors)
+
+    def mondays(self) -> list[datetime]:
+        """Settlement as of every Monday 02:00 of the history, the last one at least a week ago (so the lines
+        unlocked since are due now)."""
+        day = self.start + timedelta(days=(7 - self.start.weekday()) % 7)
+        day = day.replace(hour=2, minute=0, second=0)
+        out = []
+        while day < self.now - timedelta(days=7):
+            out.append(day)
+            day += timedelta(days=7)
+        return out
+
+    def network(self) -> list[Distributor]:
+        """5 founders, 15 recruits of theirs and 30 of those: 50 distributors over three levels, joined over
+        the first two months."""
+        made: list[Distributor] = []
+        parents: list[Distributor | None] = [None] * 5
+        for generation, per_parent in ((0, 1), (1, 3), (2, 2)):
+            children = []
+            for parent in parents if generation else [None] * 5:
+                for _ in range(per_parent):
+                    n = len(made)
+                    application = applications.application_submit(
+                        merchant=self.merchant,
+                        actor=self.actor,
+                        external_user_id=f"wx-{n + 1:03d}",
+                        channel="server",
+                        display_name=SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 5) % len(GIVEN)],
+                        invite_code=parent.invite_code if parent else "",
+                        agreement_version=AGREEMENT_VERSION,
+                        phone=f"139{n + 1:08d}",
+                    )
+                    distributor = application.distributor
+                    joined = self.start + timedelta(days=generation * 20 + self.random.randint(0, 12))
+                    Distributor.objects.for_merchant(self.merchant).filter(pk=distributor.pk).update(
+                        activated_at=joined, created_at=joined
+                    )
+                    distributor.activated_at = joined
+                    made.append(distributor)
+                    children.append(distributor)
+            parents = children
+        return made
+
+    def customers_and_orders(self, distributors: list[Distributor]) -> list[tuple]:
+        """Each distributor's customers (2-6, through their share links), and each customer's orders in the
+        month after their visit, with what happened to each order afterwards."""
+        events: list[tuple] = []
+        skus = list(self.prices)
+        n = 0
+        for d_index, distributor in enumerate(distributors):
+            for c in range(self.random.randint(2, 6)):
+                customer = f"customer-{d_index + 1:03d}-{c + 1}"
+                visited = distributor.activated_at + timedelta(days=self.random.randint(0, 20), hours=c)
+                if visited > self.now - timedelta(days=1):
+                    continue
+                bindings.binding_record_visit(
+                    merchant=self.merchant,
+                    customer_external_id=customer,
+                    share_code=distributor.invite_code,
+                    visited_at=visited,
+                )
+                for _ in range(self.random.choice((1, 1, 2, 2, 3))):
+                    paid_at = visited + timedelta(days=self.random.randint(0, 25), minutes=self.random.randint(1, 900))
+                    if paid_at > self.now - timedelta(hours=1):
+                        continue
+                    n += 1
+                    events += self.order(f"demo-{n:04d}", customer, paid_at, skus)
+        return events
+
+    def order(self, external_id: str, customer: str, paid_at: datetime, skus: list[str]) -> list[tuple]:
+        pick = self.random.sample(skus, self.random.choice((1, 1, 1, 2)))
+        items = [
+            {
+                "line_id": str(i + 1),
+                "product": sku,
+                "quantity": self.random.choice((1, 1, 2, 3)),
+                "unit_price": self.prices[sku],
+                "discount": self.random.choice((0, 0, 0, 500)),
+            }
+            for i, sku in enumerate(pick)
+        ]
+        data = {"external_id": external_id, "customer_external_id": customer, "paid_at": paid_at, "items": items}
+        events = [(paid_at, "paid", data)]
+        roll = self.random.random()
+        if roll < 0.05:
+            return [*events, (paid_at + timedelta(hours=2), "closed", {"external_id": external_id})]
+        shipped, completed = paid_at + timedelta(days=1), paid_at + timedelta(days=4)
+        if shipped < self.now:
+            events.append((shipped, "shipped", {"external_id": external_id}))
+        if roll < 0.15:  # a partial refund before completion: half of the first item
+            first = items[0]
+            half = (first["unit_price"] * first["quantity"] - first["discount"]) // 2
+            events.append(
+                (
+                    paid_at + timedelta(days=2),
+                    "refunded",
+                    {"external_id": external_id, "refund_id": "r1", "amount": half},
+                )
+            )
+        if completed < self.now:
+            events.append((completed, "completed", {"external_id": external_id}))
+            refund_at = completed + timedelta(days=self.random.randint(9, 20))
+            if 0.15 <= roll < 0.19 and refund_at < self.now:  # refunded after its commission settled: a clawback
+                first = items[0]
+                amount = first["unit_price"] * first["quantity"] - first["discount"]
+                events.append(
+                    (refund_at, "refunded", {"external_id": external_id, "refund_id": "late", "amount": amount})
+                )
+        return events
+
+    def payouts(self, distributors: list[Distributor]) -> None:
+        """The six best earners verified their identity; four were paid out by bank transfer, and one more
+        withdrawal waits for finance's approval."""
+        currency = self.merchant.currency
+        distributors = list(
+            Distributor.objects.for_merchant(self.merchant).filter(pk__in=[d.pk for d in distributors], status="active")
+        )
+        earners = sorted(
+            distributors,
+            key=lambda d: -distributor_balances(self.merchant.pk, d.pk, currency)["available"],
+        )[:6]
+        finance = Actor.system("demo-finance")
+        for i, distributor in enumerate(earners):
+            distributor = identity.distributor_identity_submit(
+                merchant=self.merchant,
+                actor=self.actor,
+                distributor_id=distributor.pk,
+                real_name=f"{distributor.display_name[0]}示例",
+                id_type="cn_resident",
+                id_number=resident_id(i + 1),
+                verified=True,
+            )
+            available = distributor_balances(self.merchant.pk, distributor.pk, currency)["available"]
+            amount = available // 2 // 100 * 100
+            if i == 5 or amount < 1000:
+                continue
+            withdrawals.withdrawal_request(
+                merchant=self.merchant, actor=self.actor, distributor=distributor, amount=amount
+            )
+        requested = list(Withdrawal.objects.for_merchant(self.merchant).order_by("pk"))
+        for withdrawal in requested[:-1]:
+            withdrawals.withdrawal_approve(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk)
+        withdrawals.withdrawals_export(merchant=self.merchant, actor=finance)
+        for withdrawal in requested[:-1]:
+            withdrawals.withdrawal_mark(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk, paid=True)
+
+    def open_items(self, distributors: list[Distributor]) -> None:
+        """What a merchant finds waiting: a pending application (the program now reviews them) and a risk
+        flag (two distributors gave the same phone number)."""
+        services.program_update(merchant=self.merchant, actor=self.actor, changes={"auto_approve_applications": False})
+        applications.application_submit(
+            merchant=self.merchant,
+            actor=self.actor,
+            external_user_id="wx-applicant",
+            channel="server",
+            display_name="申请中 Applicant",
+            invite_code=distributors[0].invite_code,
+            agreement_version=AGREEMENT_VERSION,
+            phone="13900000999",
+        )
+        twin = distributors[-1]
+        applications.application_submit(
+            merchant=self.merchant,
+            actor=self.actor,
+            external_user_id="wx-twin",
+            channel="server",
+            display_name="同号 Same phone",
+            invite_code=twin.invite_code,
+            agreement_version=AGREEMENT_VERSION,
+            phone=f"139{len(distributors):08d}",
+        )
+        risk_sweep(merchant=self.merchant, now=self.now)
+        assert CommissionLine.objects.for_merchant(self.merchant).exists()
