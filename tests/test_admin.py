@@ -64,3 +64,19 @@ def test_an_order_shows_its_amounts_with_the_currency(operator_client):
     html = operator_client.get(reverse("admin:orders_order_changelist")).content.decode()
     amount = f"{order.goods_amount // 100}.{order.goods_amount % 100:02d} CNY"
     assert amount in html
+
+
+def test_adding_a_merchant_in_the_admin_invites_its_owner_in_the_same_step(operator_client):
+    from merchants.models import Invitation, Merchant
+
+    url = reverse("admin:merchants_merchant_add")
+    form = {"name": "Tea Garden", "slug": "tea-garden", "currency": "CNY", "timezone": "Asia/Shanghai"}
+    refused = operator_client.post(url, form)
+    assert refused.status_code == 200 and "one of the two" in refused.content.decode()
+    assert not Merchant.objects.filter(slug="tea-garden").exists()
+    response = operator_client.post(url, {**form, "owner_email": "boss@example.com"}, follow=True)
+    assert response.status_code == 200
+    merchant = Merchant.objects.get(slug="tea-garden")
+    invitation = Invitation.objects.for_merchant(merchant).get()
+    assert (invitation.role, invitation.email) == ("owner", "boss@example.com")
+    assert "Send this invitation token to boss@example.com" in response.content.decode()

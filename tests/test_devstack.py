@@ -110,3 +110,18 @@ def test_make_run_serves_the_demo_walks_the_readme_and_stops_cleanly(tmp_path):
     assert "Connection refused" not in tail and "Error 111" not in tail, tail[-2000:]
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
     assert leftovers == [], f"processes left behind: {leftovers}"
+
+    # make manage: the same embedded services and settings (the secret key, so the personal-data keys)
+    def manage(*args):
+        command = [sys.executable, "scripts/devstack.py", "--data-dir", str(data_dir), "manage", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+
+    checked = manage("check_ledger")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    phone = manage(
+        "shell",
+        "-c",
+        "from distribution import crypto, rls; from distributors.models import Distributor; rls.process_bypass(); "
+        "print(crypto.decrypt(Distributor.objects.unscoped().get(external_user_id='wx-001').phone_encrypted))",
+    )
+    assert phone.returncode == 0 and phone.stdout.strip().endswith("13900000001"), phone.stdout + phone.stderr

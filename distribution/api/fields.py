@@ -167,6 +167,15 @@ class TenantRelatedField(serializers.RelatedField):
     def to_internal_value(self, data):
         if isinstance(data, (bool, dict, list)) or data is None:
             self.fail("incorrect_type")
+        if self.slug_field == "pk":
+            # an id is a whole JSON number or its ASCII digits, within bigint: never a float or a decimal
+            # such as 1E+999999999, whose int() would build a billion-digit number before any query
+            if isinstance(data, str) and is_ascii_integer(data) and len(data) <= 19:
+                data = int(data)
+            if not isinstance(data, int) or not 0 < data < 2**63:
+                self.fail("does_not_exist" if isinstance(data, (int, str)) else "incorrect_type")
+        elif not isinstance(data, str):
+            self.fail("incorrect_type")
         if isinstance(data, str) and "\x00" in data:  # no object is named so (and PostgreSQL refuses it)
             self.fail("does_not_exist")
         try:

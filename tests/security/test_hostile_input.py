@@ -204,3 +204,33 @@ def test_a_huge_username_on_the_browser_logins_is_counted_not_a_500(db):
         response = APIClient().post(url, {"username": "9" * 15_000, "password": "x"})
         assert response.status_code == 200  # the form again, with its error
     assert AccessAttempt.objects.filter(username="9" * 150).exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("1E+999999999", "incorrect_type"),  # as a JSON number: a Decimal, never turned into an int
+        ("1.5", "incorrect_type"),
+        ('"99999999999999999999999"', "does_not_exist"),
+        ('"１２"', "does_not_exist"),
+        ("-3", "does_not_exist"),
+    ],
+)
+def test_a_related_id_is_a_whole_number_and_a_huge_exponent_costs_nothing(api, merchant, value, code):
+    """Found by the fuzz: `{"level": 1E+999999999}` reached int() through the ORM and ran for minutes."""
+    import time
+
+    distributor = setup_shop(merchant)["seller"]
+    client = api.staff(merchant, Role.OWNER)
+    start = time.monotonic()
+    response = client.generic(
+        "POST",
+        f"/api/v1/distributors/{distributor.pk}/level",
+        f'{{"level": {value}, "reason": "x"}}',
+        content_type="application/json",
+    )
+    assert time.monotonic() - start < 5  # not a timing assertion on speed: a guard against minutes of CPU
+    error = assert_error(response, 400, "invalid")
+    assert error["fields"]["level"] == [
+        {"incorrect_type": "Incorrect type.", "does_not_exist": "No such object."}[code]
+    ]
