@@ -54,6 +54,7 @@ bench-full: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -61,7 +62,7 @@ format: install
 
 ## make lock: record the versions just tested, so a fresh install gets the same ones.
 lock: install
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	$(PY) -m pip freeze --exclude-editable | grep -v -e '^-e' -e '^distribution-backend' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .data

@@ -31,8 +31,3 @@ def totals_by_status(lines) -> dict[str, dict[str, int]]:
 
 def net_total(lines) -> int:
     return lines.aggregate(net=Sum(F("amount") - F("reversed_amount")))["net"] or 0
-
-
-def due(merchant, as_of):
-    """Confirmed lines whose after-sales window is over at `as_of`."""
-    return L.objects.for_merchant(merchant).filter(status=L.Status.CONFIRMED, unlock_at__lte=as_of)

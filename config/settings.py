@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "settlements",
     "analytics",
     "risk",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +132,10 @@ DATABASES["default"]["OPTIONS"].setdefault(
     "options", f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=30000)}"
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The composition root wires the kernel (distribution/) to the apps above it, so that it imports none of them.
+TENANT_MODEL = "merchants.Merchant"
+MERCHANT_AUTHENTICATORS = "merchants.authentication.merchant_authenticators"
+DISTRIBUTOR_AUTHENTICATORS = "distributors.authentication.distributor_authenticators"
 # The application's database role, made and granted by `manage.py setup_database_roles` (run as the owner);
 # migrations grant it every new table.
 DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="distribution_app")

@@ -161,10 +161,11 @@ def no_tenant_data(fn: Callable) -> Callable:
 def tenant_tables() -> list[tuple[str, str]]:
     """(table, merchant column) of every table a policy protects: each TenantModel's, and the merchants."""
     from django.apps import apps
+    from django.conf import settings
 
     from distribution.tenancy import TenantModel
-    from merchants.models import Merchant
 
+    Merchant = apps.get_model(settings.TENANT_MODEL)
     tables = {Merchant._meta.db_table: Merchant._meta.pk.column}
     for model in apps.get_models():
         if issubclass(model, TenantModel) and not model._meta.proxy and model._meta.managed:
@@ -239,7 +240,10 @@ def grant_app_role(connection, role: str) -> bool:
 
 def owns_tables(connection) -> bool:
     """Whether this session may alter the tenant tables (it is their owner, or a member of the owner)."""
-    from merchants.models import Merchant
+    from django.apps import apps
+    from django.conf import settings
+
+    Merchant = apps.get_model(settings.TENANT_MODEL)
 
     with connection.cursor() as cursor:
         cursor.execute(

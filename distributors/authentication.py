@@ -34,3 +34,8 @@ class DistributorTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="distributor"'
+
+
+def distributor_authenticators() -> list:
+    """The distributor API's authentication (settings.DISTRIBUTOR_AUTHENTICATORS)."""
+    return [DistributorTokenAuthentication()]

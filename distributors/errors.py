@@ -1,6 +1,6 @@
 """Error codes of the distributor network."""
 
-from distribution.errors import Conflict, NotFound, PermissionDenied, Unprocessable, ValidationFailed
+from distribution.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 
 
 class InvalidInviteCode(Unprocessable):
@@ -111,11 +111,6 @@ class StillBlacklisted(Conflict):
 class AlreadyBlacklisted(Conflict):
     code = "already_blacklisted"
     default_message = "A live blacklist entry for this value exists."
-
-
-class NotAllowedForDistributor(PermissionDenied):
-    code = "distributor_not_active"
-    default_message = "Your distributor account is not active."
 
 
 class NotBlacklisted(Conflict):

@@ -204,6 +204,23 @@ class DistributionProgram(TenantModel):
         FIRST_TOUCH = "first_touch", "First touch keeps the customer"
         LAST_TOUCH = "last_touch", "Last touch moves the customer (outside protection)"
 
+    class SettlementProvider(models.TextChoices):
+        WALLET = "wallet", "Wallet: settle into the available balance"
+        WECHAT_PROFITSHARING = "wechat_profitsharing", "WeChat Pay profit sharing (分账) per order"
+
+    class PayoutProvider(models.TextChoices):
+        MANUAL = "manual", "Manual bank transfer (CSV export)"
+        WECHAT_TRANSFER = "wechat_transfer", "WeChat Pay merchant transfer"
+
+    class RiskCheck(models.TextChoices):
+        OFF = "off", "No risk check"
+        FLAG = "flag", "Check after approval; flag hits for review"
+        HOLD = "hold", "Hold applications until the check; hits wait for review"
+
+    class BlacklistCommissionPolicy(models.TextChoices):
+        FREEZE = "freeze", "Hold a blacklisted distributor's commission until the merchant decides"
+        FORFEIT = "forfeit", "Reverse it back to the merchant at once"
+
     class SettlementSchedule(models.TextChoices):
         MANUAL = "manual"
         DAILY = "daily"
@@ -268,18 +285,9 @@ class DistributionProgram(TenantModel):
     )
     # Providers: how settled commission is split out, and how withdrawals are paid.
     settlement_provider = models.CharField(
-        max_length=32,
-        choices=[
-            ("wallet", "Wallet: settle into the available balance"),
-            ("wechat_profitsharing", "WeChat Pay profit sharing (分账) per order"),
-        ],
-        default="wallet",
+        max_length=32, choices=SettlementProvider.choices, default=SettlementProvider.WALLET
     )
-    payout_provider = models.CharField(
-        max_length=20,
-        choices=[("manual", "Manual bank transfer (CSV export)"), ("wechat_transfer", "WeChat Pay merchant transfer")],
-        default="manual",
-    )
+    payout_provider = models.CharField(max_length=20, choices=PayoutProvider.choices, default=PayoutProvider.MANUAL)
     # Levels: upgrades happen at once; downgrades only when enabled, at the end of an evaluation period,
     # one level at a time, and not within the grace days after the last change.
     level_downgrade_enabled = models.BooleanField(default=False)
@@ -288,22 +296,9 @@ class DistributionProgram(TenantModel):
     )
     level_downgrade_grace_days = models.PositiveIntegerField(default=30, validators=[MaxValueValidator(3650)])
     # Risk.
-    application_risk_check = models.CharField(
-        max_length=8,
-        default="flag",
-        choices=[
-            ("off", "No risk check"),
-            ("flag", "Check after approval; flag hits for review"),
-            ("hold", "Hold applications until the check; hits wait for review"),
-        ],
-    )
+    application_risk_check = models.CharField(max_length=8, choices=RiskCheck.choices, default=RiskCheck.FLAG)
     blacklist_commission_policy = models.CharField(
-        max_length=8,
-        default="freeze",
-        choices=[
-            ("freeze", "Hold a blacklisted distributor's commission until the merchant decides"),
-            ("forfeit", "Reverse it back to the merchant at once"),
-        ],
+        max_length=8, choices=BlacklistCommissionPolicy.choices, default=BlacklistCommissionPolicy.FREEZE
     )
     # Recruitment.
     auto_approve_applications = models.BooleanField(default=True)

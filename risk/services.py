@@ -89,7 +89,7 @@ def application_check(application_id: int) -> dict:
         )
         return {"hit": True, "others": others}
     if (
-        program.application_risk_check == "hold"
+        program.application_risk_check == DistributionProgram.RiskCheck.HOLD
         and program.auto_approve_applications
         and application.status == Application.Status.PENDING
     ):

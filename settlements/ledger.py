@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -46,10 +45,6 @@ class Txn:
     def credit(self, owner_kind: str, owner_id: int, kind: str, amount: int) -> Txn:
         self.legs.append(Leg(owner_kind, owner_id, kind, -amount))
         return self
-
-
-def distributor(distributor_id: int) -> tuple[str, int]:
-    return DISTRIBUTOR, distributor_id
 
 
 def locked_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
@@ -228,10 +223,3 @@ def locked_balance(merchant_id: int, distributor_id: int, kind: str, currency: s
     """A distributor account's balance, with its row locked until the end of the transaction."""
     key = (DISTRIBUTOR, distributor_id, kind)
     return locked_accounts(merchant_id, currency, {key})[key][1]
-
-
-def group_by_beneficiary(changes) -> dict[int, list]:
-    grouped: dict[int, list] = defaultdict(list)
-    for change in changes:
-        grouped[change.beneficiary_id].append(change)
-    return grouped

@@ -8,9 +8,8 @@ from commissions import selectors
 from commissions.api import serializers as s
 from commissions.models import CommissionLine
 from distribution.api.filters import DateTimeFilter, FilterSet
-from distribution.api.views import DistributorApi, ListMixin, MerchantApi
-from distributors.errors import NotADistributor
-from distributors.selectors import distributor_for_user
+from distribution.api.views import ListMixin, MerchantApi
+from distributors.api.views import MyApi
 
 
 class CommissionLineFilter(FilterSet):
@@ -61,15 +60,12 @@ class CommissionTotalsApi(MerchantApi):
         return Response(s.TotalsOutput(_totals(self.merchant, lines), context=self.get_serializer_context()).data)
 
 
-class _MyLinesApi(DistributorApi):
+class _MyLinesApi(MyApi):
     model = CommissionLine
     filterset_class = CommissionLineFilter
 
     def scope_queryset(self, queryset):
-        me = distributor_for_user(self.merchant, self.external_user_id)
-        if me is None:
-            raise NotADistributor()
-        return _lines(queryset.filter(beneficiary=me))
+        return _lines(queryset.filter(beneficiary=self.me()))
 
 
 @extend_schema(tags=["distributor"])

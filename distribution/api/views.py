@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils.module_loading import import_string
 from rest_framework import generics, mixins
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -151,9 +153,8 @@ class MerchantApi(BaseApi):
                 raise ImproperlyConfigured(f"{cls.__name__}.{handler} needs an entry in required_permissions")
 
     def get_authenticators(self):
-        from merchants.authentication import merchant_authenticators
-
-        return merchant_authenticators()
+        # the composition root names them (settings.MERCHANT_AUTHENTICATORS): the kernel knows no domain app
+        return import_string(settings.MERCHANT_AUTHENTICATORS)()
 
     def get_permissions(self):
         return [IsMerchantPrincipal(), RolePermission()]
@@ -178,9 +179,7 @@ class DistributorApi(BaseApi):
     throttle_scope = "distributor"
 
     def get_authenticators(self):
-        from distributors.authentication import DistributorTokenAuthentication
-
-        return [DistributorTokenAuthentication()]
+        return import_string(settings.DISTRIBUTOR_AUTHENTICATORS)()
 
     def get_permissions(self):
         return [IsDistributorPrincipal()]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import django_filters
 from django.db.models import Count, F, Q
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from distribution.api.filters import DateTimeFilter, FilterSet
@@ -170,56 +172,71 @@ class DistributorDetailApi(_DistributorObjectApi):
         return self.detail(self.get_object(), reload=False)
 
 
-def _action(name: str, service, input_class, doc: str, *, extra=lambda data: {}):
-    """A POST endpoint on one distributor that calls one lifecycle service with a reason."""
+class _DistributorActionApi(_DistributorObjectApi):
+    """A POST on one distributor that calls one lifecycle service with a reason (subclasses name both)."""
 
-    @extend_schema(request=input_class, responses={200: s.DistributorDetailOutput}, tags=["distributors"])
+    required_permissions = {"POST": MANAGE}
+    input_class: ClassVar[type[serializers.Serializer]]
+
+    @staticmethod
+    def service(**kwargs) -> Distributor:
+        raise NotImplementedError
+
+    def service_arguments(self, data: dict) -> dict:
+        return {}
+
     def post(self, request, pk):
         distributor = self.get_object()
-        data = self.validate_input(input_class)
-        service(
+        data = self.validate_input(self.input_class)
+        type(self).service(
             merchant=self.merchant,
             actor=self.actor,
             distributor_id=distributor.pk,
             reason=data["reason"],
-            **extra(data),
+            **self.service_arguments(data),
         )
         return self.detail(distributor)
 
-    return type(
-        name,
-        (_DistributorObjectApi,),
-        {
-            "__doc__": doc,
-            "post": post,
-            "required_permissions": {"POST": MANAGE},
-            "__module__": __name__,
-        },
+
+def _action_schema(input_class):
+    return extend_schema_view(
+        post=extend_schema(request=input_class, responses={200: s.DistributorDetailOutput}, tags=["distributors"])
     )
 
 
-DistributorFreezeApi = _action(
-    "DistributorFreezeApi",
-    lifecycle.distributor_freeze,
-    s.ReasonInput,
-    "Freeze: the distributor keeps their team and customers but earns nothing new.",
-)
-DistributorUnfreezeApi = _action(
-    "DistributorUnfreezeApi", lifecycle.distributor_unfreeze, s.OptionalReasonInput, "Unfreeze a frozen distributor."
-)
-DistributorReactivateApi = _action(
-    "DistributorReactivateApi",
-    lifecycle.distributor_reactivate,
-    s.ReasonInput,
-    "Bring a blacklisted distributor back by hand (refused while a live blacklist entry matches them).",
-)
-DistributorRemoveApi = _action(
-    "DistributorRemoveApi",
-    lifecycle.distributor_remove,
-    s.RemoveInput,
-    "清退: remove for good; customers are released or handed to the inviter.",
-    extra=lambda data: {"customers": data["customers"]},
-)
+@_action_schema(s.ReasonInput)
+class DistributorFreezeApi(_DistributorActionApi):
+    """Freeze: the distributor keeps their team and customers but earns nothing new."""
+
+    service = staticmethod(lifecycle.distributor_freeze)
+    input_class = s.ReasonInput
+
+
+@_action_schema(s.OptionalReasonInput)
+class DistributorUnfreezeApi(_DistributorActionApi):
+    """Unfreeze a frozen distributor."""
+
+    service = staticmethod(lifecycle.distributor_unfreeze)
+    input_class = s.OptionalReasonInput
+
+
+@_action_schema(s.ReasonInput)
+class DistributorReactivateApi(_DistributorActionApi):
+    """Bring a blacklisted distributor back by hand (refused while a live blacklist entry matches them)."""
+
+    service = staticmethod(lifecycle.distributor_reactivate)
+    input_class = s.ReasonInput
+
+
+@_action_schema(s.RemoveInput)
+class DistributorRemoveApi(_DistributorActionApi):
+    """清退: remove for good; customers are released or handed to the inviter."""
+
+    service = staticmethod(lifecycle.distributor_remove)
+    input_class = s.RemoveInput
+
+    def service_arguments(self, data: dict) -> dict:
+        return {"customers": data["customers"]}
 
 
 @extend_schema(tags=["distributors"])

@@ -166,10 +166,10 @@ def application_submit(
         entry=entry,
         agreement=agreement,
     )
-    hold = program.application_risk_check == "hold"
+    hold = program.application_risk_check == DistributionProgram.RiskCheck.HOLD
     if program.auto_approve_applications and not hold:
         _decide(application, merchant=merchant, actor=actor, approve=True, reason="auto-approved", auto=True)
-    if program.application_risk_check != "off":
+    if program.application_risk_check != DistributionProgram.RiskCheck.OFF:
         outbox.enqueue("risk.check_application", application.pk)
     return application
 

@@ -16,30 +16,12 @@ from distribution.identifiers import canonical, id_number_problem, phone_problem
 from distribution.pii import mask_id_number, mask_phone
 from distributors.errors import AlreadyBlacklisted
 from distributors.models import BlacklistEntry, Distributor
-from distributors.services.common import live_blacklist
+from distributors.services.common import distributor_hash as _distributor_hash
+from distributors.services.common import live_blacklist, matching_entries, matching_entry  # noqa: F401 - its API
 from distributors.services.lifecycle import blacklisted_transition
+from merchants.models import DistributionProgram
 
 K = BlacklistEntry.Kind
-
-
-def _distributor_hash(distributor_id: int) -> str:
-    return crypto.keyed_hash("distributor", str(distributor_id))
-
-
-def _matches(entries, distributor: Distributor):
-    """Entries (a queryset) that match this distributor by any of its identities."""
-    conditions = Q(kind=K.DISTRIBUTOR, value_hash=_distributor_hash(distributor.pk)) | Q(
-        kind=K.EXTERNAL_USER_ID, value_hash=crypto.keyed_hash(K.EXTERNAL_USER_ID, distributor.external_user_id)
-    )
-    if distributor.phone_hash:
-        conditions |= Q(kind=K.PHONE, value_hash=distributor.phone_hash)
-    if distributor.id_number_hash:
-        conditions |= Q(kind=K.ID_NUMBER, value_hash=distributor.id_number_hash)
-    return entries.filter(conditions)
-
-
-def matching_entry(merchant, distributor: Distributor) -> BlacklistEntry | None:
-    return _matches(live_blacklist(merchant), distributor).first()
 
 
 def applicant_entry(merchant, *, external_user_id: str, phone: str = "", id_number: str = "") -> BlacklistEntry | None:
@@ -130,11 +112,10 @@ def blacklist_add(
 def apply_commission_policy(merchant, actor: Actor, distributor_ids: list[int], reason: str) -> None:
     """What blacklisting does to commission not yet paid: the program freezes it (settlement holds it
     until the merchant decides) or forfeits it (reversed back to the merchant at once)."""
-    from merchants.models import DistributionProgram
     from settlements.services.forfeit import commission_forfeit
 
     program = DistributionProgram.objects.for_merchant(merchant).get()
-    if program.blacklist_commission_policy != "forfeit":
+    if program.blacklist_commission_policy != DistributionProgram.BlacklistCommissionPolicy.FORFEIT:
         return
     for distributor_id in distributor_ids:
         commission_forfeit(

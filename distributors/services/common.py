@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
+from distribution import crypto
 from distribution.errors import NotFound
 from distributors.errors import InvalidShareCode
 from distributors.models import BlacklistEntry, Distributor
@@ -40,3 +42,24 @@ def distributor_by_code(merchant, code: str, *, error=InvalidShareCode) -> Distr
     if distributor is None:
         raise error()
     return distributor
+
+
+def distributor_hash(distributor_id: int) -> str:
+    return crypto.keyed_hash("distributor", str(distributor_id))
+
+
+def matching_entries(entries, distributor: Distributor):
+    """Entries (a queryset) that match this distributor by any of its identities."""
+    kind = BlacklistEntry.Kind
+    conditions = Q(kind=kind.DISTRIBUTOR, value_hash=distributor_hash(distributor.pk)) | Q(
+        kind=kind.EXTERNAL_USER_ID, value_hash=crypto.keyed_hash(kind.EXTERNAL_USER_ID, distributor.external_user_id)
+    )
+    if distributor.phone_hash:
+        conditions |= Q(kind=kind.PHONE, value_hash=distributor.phone_hash)
+    if distributor.id_number_hash:
+        conditions |= Q(kind=kind.ID_NUMBER, value_hash=distributor.id_number_hash)
+    return entries.filter(conditions)
+
+
+def matching_entry(merchant, distributor: Distributor) -> BlacklistEntry | None:
+    return matching_entries(live_blacklist(merchant), distributor).first()

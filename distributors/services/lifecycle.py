@@ -12,7 +12,7 @@ from distribution.state import StateMachine
 from distributors.errors import InviteCycle, InviterNotActive, StillBlacklisted
 from distributors.models import Distributor, Level
 from distributors.selectors import SUBTREE_IDS
-from distributors.services.common import lock_distributor, lock_tree
+from distributors.services.common import lock_distributor, lock_tree, matching_entry
 
 S = Distributor.Status
 DISTRIBUTOR_STATES = StateMachine(
@@ -77,8 +77,6 @@ def distributor_reactivate(*, merchant, actor: Actor, distributor_id: int, reaso
     """Bring a blacklisted distributor back by hand; refused while a live entry still matches them."""
     distributor = lock_distributor(merchant, distributor_id)
     _require(distributor, S.BLACKLISTED, S.ACTIVE)
-    from distributors.services.blacklist import matching_entry
-
     if matching_entry(merchant, distributor) is not None:
         raise StillBlacklisted()
     return transition(distributor, merchant=merchant, actor=actor, target=S.ACTIVE, reason=reason)

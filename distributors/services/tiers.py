@@ -249,11 +249,10 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
 
 
 def tier_resume_stale() -> list[int]:
-    from distributors.tasks import execute_tier_run
-
+    """Runs whose worker stopped renewing its lease: queued again by task name (through the outbox)."""
     run_ids = leases.stale(TierRun, timedelta(seconds=settings.RUN_LEASE_SECONDS))
     for run_id in run_ids:
-        execute_tier_run.delay(run_id)
+        outbox.enqueue("tiers.execute_run", run_id)
     return run_ids
 
 

@@ -4,6 +4,8 @@ and a platform key works nowhere else."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import BasePermission
@@ -121,28 +123,27 @@ class PlatformMerchantDetailApi(PlatformApi):
         return Response(MerchantOutput(self.merchant_or_404(pk)).data)
 
 
-def _status_view(status: str, summary: str, doc: str):
-    @extend_schema(summary=summary, request=MerchantStatusInput, responses={200: MerchantOutput})
+class _PlatformMerchantStatusApi(PlatformApi):
+    target_status: ClassVar[str]
+
+    @extend_schema(request=MerchantStatusInput, responses={200: MerchantOutput})
     def post(self, request, pk):
         validate(MerchantStatusInput, request.data or {}, context={})
-        merchant = services.merchant_set_status(merchant=self.merchant_or_404(pk), actor=self.actor, status=status)
+        merchant = self.merchant_or_404(pk)
+        merchant = services.merchant_set_status(merchant=merchant, actor=self.actor, status=self.target_status)
         return Response(MerchantOutput(merchant).data)
 
-    return extend_schema(tags=["platform"])(
-        type(
-            f"PlatformMerchant{status.title()}Api",
-            (PlatformApi,),
-            {"__doc__": doc, "post": post, "__module__": __name__},
-        )
-    )
+
+@extend_schema(tags=["platform"])
+class PlatformMerchantSuspendApi(_PlatformMerchantStatusApi):
+    """Every credential of the merchant stops working (403 `merchant_suspended`) until it is reactivated;
+    nothing is deleted, and scheduled settlement pauses."""
+
+    target_status = Merchant.Status.SUSPENDED
 
 
-PlatformMerchantSuspendApi = _status_view(
-    Merchant.Status.SUSPENDED,
-    "Suspend a merchant",
-    "Every credential of the merchant stops working (403 `merchant_suspended`) until it is reactivated; "
-    "nothing is deleted, and scheduled settlement pauses.",
-)
-PlatformMerchantReactivateApi = _status_view(
-    Merchant.Status.ACTIVE, "Reactivate a merchant", "The merchant's credentials work again."
-)
+@extend_schema(tags=["platform"])
+class PlatformMerchantReactivateApi(_PlatformMerchantStatusApi):
+    """The merchant's credentials work again."""
+
+    target_status = Merchant.Status.ACTIVE

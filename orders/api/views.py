@@ -9,11 +9,10 @@ from distribution import rls
 from distribution.api import parsers, throttling
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
-from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.security import client_ip
-from distributors.errors import NotADistributor
-from distributors.selectors import distributor_for_user
+from distributors.api.views import MyApi
 from merchants.roles import Perm
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
@@ -363,7 +362,7 @@ def _under_data(fields: dict) -> dict:
 
 
 @extend_schema(tags=["distributor"])
-class MyOrderListApi(ListMixin, DistributorApi):
+class MyOrderListApi(ListMixin, MyApi):
     """Orders I brought (attributed to me), newest first, customers masked."""
 
     model = Order
@@ -371,7 +370,4 @@ class MyOrderListApi(ListMixin, DistributorApi):
     filterset_fields = ["status"]
 
     def scope_queryset(self, queryset):
-        me = distributor_for_user(self.merchant, self.external_user_id)
-        if me is None:
-            raise NotADistributor()
-        return queryset.filter(distributor=me).prefetch_related("items__product")
+        return queryset.filter(distributor=self.me()).prefetch_related("items__product")

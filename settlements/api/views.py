@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from distribution import exports
@@ -173,49 +176,64 @@ class WithdrawalDetailApi(RetrieveMixin, _WithdrawalObjectApi):
     pass
 
 
-def _decision(name: str, doc: str, service, input_class, **fixed):
-    @extend_schema(request=input_class, responses={200: s.WithdrawalOutput}, tags=["withdrawals"])
+class _WithdrawalDecisionApi(_WithdrawalObjectApi):
+    """A POST on one withdrawal that calls one decision service with a reason (subclasses name both)."""
+
+    required_permissions = {"POST": Perm.MONEY_APPROVE}
+    input_class: ClassVar[type[serializers.Serializer]]
+    fixed: ClassVar[dict] = {}
+
+    @staticmethod
+    def service(**kwargs) -> Withdrawal:
+        raise NotImplementedError
+
     def post(self, request, pk):
         withdrawal = self.get_object()
-        data = self.validate_input(input_class)
-        done = service(
-            merchant=self.merchant, actor=self.actor, withdrawal_id=withdrawal.pk, reason=data["reason"], **fixed
+        data = self.validate_input(self.input_class)
+        done = type(self).service(
+            merchant=self.merchant, actor=self.actor, withdrawal_id=withdrawal.pk, reason=data["reason"], **self.fixed
         )
         return Response(self.get_serializer(done).data)
 
-    return type(
-        name,
-        (_WithdrawalObjectApi,),
-        {"__doc__": doc, "post": post, "__module__": __name__, "required_permissions": {"POST": Perm.MONEY_APPROVE}},
+
+def _decision_schema(input_class):
+    return extend_schema_view(
+        post=extend_schema(request=input_class, responses={200: s.WithdrawalOutput}, tags=["withdrawals"])
     )
 
 
-WithdrawalApproveApi = _decision(
-    "WithdrawalApproveApi",
-    "Approve (owner or finance); the payout starts.",
-    withdrawals.withdrawal_approve,
-    s.DecisionInput,
-)
-WithdrawalRejectApi = _decision(
-    "WithdrawalRejectApi",
-    "Reject with a reason; the money returns to available.",
-    withdrawals.withdrawal_reject,
-    s.RequiredReasonInput,
-)
-WithdrawalMarkPaidApi = _decision(
-    "WithdrawalMarkPaidApi",
-    "A manual payout went through (the bank paid).",
-    withdrawals.withdrawal_mark,
-    s.DecisionInput,
-    paid=True,
-)
-WithdrawalMarkFailedApi = _decision(
-    "WithdrawalMarkFailedApi",
-    "A manual payout failed; the money returns.",
-    withdrawals.withdrawal_mark,
-    s.RequiredReasonInput,
-    paid=False,
-)
+@_decision_schema(s.DecisionInput)
+class WithdrawalApproveApi(_WithdrawalDecisionApi):
+    """Approve (owner or finance); the payout starts."""
+
+    service = staticmethod(withdrawals.withdrawal_approve)
+    input_class = s.DecisionInput
+
+
+@_decision_schema(s.RequiredReasonInput)
+class WithdrawalRejectApi(_WithdrawalDecisionApi):
+    """Reject with a reason; the money returns to available."""
+
+    service = staticmethod(withdrawals.withdrawal_reject)
+    input_class = s.RequiredReasonInput
+
+
+@_decision_schema(s.DecisionInput)
+class WithdrawalMarkPaidApi(_WithdrawalDecisionApi):
+    """A manual payout went through (the bank paid)."""
+
+    service = staticmethod(withdrawals.withdrawal_mark)
+    input_class = s.DecisionInput
+    fixed: ClassVar[dict] = {"paid": True}
+
+
+@_decision_schema(s.RequiredReasonInput)
+class WithdrawalMarkFailedApi(_WithdrawalDecisionApi):
+    """A manual payout failed; the money returns."""
+
+    service = staticmethod(withdrawals.withdrawal_mark)
+    input_class = s.RequiredReasonInput
+    fixed: ClassVar[dict] = {"paid": False}
 
 
 @extend_schema(tags=["withdrawals"])

@@ -121,7 +121,7 @@ def settlement_execute(
         if settings.RUN_CHUNK_PAUSE_MS:
             time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
     run = SettlementRun.objects.unscoped().get(pk=run_id)
-    if run.status == R.COMPLETED and run.provider == "wechat_profitsharing":
+    if run.status == R.COMPLETED and run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
         from settlements.services.splits import splits_dispatch
 
         splits_dispatch(run=run)
@@ -187,7 +187,7 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
             txn.credit(DISTRIBUTOR, distributor_id, A.RECEIVABLE, repay)
         txns.append(txn)
     ledger.post(run.merchant_id, currency, txns, account_ids={k: v[0] for k, v in accounts.items()})
-    if run.provider == "wechat_profitsharing":
+    if run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
         from settlements.services.splits import splits_prepare
 
         splits_prepare(
@@ -208,10 +208,9 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
 
 
 def settlement_resume_stale(*, lease: timedelta | None = None) -> list[int]:
-    """Runs whose worker stopped renewing its lease (it died), or never started: enqueue them again."""
-    from settlements.tasks import execute_run
-
+    """Runs whose worker stopped renewing its lease (it died), or never started: queued again by task name
+    (through the outbox)."""
     run_ids = leases.stale(SettlementRun, lease if lease is not None else default_lease())
     for run_id in run_ids:
-        execute_run.delay(run_id)
+        outbox.enqueue("settlements.execute_run", run_id)
     return run_ids

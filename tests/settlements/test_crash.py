@@ -25,11 +25,9 @@ WORKER_ENV = {"SETTLEMENT_CHUNK_SIZE": "1", "RUN_CHUNK_PAUSE_MS": "150", "RUN_LE
 
 def test_a_killed_worker_leaves_a_run_that_another_worker_completes_exactly(monkeypatch):
     from distribution import outbox
-    from settlements import tasks
+    from distribution.models import OutboxMessage
 
-    requeued = []
     monkeypatch.setattr(outbox, "publish", lambda message_id: False)  # this test hands the run out itself
-    monkeypatch.setattr(tasks.execute_run, "delay", lambda run_id: requeued.append(run_id))
     merchant = make_merchant("alpha")
     people = shop_with_due_commission(merchant)
     for n in range(24):
@@ -57,7 +55,8 @@ def test_a_killed_worker_leaves_a_run_that_another_worker_completes_exactly(monk
 
     # the sweeper notices the lapsed lease and hands the run out again; a fresh worker finishes it
     wait_until(lambda: runs.settlement_resume_stale(lease=timedelta(seconds=2)), timeout=30, interval=0.5)
-    assert requeued[-1] == run.pk
+    requeued = OutboxMessage.objects.order_by("-pk").first()  # queued again by task name, through the outbox
+    assert (requeued.task, requeued.args) == ("settlements.execute_run", [run.pk])
     with celery_worker(extra_env=WORKER_ENV) as (_, queue):
         app.send_task("settlements.execute_run", args=[run.pk], queue=queue)
         wait_until(lambda: progress().status == "completed", timeout=120)

@@ -14,6 +14,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from config.celery import PERIODIC_TASKS
 from distribution import rls
+from merchants.models import Merchant
+from merchants.schedule import sync_settlement_schedule
 
 MANAGED_PREFIX = "[code] "
 
@@ -54,8 +56,6 @@ class Command(BaseCommand):
             PeriodicTask.objects.update_or_create(name=full_name, defaults=defaults)
         stale = PeriodicTask.objects.filter(name__startswith=MANAGED_PREFIX).exclude(name__in=declared)
         stale.update(enabled=False)
-        from merchants.models import Merchant
-        from merchants.schedule import sync_settlement_schedule
 
         merchants = 0
         for merchant in Merchant.objects.all():
