@@ -118,10 +118,21 @@ class NotBlacklisted(Conflict):
     default_message = "Only a blacklisted distributor's commission can be forfeited."
 
 
-# raised with `code=` where they happen
-CODES: dict[str, tuple[int, str]] = {
-    "agreement_not_current": (400, "The agreement version given is not the current one."),
-    "agreement_version_exists": (409, "An agreement with this version exists already."),
-    "code_exhausted": (409, "No free invite or entry code could be allocated: try again."),
-    "identity_missing": (409, "The distributor has not submitted an identity to verify."),
-}
+class AgreementNotCurrent(ValidationFailed):
+    code = "agreement_not_current"
+    default_message = "Only the current agreement can be accepted."
+
+
+class AgreementVersionExists(Conflict):
+    code = "agreement_version_exists"
+    default_message = "This agreement version exists already."
+
+
+class CodeExhausted(Conflict):
+    code = "code_exhausted"
+    default_message = "Could not allocate a code; try again."
+
+
+class IdentityMissing(Conflict):
+    code = "identity_missing"
+    default_message = "No identity has been submitted."

@@ -58,9 +58,16 @@ class UsernameTaken(Conflict):
     default_message = "This merchant already has an account with this name: choose another."
 
 
-# raised with `code=` where they happen
-CODES: dict[str, tuple[int, str]] = {
-    "not_a_staff_token": (400, "Only a staff token can be revoked at auth/token/revoke."),
-    "not_a_session": (400, "Only a browser session can switch its merchant."),
-    "cannot_revoke_self": (403, "An API key cannot revoke itself."),
-}
+class NotAStaffToken(ValidationFailed):
+    code = "not_a_staff_token"
+    default_message = "Only a staff token can be revoked here."
+
+
+class NotASession(ValidationFailed):
+    code = "not_a_session"
+    default_message = "Only a browser session can switch merchant."
+
+
+class CannotRevokeSelf(PermissionDenied):
+    code = "cannot_revoke_self"
+    default_message = "A key cannot revoke itself."

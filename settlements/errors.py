@@ -52,7 +52,6 @@ class InvalidAsOf(ValidationFailed):
     default_message = "as_of cannot be in the future."
 
 
-# raised with `code=` where they happen
-CODES: dict[str, tuple[int, str]] = {
-    "not_manual": (409, "A provider payout is settled by the provider's answer, not marked by hand."),
-}
+class NotManual(Conflict):
+    code = "not_manual"
+    default_message = "A provider payout is settled by the provider's answer, not by hand."

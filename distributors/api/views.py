@@ -12,11 +12,11 @@ from rest_framework.response import Response
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.pagination import CursorPagination
 from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
-from distribution.errors import NotFound, ValidationFailed
+from distribution.errors import NotFound
 from distribution.inputs import parse_int
 from distributors import selectors
 from distributors.api import serializers as s
-from distributors.errors import NotADistributor, NotBlacklisted
+from distributors.errors import AgreementNotCurrent, NotADistributor, NotBlacklisted
 from distributors.models import (
     Agreement,
     Application,
@@ -895,11 +895,7 @@ class DistributorAgreementApi(MyApi):
         data = self.validate_input(s.AcceptAgreementInput)
         agreement = recruitment.current_agreement(self.merchant)
         if agreement is None or agreement.version != data["version"]:
-            raise ValidationFailed(
-                "Only the current agreement can be accepted.",
-                code="agreement_not_current",
-                fields={"version": ["Not the current version."]},
-            )
+            raise AgreementNotCurrent(fields={"version": ["Not the current version."]})
         recruitment.agreement_accept(merchant=self.merchant, distributor=me, agreement=agreement)
         return Response(s.AgreementSerializer(agreement).data)
 

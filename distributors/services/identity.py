@@ -10,10 +10,9 @@ from django.utils import timezone
 from distribution import crypto
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from distribution.errors import Conflict
 from distribution.identifiers import ID_NUMBER_CHARS, canonical_id_number
 from distribution.pii import mask_id_number, mask_name
-from distributors.errors import ApplicantBlacklisted, InvalidIdNumber
+from distributors.errors import ApplicantBlacklisted, IdentityMissing, InvalidIdNumber
 from distributors.models import Distributor
 from distributors.services.common import live_blacklist, lock_distributor
 
@@ -94,7 +93,7 @@ def distributor_identity_submit(
 def distributor_identity_verify(*, merchant, actor: Actor, distributor_id: int) -> Distributor:
     distributor = lock_distributor(merchant, distributor_id)
     if distributor.identity_submitted_at is None:
-        raise Conflict("No identity has been submitted.", code="identity_missing")
+        raise IdentityMissing()
     if distributor.identity_verified_at is None:
         distributor.identity_verified_at = timezone.now()
         distributor.save(update_fields=["identity_verified_at", "updated_at"])

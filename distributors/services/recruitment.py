@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from distribution.errors import Conflict, ValidationFailed
+from distribution.errors import ValidationFailed
+from distributors.errors import AgreementVersionExists, CodeExhausted
 from distributors.models import Agreement, AgreementAcceptance, Distributor, RecruitmentEntry, new_invite_code
 
 
@@ -23,7 +24,7 @@ def agreement_publish(*, merchant, actor: Actor, version: str, title: str, body:
         with transaction.atomic():
             agreement = Agreement.objects.create(merchant=merchant, version=version, title=title, body=body)
     except IntegrityError:
-        raise Conflict("This agreement version exists already.", code="agreement_version_exists") from None
+        raise AgreementVersionExists() from None
     audit_record(
         merchant=merchant,
         actor=actor,
@@ -55,7 +56,7 @@ def entry_create(*, merchant, actor: Actor, name: str, kind: str, product=None) 
         except IntegrityError:  # the code collided: draw another
             continue
     else:  # pragma: no cover - 31^8 codes per merchant
-        raise Conflict("Could not allocate a code; try again.", code="code_exhausted")
+        raise CodeExhausted()
     audit_record(
         merchant=merchant,
         actor=actor,

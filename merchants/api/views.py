@@ -13,11 +13,12 @@ from distribution import rls
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import BaseApi, ListMixin, MerchantApi, RetrieveMixin
-from distribution.errors import NotFound, PermissionDenied, ValidationFailed
+from distribution.errors import NotFound
 from distribution.models import AuditEvent
 from merchants import services
 from merchants.api import serializers as s
 from merchants.authentication import SESSION_MERCHANT_KEY, StaffSessionAuthentication, staff_principal
+from merchants.errors import CannotRevokeSelf, NotASession, NotAStaffToken
 from merchants.models import DistributionProgram, Invitation, Membership, MerchantAPIKey, StaffToken
 from merchants.roles import Perm
 
@@ -55,7 +56,7 @@ class StaffTokenRevokeApi(MerchantApi):
     @extend_schema(request=None, responses={204: None}, tags=["auth"])
     def post(self, request):
         if self.principal.kind != "staff" or not self.principal.credential_id:
-            raise ValidationFailed("Only a staff token can be revoked here.", code="not_a_staff_token")
+            raise NotAStaffToken()
         token = StaffToken.objects.for_merchant(self.merchant).get(pk=self.principal.credential_id)
         services.staff_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -70,7 +71,7 @@ class SessionMerchantApi(MerchantApi):
     def post(self, request):
         data = self.validate_input(s.SessionMerchantInput)
         if not isinstance(request.successful_authenticator, StaffSessionAuthentication):
-            raise ValidationFailed("Only a browser session can switch merchant.", code="not_a_session")
+            raise NotASession()
         with rls.bypass():  # the user's memberships, in whichever merchants they are
             membership = (
                 Membership.objects.unscoped()
@@ -348,7 +349,7 @@ class ApiKeyRevokeApi(_ApiKeyObjectApi):
     def post(self, request, prefix):
         api_key = self.get_object()
         if self.principal.kind == "api_key" and self.principal.credential_id == api_key.pk:
-            raise PermissionDenied("A key cannot revoke itself.", code="cannot_revoke_self")
+            raise CannotRevokeSelf()
         api_key = services.api_key_revoke(
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, api_key_id=api_key.pk
         )

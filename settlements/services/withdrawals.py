@@ -20,7 +20,7 @@ from django.utils import timezone
 from distribution import outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from distribution.errors import Conflict, NotFound
+from distribution.errors import NotFound
 from distribution.money import apply_bps, format_amount
 from distribution.state import StateMachine
 from distributors.errors import DistributorNotActive
@@ -33,6 +33,7 @@ from settlements.errors import (
     IdentityNotVerified,
     InsufficientBalance,
     NothingLeftAfterFees,
+    NotManual,
     PayoutAccountMissing,
 )
 from settlements.ledger import DISTRIBUTOR, MERCHANT, Txn
@@ -332,7 +333,7 @@ def withdrawal_mark(*, merchant, actor: Actor, withdrawal_id: int, paid: bool, r
     """The merchant's bank paid (or refused) a manual withdrawal."""
     withdrawal = _lock(merchant, withdrawal_id)
     if withdrawal.provider != Withdrawal.Provider.MANUAL:
-        raise Conflict("A provider payout is settled by the provider's answer, not by hand.", code="not_manual")
+        raise NotManual()
     _finish(withdrawal, merchant=merchant, actor=actor, paid=paid, reason=reason)
     return withdrawal
 
