@@ -9,6 +9,13 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from distribution.money import format_amount
+from distributors.models import CustomerBinding, Distributor
+from merchants.models import Merchant
+from orders.models import Order
+
+# other apps' tables, by their models' names for them
+ORDERS, DISTRIBUTORS = Order._meta.db_table, Distributor._meta.db_table
+BINDINGS, MERCHANTS = CustomerBinding._meta.db_table, Merchant._meta.db_table
 
 # Thresholds: a refund rate is suspicious at 3× the merchant's normal and at least 30 points above it,
 # over at least 5 orders in 90 days; 5 self-purchases within a day; 3 switches of one customer in 30 days.
@@ -44,7 +51,7 @@ def shared_identity(merchant_id: int, now: datetime) -> list[Hit]:
         ("id_number", "id_number_hash", "id_number_masked"),
     ):
         for value_hash, ids, shown in _rows(
-            f"""SELECT {column}, array_agg(id ORDER BY id), min({masked}) FROM distributors_distributor
+            f"""SELECT {column}, array_agg(id ORDER BY id), min({masked}) FROM {DISTRIBUTORS}
                  WHERE merchant_id = %(m)s AND {column} <> '' AND status IN ('applied', 'active', 'frozen')
                  GROUP BY 1 HAVING count(*) > 1""",  # noqa: S608 - columns are ours
             {"m": merchant_id},
@@ -64,18 +71,18 @@ def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
     """Distributors whose orders are refunded far more than the merchant's orders are on average."""
     since = now - timedelta(days=REFUND_WINDOW_DAYS)
     rows = _rows(
-        """WITH per AS (
+        f"""WITH per AS (
                SELECT distributor_id, count(*) AS orders, sum(goods_amount)::bigint AS paid,
                       sum(refunded_amount)::bigint AS refunded
-                 FROM orders_order WHERE merchant_id = %(m)s AND paid_at >= %(since)s AND paid_at <= %(now)s
+                 FROM {ORDERS} WHERE merchant_id = %(m)s AND paid_at >= %(since)s AND paid_at <= %(now)s
                   AND goods_amount > 0 GROUP BY 1),
            normal AS (SELECT sum(refunded)::numeric / nullif(sum(paid), 0) AS rate FROM per)
            SELECT per.distributor_id, per.orders, per.paid, per.refunded,
                   (per.refunded * 10000 / per.paid)::bigint, (normal.rate * 10000)::bigint, m.currency
-             FROM per, normal, merchants_merchant m
+             FROM per, normal, {MERCHANTS} m
             WHERE m.id = %(m)s AND per.distributor_id IS NOT NULL AND per.orders >= %(min_orders)s
               AND per.refunded::numeric / per.paid >= normal.rate * %(mult)s
-              AND per.refunded * 10000 >= per.paid * (normal.rate * 10000 + %(gap)s)""",
+              AND per.refunded * 10000 >= per.paid * (normal.rate * 10000 + %(gap)s)""",  # noqa: S608
         {
             "m": merchant_id,
             "since": since,
@@ -105,14 +112,14 @@ def refund_rate(merchant_id: int, now: datetime) -> list[Hit]:
 def self_purchase_burst(merchant_id: int, now: datetime) -> list[Hit]:
     """Many self-purchases by one distributor within a day (in the last week)."""
     rows = _rows(
-        """SELECT distributor_id, max(burst), array_agg(external_id ORDER BY paid_at, external_id)
+        f"""SELECT distributor_id, max(burst), array_agg(external_id ORDER BY paid_at, external_id)
              FROM (
                SELECT distributor_id, external_id, paid_at,
                       count(*) OVER (PARTITION BY distributor_id ORDER BY paid_at
                                      RANGE BETWEEN %(window)s PRECEDING AND CURRENT ROW) AS burst
-                 FROM orders_order
+                 FROM {ORDERS}
                 WHERE merchant_id = %(m)s AND self_purchase AND paid_at >= %(since)s AND paid_at <= %(now)s) w
-            GROUP BY 1 HAVING max(burst) >= %(n)s""",
+            GROUP BY 1 HAVING max(burst) >= %(n)s""",  # noqa: S608
         {
             "m": merchant_id,
             "since": now - timedelta(days=SELF_PURCHASE_LOOKBACK_DAYS),
@@ -130,13 +137,13 @@ def self_purchase_burst(merchant_id: int, now: datetime) -> list[Hit]:
 def customer_switching(merchant_id: int, now: datetime) -> list[Hit]:
     """A customer whose binding moved between distributors again and again."""
     rows = _rows(
-        """SELECT customer_external_id, count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced',
+        f"""SELECT customer_external_id, count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced',
                                                                                               'transferred')),
                   array_agg(DISTINCT distributor_id)
-             FROM distributors_customerbinding
+             FROM {BINDINGS}
             WHERE merchant_id = %(m)s AND bound_at >= %(since)s AND bound_at <= %(now)s
             GROUP BY 1
-           HAVING count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced', 'transferred')) >= %(n)s""",
+           HAVING count(*) FILTER (WHERE status = 'ended' AND end_reason IN ('replaced', 'transferred')) >= %(n)s""",  # noqa: S608
         {"m": merchant_id, "since": now - timedelta(days=SWITCH_WINDOW_DAYS), "now": now, "n": SWITCHES},
     )
     return [

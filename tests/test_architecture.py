@@ -123,3 +123,21 @@ def test_the_models_and_the_migrations_agree(db):
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_raw_sql_names_other_apps_tables_through_their_models():
+    """A table of another app is spelled `Model._meta.db_table` (or looked up by model name), never as a
+    literal: a renamed or moved model then cannot leave a query behind."""
+    import re
+
+    tables = {model._meta.db_table: model._meta.app_label for model in apps.get_models()}
+    found = []
+    for package in local_packages():
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            text = path.read_text()
+            for table, owner in tables.items():
+                if owner != package and "_" in table and re.search(rf"\b{table}\b", text):
+                    found.append(f"{path.relative_to(ROOT)}: {table}")
+    assert found == []

@@ -18,6 +18,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -179,12 +180,13 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         for i in since
     )
     evidence = f"'earned_rank', earned, 'windows', jsonb_build_object({windows_json})"
+    orders = apps.get_model("orders", "Order")._meta.db_table  # the orders app sits above this one: by name
     sql = f"""
     WITH d AS (
         SELECT id, level_id, level_changed_at FROM distributors_distributor
          WHERE merchant_id = %(m)s AND id BETWEEN %(lo)s AND %(hi)s AND status = 'active' AND NOT level_locked),
     o AS (
-        SELECT distributor_id AS id, {sales} FROM orders_order
+        SELECT distributor_id AS id, {sales} FROM {orders}
          WHERE merchant_id = %(m)s AND distributor_id BETWEEN %(lo)s AND %(hi)s
            AND status IN ('paid', 'shipped', 'completed') AND goods_amount > refunded_amount
            AND paid_at >= %(min_since)s AND paid_at <= %(as_of)s

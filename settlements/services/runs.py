@@ -26,6 +26,7 @@ from commissions.models import CommissionLine
 from distribution import leases, outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
+from distributors.models import Distributor
 from merchants.models import DistributionProgram, Merchant
 from settlements import ledger
 from settlements.errors import InvalidAsOf, SettlementInProgress
@@ -134,13 +135,13 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
     run = SettlementRun.objects.unscoped().select_for_update().get(pk=run_id)
     if run.status != R.RUNNING or run.lease_owner != worker:
         return None
-    lines = L._meta.db_table
+    lines, distributors = L._meta.db_table, Distributor._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT DISTINCT beneficiary_id FROM {lines}
                  WHERE merchant_id = %s AND status = 'confirmed' AND kind = 'commission' AND unlock_at <= %s
                    AND beneficiary_id >= %s AND beneficiary_id NOT IN (
-                       SELECT id FROM distributors_distributor WHERE merchant_id = %s AND status = 'blacklisted')
+                       SELECT id FROM {distributors} WHERE merchant_id = %s AND status = 'blacklisted')
                  ORDER BY beneficiary_id LIMIT %s""",  # noqa: S608
             [run.merchant_id, run.as_of, run.cursor, run.merchant_id, chunk_size],
         )
@@ -160,7 +161,7 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
                     SELECT id FROM {lines}
                      WHERE merchant_id = %(m)s AND status = 'confirmed' AND kind = 'commission'
                        AND unlock_at <= %(as_of)s AND beneficiary_id BETWEEN %(lo)s AND %(hi)s
-                       AND beneficiary_id NOT IN (SELECT id FROM distributors_distributor
+                       AND beneficiary_id NOT IN (SELECT id FROM {distributors}
                                                    WHERE merchant_id = %(m)s AND status = 'blacklisted')
                      ORDER BY id FOR UPDATE),
                 due AS (
