@@ -100,3 +100,15 @@ def pytest_runtest_call(item):
         problems = ledger_problems()
         assert not problems, "the ledger does not check clean after this test:\n" + "\n".join(problems)
     return result
+
+
+@pytest.fixture
+def shop(api, merchant):
+    """A merchant's shop (tests/orders/helpers.setup_shop: products, a seller and their inviter) and an operator
+    API key client for it; its people are `shop.people`."""
+    from tests.orders.helpers import setup_shop
+
+    people = setup_shop(merchant)
+    client = api.api_key(merchant, Role.OPERATOR)
+    client.people = people
+    return client

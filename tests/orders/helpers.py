@@ -70,3 +70,13 @@ def raw_order(merchant, distributor, amount, paid_at, *, refunded=0, status="pai
         paid_at=paid_at,
         **extra,
     )
+
+
+def send(client, body, **headers):
+    """POST a paid order through the API."""
+    return client.post("/api/v1/orders", body, format="json", **headers)
+
+
+def event(client, external_id, **body):
+    """POST an order event through the API."""
+    return client.post(f"/api/v1/orders/{external_id}/events", body, format="json")
