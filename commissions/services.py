@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from commissions import engine
 from commissions.models import CommissionLine
+from distribution import rates
 from distributors.models import Distributor
 from merchants.models import DistributionProgram
 from orders.models import Order, OrderItem
@@ -45,17 +46,15 @@ def beneficiary_rows(order: Order, depth: int) -> list[Distributor | None]:
 def as_beneficiary(d: Distributor | None) -> engine.Beneficiary | None:
     if d is None:
         return None
-    rates = {}
-    if d.level is not None:
-        rates = {k: r for k in (1, 2, 3) if (r := d.level.rate(k)) is not None}
-    return engine.Beneficiary(id=d.pk, active=d.is_active, level_rates=rates)
+    level_rates = rates.by_depth(d.level.commission_rates) if d.level is not None else {}
+    return engine.Beneficiary(id=d.pk, active=d.is_active, level_rates=level_rates)
 
 
 def engine_items(items: list[OrderItem]) -> list[engine.Item]:
     out = []
     for item in items:
         product = item.product
-        overrides = {d: o for d in (1, 2, 3) if (o := product.commission_override(d)) is not None}
+        overrides = rates.by_depth(product.commission_rates)  # the columns read once, not once a depth
         out.append(
             engine.Item(
                 id=item.pk,

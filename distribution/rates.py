@@ -33,6 +33,14 @@ def to_columns(rates: list[dict[str, Any]] | None, *, mode: str, value: str) -> 
     return columns
 
 
+def with_columns(data: dict[str, Any], *, mode: str, value: str) -> dict[str, Any]:
+    """A copy of `data` (a service's input) with its `commission_rates`, when given, as the model's columns."""
+    data = dict(data)
+    if "commission_rates" in data:
+        data.update(to_columns(data.pop("commission_rates"), mode=mode, value=value))
+    return data
+
+
 def from_columns(obj: Any, *, mode: str, value: str) -> list[dict[str, Any]]:
     """The rates an object's columns hold, by depth."""
     out = []

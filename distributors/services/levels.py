@@ -24,14 +24,6 @@ LEVEL_FIELDS = [
 ]
 
 
-def _columns(data: dict[str, Any]) -> dict[str, Any]:
-    """The model's columns for the API's fields: `commission_rates` (a list by depth) becomes two per depth."""
-    data = dict(data)
-    if "commission_rates" in data:
-        data.update(rates.to_columns(data.pop("commission_rates"), **Level.RATE_COLUMNS))
-    return data
-
-
 def _validate(level: Level) -> None:
     errors: dict[str, list[str]] = {}
     level_rates = level.commission_rates
@@ -62,7 +54,7 @@ def _save(level: Level, **kwargs) -> None:
 
 @transaction.atomic
 def level_create(*, merchant, actor: Actor, data: dict[str, Any]) -> Level:
-    level = Level(merchant=merchant, **_columns(data))
+    level = Level(merchant=merchant, **rates.with_columns(data, **Level.RATE_COLUMNS))
     _validate(level)
     has_levels = Level.objects.for_merchant(merchant).exists()
     if not has_levels:
@@ -90,7 +82,7 @@ def level_update(*, merchant, actor: Actor, level_id: int, changes: dict[str, An
     before = snapshot(level, LEVEL_FIELDS)
     if changes.get("is_default") is False and level.is_default:
         raise DefaultLevelRequired("Make another level the default instead.")
-    for name, value in _columns(changes).items():
+    for name, value in rates.with_columns(changes, **Level.RATE_COLUMNS).items():
         setattr(level, name, value)
     _validate(level)
     if changes.get("is_default") and not before["is_default"]:

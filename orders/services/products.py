@@ -33,7 +33,7 @@ def product_upsert_many(*, merchant: Merchant, actor: Actor, items: list[dict[st
     if len(items) > MAX_PRODUCTS_PER_REQUEST:
         raise TooManyProducts()
     # the last one of a duplicated id wins; `commission_rates` (a list by depth) is two columns per depth
-    by_id = {item["external_id"]: _columns(item) for item in items}
+    by_id = {item["external_id"]: rates.with_columns(item, **Product.RATE_COLUMNS) for item in items}
     existing = {
         p.external_id: p
         for p in Product.objects.for_merchant(merchant)
@@ -74,10 +74,3 @@ def product_upsert_many(*, merchant: Merchant, actor: Actor, items: list[dict[st
                 )
         results[external_id] = (product, False)
     return [results[item["external_id"]] for item in items]
-
-
-def _columns(item: dict[str, Any]) -> dict[str, Any]:
-    item = dict(item)
-    if "commission_rates" in item:
-        item.update(rates.to_columns(item.pop("commission_rates"), **Product.RATE_COLUMNS))
-    return item
