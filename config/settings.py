@@ -258,7 +258,6 @@ SPECTACULAR_SETTINGS = {
         "RiskFlagStatusEnum": "risk.models.RiskFlag.Status",
     },
     "SCHEMA_PATH_PREFIX": r"/api/(v1|platform/v1)",
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "distribution.api.schema.flow_tags"],
     "TAGS": [
         {"name": "identity", "description": "Staff logins and tokens, invitations, roles, API keys."},
         {"name": "program", "description": "The merchant and its distribution program's settings, with their history."},

@@ -68,14 +68,14 @@ class _MyLinesApi(MyApi):
         return _lines(queryset.filter(beneficiary=self.me()))
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class MyCommissionLineListApi(ListMixin, _MyLinesApi):
     """My commission lines with their status and expected unlock date."""
 
     serializer_class = s.MyCommissionLineOutput
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class MyCommissionTotalsApi(_MyLinesApi):
     """My totals by status (pending, confirmed = unlocking, settled, reversed, clawback)."""
 

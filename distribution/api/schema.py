@@ -32,22 +32,6 @@ _ERROR_STATUSES = {
 }
 
 
-# Tags in the order of the main flow (their descriptions are in settings.SPECTACULAR_SETTINGS["TAGS"]).
-TAG_OF = {
-    "auth": "identity",
-    "staff": "identity",
-    "api keys": "identity",
-    "merchant": "program",
-    "distributor tokens": "distributors",
-    "applications": "recruitment",
-    "bindings": "customers",
-    "levels": "tiers and risk",
-    "blacklist": "tiers and risk",
-    "risk": "tiers and risk",
-    "distributor": "distributor API",
-}
-
-
 ERROR_STATUS_CODES = {str(status) for status in range(400, 600)}
 
 
@@ -151,13 +135,3 @@ class TenantRelatedFieldScheme(OpenApiSerializerFieldExtension):
         if self.target.slug_field == "pk":
             return {"type": "integer", "description": "An id of the caller's merchant."}
         return {"type": "string", "description": f"A {self.target.slug_field} of the caller's merchant."}
-
-
-def flow_tags(result, generator, request, public):
-    """Postprocessing hook: each operation's tag in the main flow's vocabulary (TAG_OF), so that Swagger UI and
-    ReDoc show the sections in the order of settings' TAGS."""
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and "tags" in operation:
-                operation["tags"] = [TAG_OF.get(tag, tag) for tag in operation["tags"]]
-    return result

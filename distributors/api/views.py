@@ -51,7 +51,7 @@ def program_of(merchant) -> DistributionProgram:
 
 
 # --- distributor tokens --------------------------------------------------------------------------------
-@extend_schema(tags=["distributor tokens"])
+@extend_schema(tags=["distributors"])
 class DistributorTokenListApi(ListMixin, MerchantApi):
     """Tokens for the merchant's app users. The merchant's server authenticates the person itself,
     then asks for a token that the app sends as `Authorization: Bearer <token>`."""
@@ -84,12 +84,12 @@ class _DistributorTokenObjectApi(MerchantApi):
     lookup_field = "prefix"
 
 
-@extend_schema(tags=["distributor tokens"])
+@extend_schema(tags=["distributors"])
 class DistributorTokenDetailApi(RetrieveMixin, _DistributorTokenObjectApi):
     pass
 
 
-@extend_schema(tags=["distributor tokens"])
+@extend_schema(tags=["distributors"])
 class DistributorTokenRevokeApi(_DistributorTokenObjectApi):
     required_permissions = {"POST": Perm.TOKENS_ISSUE}
 
@@ -101,7 +101,7 @@ class DistributorTokenRevokeApi(_DistributorTokenObjectApi):
         return Response(s.DistributorTokenOutput(token).data)
 
 
-@extend_schema(tags=["distributor tokens"])
+@extend_schema(tags=["distributors"])
 class DistributorTokenRevokeUserApi(MerchantApi):
     """Sign one app user out everywhere."""
 
@@ -397,7 +397,7 @@ class DistributorCustomersApi(ListMixin, _DistributorObjectApi):
 
 
 # --- tier runs (等级升降) ------------------------------------------------------------------------------
-@extend_schema(tags=["levels"])
+@extend_schema(tags=["tiers and risk"])
 class TierRunListApi(ListMixin, MerchantApi):
     """Tier recalculations, newest first. They run nightly and after each settlement run; POST asks for
     one now (one runs at a time: while one is pending or running, POST returns it)."""
@@ -421,14 +421,14 @@ class TierRunListApi(ListMixin, MerchantApi):
         )
 
 
-@extend_schema(tags=["levels"])
+@extend_schema(tags=["tiers and risk"])
 class TierRunDetailApi(RetrieveMixin, MerchantApi):
     model = TierRun
     serializer_class = s.TierRunOutput
 
 
 # --- applications ------------------------------------------------------------------------------------------
-@extend_schema(tags=["applications"])
+@extend_schema(tags=["recruitment"])
 class ApplicationListApi(ListMixin, MerchantApi):
     """Applications, newest first. POST applies on a person's behalf (the merchant's server)."""
 
@@ -457,12 +457,12 @@ class _ApplicationObjectApi(MerchantApi):
         return queryset.select_related("distributor", "inviter", "entry", "agreement")
 
 
-@extend_schema(tags=["applications"])
+@extend_schema(tags=["recruitment"])
 class ApplicationDetailApi(RetrieveMixin, _ApplicationObjectApi):
     pass
 
 
-@extend_schema(tags=["applications"])
+@extend_schema(tags=["recruitment"])
 class ApplicationApproveApi(_ApplicationObjectApi):
     required_permissions = {"POST": MANAGE}
 
@@ -476,7 +476,7 @@ class ApplicationApproveApi(_ApplicationObjectApi):
         return Response(s.ApplicationOutput(self.get_queryset().get(pk=application.pk)).data)
 
 
-@extend_schema(tags=["applications"])
+@extend_schema(tags=["recruitment"])
 class ApplicationRejectApi(_ApplicationObjectApi):
     required_permissions = {"POST": MANAGE}
 
@@ -575,7 +575,7 @@ class LevelPagination(CursorPagination):
     ordering = "rank"  # unique within the merchant: a stable cursor
 
 
-@extend_schema(tags=["levels"])
+@extend_schema(tags=["tiers and risk"])
 class LevelListApi(ListMixin, MerchantApi):
     """Levels (分销等级), lowest rank first. The first level created is the default for new distributors."""
 
@@ -591,7 +591,7 @@ class LevelListApi(ListMixin, MerchantApi):
         return Response(self.get_serializer(level).data, status=201)
 
 
-@extend_schema(tags=["levels"])
+@extend_schema(tags=["tiers and risk"])
 class LevelDetailApi(RetrieveMixin, MerchantApi):
     model = Level
     serializer_class = s.LevelSerializer
@@ -620,7 +620,7 @@ class BindingFilter(FilterSet):
         fields = ["customer_external_id", "distributor", "status", "source", "end_reason"]
 
 
-@extend_schema(tags=["bindings"])
+@extend_schema(tags=["customers"])
 class BindingListApi(ListMixin, MerchantApi):
     """Customer bindings (客户关系), current and past, newest first."""
 
@@ -632,7 +632,7 @@ class BindingListApi(ListMixin, MerchantApi):
         return queryset.select_related("distributor")
 
 
-@extend_schema(tags=["bindings"])
+@extend_schema(tags=["customers"])
 class CustomerBindingApi(MerchantApi):
     """One customer: who they are bound to now, and every binding before."""
 
@@ -661,7 +661,7 @@ class CustomerBindingApi(MerchantApi):
         )
 
 
-@extend_schema(tags=["bindings"])
+@extend_schema(tags=["customers"])
 class VisitApi(MerchantApi):
     """A customer opened a distributor's share link: bind them per the program's rules.
 
@@ -694,7 +694,7 @@ class VisitApi(MerchantApi):
         return Response(s.VisitOutput(body).data, status=201 if created else 200)
 
 
-@extend_schema(tags=["bindings"])
+@extend_schema(tags=["customers"])
 class BindingTransferApi(MerchantApi):
     """Move a distributor's customers to another distributor, or release them."""
 
@@ -715,7 +715,7 @@ class BindingTransferApi(MerchantApi):
 
 
 # --- blacklist ---------------------------------------------------------------------------------------------
-@extend_schema(tags=["blacklist"])
+@extend_schema(tags=["tiers and risk"])
 class BlacklistListApi(ListMixin, MerchantApi):
     """The blacklist (黑名单). Adding an entry blacklists every distributor it matches at once."""
 
@@ -743,7 +743,7 @@ class BlacklistListApi(ListMixin, MerchantApi):
         return Response(s.BlacklistAddedOutput(entry).data, status=201)
 
 
-@extend_schema(tags=["blacklist"])
+@extend_schema(tags=["tiers and risk"])
 class BlacklistDetailApi(RetrieveMixin, MerchantApi):
     """DELETE takes the entry off the list (kept for the record); it reactivates no one."""
 
@@ -768,7 +768,7 @@ class MyApi(DistributorApi):
         return distributor
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorMeApi(MyApi):
     """The calling app user as the program sees them: status, level, team and progress to the next level."""
 
@@ -788,7 +788,7 @@ class DistributorMeApi(MyApi):
         return Response(s.DistributorMeOutput(body, context=self.get_serializer_context()).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorApplyApi(MyApi):
     """Apply to become a distributor (under the inviter whose code you were given)."""
 
@@ -820,7 +820,7 @@ class DistributorApplyApi(MyApi):
         return Response(s.ApplicationOutput(application).data, status=201)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorInviteApi(MyApi):
     """My invite code and links (for posters and sharing)."""
 
@@ -837,7 +837,7 @@ class DistributorInviteApi(MyApi):
         )
 
 
-@extend_schema(tags=["distributor"], parameters=[DEPTH_PARAM])
+@extend_schema(tags=["distributor API"], parameters=[DEPTH_PARAM])
 class DistributorMyTeamApi(ListMixin, MyApi):
     """My team: direct recruits (depth=1) and theirs, newest first."""
 
@@ -851,7 +851,7 @@ class DistributorMyTeamApi(ListMixin, MyApi):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorMyCustomersApi(ListMixin, MyApi):
     """Customers bound to me now (their ids masked)."""
 
@@ -864,7 +864,7 @@ class DistributorMyCustomersApi(ListMixin, MyApi):
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorMyIdentityApi(MyApi):
     """Submit my real name and ID number (stored encrypted; the merchant verifies them)."""
 
@@ -878,7 +878,7 @@ class DistributorMyIdentityApi(MyApi):
         return Response(s.DistributorOutput(distributor).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorAgreementApi(MyApi):
     """The current agreement; POST accepts a version of it."""
 
@@ -900,7 +900,7 @@ class DistributorAgreementApi(MyApi):
         return Response(s.AgreementSerializer(agreement).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class DistributorMyLevelHistoryApi(ListMixin, MyApi):
     """My level history, newest first (upgrades, downgrades and the merchant's changes)."""
 

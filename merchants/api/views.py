@@ -30,7 +30,7 @@ class StaffLoginApi(APIView):
     permission_classes: list = []
     throttle_scope = "login"
 
-    @extend_schema(request=s.LoginInput, responses={201: s.LoginOutput}, auth=[], tags=["auth"])
+    @extend_schema(request=s.LoginInput, responses={201: s.LoginOutput}, auth=[], tags=["identity"])
     def post(self, request):
         data = validate(s.LoginInput, request.data, context={})
         token, key = services.staff_login(
@@ -53,7 +53,7 @@ class StaffTokenRevokeApi(MerchantApi):
 
     required_permissions = {"POST": Perm.VIEW}
 
-    @extend_schema(request=None, responses={204: None}, tags=["auth"])
+    @extend_schema(request=None, responses={204: None}, tags=["identity"])
     def post(self, request):
         if self.principal.kind != "staff" or not self.principal.credential_id:
             raise NotAStaffToken()
@@ -67,7 +67,7 @@ class SessionMerchantApi(MerchantApi):
 
     required_permissions = {"POST": Perm.VIEW}
 
-    @extend_schema(request=s.SessionMerchantInput, responses={200: s.MeOutput}, tags=["auth"])
+    @extend_schema(request=s.SessionMerchantInput, responses={200: s.MeOutput}, tags=["identity"])
     def post(self, request):
         data = self.validate_input(s.SessionMerchantInput)
         if not isinstance(request.successful_authenticator, StaffSessionAuthentication):
@@ -99,7 +99,7 @@ def _me_body(p) -> dict:
 class MeApi(MerchantApi):
     """Who am I: the merchant, role and permissions of these credentials."""
 
-    @extend_schema(responses={200: s.MeOutput}, tags=["auth"])
+    @extend_schema(responses={200: s.MeOutput}, tags=["identity"])
     def get(self, request):
         return Response(_me_body(self.principal))
 
@@ -109,11 +109,11 @@ class MerchantProfileApi(MerchantApi):
 
     required_permissions = {"PATCH": Perm.PROGRAM_MANAGE}
 
-    @extend_schema(responses={200: s.MerchantOutput}, tags=["merchant"])
+    @extend_schema(responses={200: s.MerchantOutput}, tags=["program"])
     def get(self, request):
         return Response(s.MerchantOutput(self.merchant).data)
 
-    @extend_schema(request=s.MerchantUpdateInput, responses={200: s.MerchantOutput}, tags=["merchant"])
+    @extend_schema(request=s.MerchantUpdateInput, responses={200: s.MerchantOutput}, tags=["program"])
     def patch(self, request):
         data = self.validate_input(s.MerchantUpdateInput)
         merchant = services.merchant_update(merchant=self.merchant, actor=self.actor, changes=data)
@@ -126,12 +126,12 @@ class ProgramApi(MerchantApi):
     model = DistributionProgram
     required_permissions = {"PATCH": Perm.PROGRAM_MANAGE}
 
-    @extend_schema(responses={200: s.ProgramSerializer}, tags=["merchant"])
+    @extend_schema(responses={200: s.ProgramSerializer}, tags=["program"])
     def get(self, request):
         program = self.get_queryset().get()
         return Response(s.ProgramSerializer(program, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=s.ProgramUpdateInput, responses={200: s.ProgramSerializer}, tags=["merchant"])
+    @extend_schema(request=s.ProgramUpdateInput, responses={200: s.ProgramSerializer}, tags=["program"])
     def patch(self, request):
         data = dict(self.validate_input(s.ProgramUpdateInput, partial=True))
         reason = data.pop("reason", "")
@@ -148,7 +148,7 @@ class AuditEventFilter(FilterSet):
         fields = ["action", "object_type", "object_id", "actor_kind", "actor_id"]
 
 
-@extend_schema(tags=["merchant"])
+@extend_schema(tags=["program"])
 class AuditEventListApi(ListMixin, MerchantApi):
     """The merchant's audit trail, newest first."""
 
@@ -158,7 +158,7 @@ class AuditEventListApi(ListMixin, MerchantApi):
     required_permissions = {"GET": Perm.AUDIT_VIEW}
 
 
-@extend_schema(tags=["merchant"])
+@extend_schema(tags=["program"])
 class AuditEventDetailApi(RetrieveMixin, MerchantApi):
     model = AuditEvent
     serializer_class = s.AuditEventOutput
@@ -175,7 +175,7 @@ class ProgramChangesApi(AuditEventListApi):
 
 
 # --- staff -------------------------------------------------------------------------------------------
-@extend_schema(tags=["staff"])
+@extend_schema(tags=["identity"])
 class MembershipListApi(ListMixin, MerchantApi):
     """The merchant's staff. People join by invitation (`POST /api/v1/staff/invitations`)."""
 
@@ -187,7 +187,7 @@ class MembershipListApi(ListMixin, MerchantApi):
         return queryset.select_related("user")
 
 
-@extend_schema(tags=["staff"])
+@extend_schema(tags=["identity"])
 class MembershipDetailApi(RetrieveMixin, MerchantApi):
     model = Membership
     serializer_class = s.MembershipOutput
@@ -245,7 +245,7 @@ class _InvitationApi(MerchantApi):
         return queryset.select_related("invited_by", "accepted_by")
 
 
-@extend_schema(tags=["staff"])
+@extend_schema(tags=["identity"])
 class InvitationListApi(ListMixin, _InvitationApi):
     """Invitations to join the staff, newest first. The token is shown once, when one is made."""
 
@@ -266,13 +266,13 @@ class InvitationListApi(ListMixin, _InvitationApi):
         return Response(s.InvitationCreatedOutput(invitation).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["staff"])
+@extend_schema(tags=["identity"])
 class InvitationDetailApi(RetrieveMixin, _InvitationApi):
     pass
 
 
 class InvitationRevokeApi(_InvitationApi):
-    @extend_schema(request=None, responses={200: s.InvitationOutput}, tags=["staff"])
+    @extend_schema(request=None, responses={200: s.InvitationOutput}, tags=["identity"])
     def post(self, request, pk):
         invitation = services.invitation_revoke(
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, invitation_id=self.get_object().pk
@@ -289,7 +289,7 @@ class InvitationAcceptApi(BaseApi):
     throttle_scope = "login"
     idempotent_methods = frozenset()  # nobody to scope a key to before the token is checked
 
-    @extend_schema(request=s.InvitationAcceptInput, responses={201: s.InvitationAcceptedOutput}, tags=["auth"])
+    @extend_schema(request=s.InvitationAcceptInput, responses={201: s.InvitationAcceptedOutput}, tags=["identity"])
     def post(self, request):
         data = self.validate_input(s.InvitationAcceptInput)
         membership = services.invitation_accept(
@@ -305,7 +305,7 @@ class InvitationAcceptApi(BaseApi):
 
 
 # --- API keys ----------------------------------------------------------------------------------------
-@extend_schema(tags=["api keys"])
+@extend_schema(tags=["identity"])
 class ApiKeyListApi(ListMixin, MerchantApi):
     model = MerchantAPIKey
     serializer_class = s.ApiKeyOutput
@@ -337,7 +337,7 @@ class _ApiKeyObjectApi(MerchantApi):
     lookup_field = "prefix"
 
 
-@extend_schema(tags=["api keys"])
+@extend_schema(tags=["identity"])
 class ApiKeyDetailApi(RetrieveMixin, _ApiKeyObjectApi):
     required_permissions = {"GET": Perm.API_KEYS_MANAGE}
 
@@ -345,7 +345,7 @@ class ApiKeyDetailApi(RetrieveMixin, _ApiKeyObjectApi):
 class ApiKeyRevokeApi(_ApiKeyObjectApi):
     required_permissions = {"POST": Perm.API_KEYS_MANAGE}
 
-    @extend_schema(request=None, responses={200: s.ApiKeyOutput}, tags=["api keys"])
+    @extend_schema(request=None, responses={200: s.ApiKeyOutput}, tags=["identity"])
     def post(self, request, prefix):
         api_key = self.get_object()
         if self.principal.kind == "api_key" and self.principal.credential_id == api_key.pk:

@@ -361,7 +361,7 @@ def _under_data(fields: dict) -> dict:
     return {f"data.{name}": errors for name, errors in fields.items()}
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class MyOrderListApi(ListMixin, MyApi):
     """Orders I brought (attributed to me), newest first, customers masked."""
 

@@ -8,7 +8,7 @@ from risk.api import serializers as s
 from risk.models import RiskFlag
 
 
-@extend_schema(tags=["risk"])
+@extend_schema(tags=["tiers and risk"])
 class RiskFlagListApi(ListMixin, MerchantApi):
     """Risk flags raised by the checks, newest first, with their evidence."""
 
@@ -17,13 +17,13 @@ class RiskFlagListApi(ListMixin, MerchantApi):
     filterset_fields = ["rule", "status", "distributor"]
 
 
-@extend_schema(tags=["risk"])
+@extend_schema(tags=["tiers and risk"])
 class RiskFlagDetailApi(RetrieveMixin, MerchantApi):
     model = RiskFlag
     serializer_class = s.RiskFlagOutput
 
 
-@extend_schema(tags=["risk"])
+@extend_schema(tags=["tiers and risk"])
 class RiskFlagReviewApi(MerchantApi):
     """Review a flag: accept it, dismiss it, or blacklist the distributor it names."""
 

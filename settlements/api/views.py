@@ -328,7 +328,7 @@ class LedgerTransactionListApi(ListMixin, MerchantApi):
 
 
 # --- the distributor's own --------------------------------------------------------------------------------------
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class MyBalanceApi(MyApi):
     """My balances. Someone who is not a distributor (yet) has none: zeros, as `/distributor/me` answers
     `status: none` for them rather than an error."""
@@ -340,7 +340,7 @@ class MyBalanceApi(MyApi):
         return Response(s.BalanceOutput(body, context=self.get_serializer_context()).data)
 
 
-@extend_schema(tags=["distributor"])
+@extend_schema(tags=["distributor API"])
 class MyWithdrawalListApi(ListMixin, MyApi):
     """My withdrawals; POST asks for one (needs an Idempotency-Key: retry safely with the same key)."""
 
@@ -365,7 +365,7 @@ class MyWithdrawalListApi(ListMixin, MyApi):
         return Response(self.get_serializer(withdrawal).data, status=201)
 
 
-@extend_schema(tags=["distributor"], parameters=[FILE_FORMAT_PARAM])
+@extend_schema(tags=["distributor API"], parameters=[FILE_FORMAT_PARAM])
 class MyStatementApi(MyApi):
     @extend_schema(responses=STATEMENT_RESPONSES)
     def get(self, request, month):
