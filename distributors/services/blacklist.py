@@ -16,8 +16,7 @@ from distribution.identifiers import canonical, id_number_problem, phone_problem
 from distribution.pii import mask_id_number, mask_phone
 from distributors.errors import AlreadyBlacklisted
 from distributors.models import BlacklistEntry, Distributor
-from distributors.services.common import distributor_hash as _distributor_hash
-from distributors.services.common import live_blacklist, matching_entries, matching_entry  # noqa: F401 - its API
+from distributors.services.common import distributor_hash, live_blacklist, matching_entries, matching_entry  # noqa: F401 - its API
 from distributors.services.lifecycle import blacklisted_transition
 from merchants.models import DistributionProgram
 
@@ -54,7 +53,7 @@ def blacklist_add(
         distributor = Distributor.objects.for_merchant(merchant).filter(pk=distributor_id).first()
         if distributor is None:
             raise NotFound("Distributor not found.", fields={"distributor": ["No such distributor."]})
-        value_hash, display = _distributor_hash(distributor.pk), str(distributor)
+        value_hash, display = distributor_hash(distributor.pk), str(distributor)
     else:
         if not value.strip():
             raise ValidationFailed(fields={"value": ["Required for this kind."]})
@@ -144,7 +143,7 @@ def blacklist_sweep(*, merchant, actor: Actor) -> list[int]:
         for pk in candidates.filter(id_number_hash__in=by_kind[K.ID_NUMBER]).values_list("pk", flat=True):
             matched[pk] = "id_number"
     for pk, external in candidates.values_list("pk", "external_user_id"):
-        if crypto.keyed_hash(K.EXTERNAL_USER_ID, external) in by_kind.get(K.EXTERNAL_USER_ID, ()) or _distributor_hash(
+        if crypto.keyed_hash(K.EXTERNAL_USER_ID, external) in by_kind.get(K.EXTERNAL_USER_ID, ()) or distributor_hash(
             pk
         ) in by_kind.get(K.DISTRIBUTOR, ()):
             matched.setdefault(pk, "account")

@@ -16,6 +16,7 @@ from distribution.api.fields import DateTimeField, IntegerField, SecretField
 from distribution.api.pagination import CursorPagination
 from distribution.api.validation import validate
 from distribution.auth import Actor
+from distribution.errors import ValidationFailed
 from merchants import services
 from merchants.api.serializers import MerchantOutput, validate_timezone
 from merchants.authentication import PlatformKeyAuthentication
@@ -86,8 +87,6 @@ class PlatformMerchantListApi(PlatformApi):
         status = request.query_params.get("status")
         if status is not None:
             if status not in Merchant.Status.values:
-                from distribution.errors import ValidationFailed
-
                 raise ValidationFailed(fields={"status": [f"One of {', '.join(Merchant.Status.values)}."]})
             merchants = merchants.filter(status=status)
         page = self.paginate_queryset(merchants)

@@ -91,6 +91,8 @@ class SettlementRunListApi(ListMixin, MerchantApi):
         try:
             run = runs.settlement_request(merchant=self.merchant, actor=self.actor, as_of=data.get("as_of"))
         except SettlementInProgress as exc:
+            if exc.extra.get("run") is None:  # the run in the way finished meanwhile: say so, do not guess
+                raise
             run = SettlementRun.objects.for_merchant(self.merchant).get(pk=exc.extra["run"])
         return Response(
             self.get_serializer(run).data,
