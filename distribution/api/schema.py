@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from distribution.api.summaries import DESCRIPTIONS, SUMMARIES
+from distribution.catalogue import codes_for
 from distribution.idempotency import HEADER
 
 
@@ -37,18 +40,12 @@ ERROR_STATUS_CODES = {str(status) for status in range(400, 600)}
 
 class AutoSchema(BaseAutoSchema):
     def get_summary(self):
-        from distribution.api.summaries import SUMMARIES
-
         return SUMMARIES.get((self.method.lower(), self.path))
 
     def get_description(self):
         """The method's docstring, else the view's own (never one inherited from a base class)."""
         method = getattr(self.view, self.method.lower(), None)
         own = type(self.view).__dict__.get("__doc__")
-        from drf_spectacular.plumbing import get_doc
-
-        from distribution.api.summaries import DESCRIPTIONS
-
         return (
             (get_doc(method) if method is not None and method.__doc__ else "")
             or (get_doc(type(self.view)) if own else "")
@@ -72,8 +69,6 @@ class AutoSchema(BaseAutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction=direction)
-        from distribution.catalogue import codes_for
-
         for code in _ERROR_STATUSES.get(self.method, ()):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorResponse, code)
