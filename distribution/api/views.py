@@ -148,6 +148,8 @@ class MerchantApi(BaseApi):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract"):  # a base for views; each view made from it is checked
+            return
         for handler in UNSAFE_HANDLERS:
             if hasattr(cls, handler) and handler.upper() not in cls.required_permissions:
                 raise ImproperlyConfigured(f"{cls.__name__}.{handler} needs an entry in required_permissions")
@@ -171,6 +173,39 @@ class MerchantApi(BaseApi):
     @property
     def actor(self):
         return self.request.auth.actor
+
+
+class ObjectActionApi(MerchantApi):
+    """A POST on one object of the view's model that calls one service with the caller and a reason; a
+    subclass names the service, its input, the service's keyword for the object's id and the answer."""
+
+    abstract = True
+    input_class: ClassVar[type]
+    object_argument: ClassVar[str]  # the service's keyword for the object's id, e.g. "withdrawal_id"
+    service_arguments: ClassVar[dict[str, Any]] = {}  # fixed keywords for the service
+
+    @staticmethod
+    def service(**kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def answer(self, obj: Any, result: Any) -> Response:
+        raise NotImplementedError
+
+    def arguments(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The service's keywords from the validated input, besides the reason."""
+        return dict(self.service_arguments)
+
+    def post(self, request, pk):
+        obj = self.get_object()
+        data = self.validate_input(self.input_class)
+        result = type(self).service(
+            merchant=self.merchant,
+            actor=self.actor,
+            reason=data["reason"],
+            **{self.object_argument: obj.pk},
+            **self.arguments(data),
+        )
+        return self.answer(obj, result)
 
 
 class DistributorApi(BaseApi):

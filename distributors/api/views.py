@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-from typing import ClassVar
-
 import django_filters
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.response import Response
 
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.pagination import CursorPagination
-from distribution.api.views import DistributorApi, ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.views import DistributorApi, ListMixin, MerchantApi, ObjectActionApi, RetrieveMixin
 from distribution.errors import NotFound
 from distribution.inputs import parse_int
 from distributors import selectors
@@ -172,30 +170,14 @@ class DistributorDetailApi(_DistributorObjectApi):
         return self.detail(self.get_object(), reload=False)
 
 
-class _DistributorActionApi(_DistributorObjectApi):
-    """A POST on one distributor that calls one lifecycle service with a reason (subclasses name both)."""
+class _DistributorActionApi(ObjectActionApi, _DistributorObjectApi):
+    """A lifecycle service on one distributor; the answer is the distributor's detail."""
 
     required_permissions = {"POST": MANAGE}
-    input_class: ClassVar[type[serializers.Serializer]]
+    object_argument = "distributor_id"
 
-    @staticmethod
-    def service(**kwargs) -> Distributor:
-        raise NotImplementedError
-
-    def service_arguments(self, data: dict) -> dict:
-        return {}
-
-    def post(self, request, pk):
-        distributor = self.get_object()
-        data = self.validate_input(self.input_class)
-        type(self).service(
-            merchant=self.merchant,
-            actor=self.actor,
-            distributor_id=distributor.pk,
-            reason=data["reason"],
-            **self.service_arguments(data),
-        )
-        return self.detail(distributor)
+    def answer(self, obj, result):
+        return self.detail(obj)
 
 
 def _action_schema(input_class):
@@ -235,7 +217,7 @@ class DistributorRemoveApi(_DistributorActionApi):
     service = staticmethod(lifecycle.distributor_remove)
     input_class = s.RemoveInput
 
-    def service_arguments(self, data: dict) -> dict:
+    def arguments(self, data: dict) -> dict:
         return {"customers": data["customers"]}
 
 

@@ -6,11 +6,10 @@ from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers
 from rest_framework.response import Response
 
 from distribution import exports
-from distribution.api.views import ListMixin, MerchantApi, RetrieveMixin
+from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi, RetrieveMixin
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
 from distribution.inputs import parse_month
@@ -178,24 +177,14 @@ class WithdrawalDetailApi(RetrieveMixin, _WithdrawalObjectApi):
     pass
 
 
-class _WithdrawalDecisionApi(_WithdrawalObjectApi):
-    """A POST on one withdrawal that calls one decision service with a reason (subclasses name both)."""
+class _WithdrawalDecisionApi(ObjectActionApi, _WithdrawalObjectApi):
+    """A decision service on one withdrawal (owner or finance); the answer is the withdrawal."""
 
     required_permissions = {"POST": Perm.MONEY_APPROVE}
-    input_class: ClassVar[type[serializers.Serializer]]
-    fixed: ClassVar[dict] = {}
+    object_argument = "withdrawal_id"
 
-    @staticmethod
-    def service(**kwargs) -> Withdrawal:
-        raise NotImplementedError
-
-    def post(self, request, pk):
-        withdrawal = self.get_object()
-        data = self.validate_input(self.input_class)
-        done = type(self).service(
-            merchant=self.merchant, actor=self.actor, withdrawal_id=withdrawal.pk, reason=data["reason"], **self.fixed
-        )
-        return Response(self.get_serializer(done).data)
+    def answer(self, obj, result):
+        return Response(self.get_serializer(result).data)
 
 
 def _decision_schema(input_class):
@@ -226,7 +215,7 @@ class WithdrawalMarkPaidApi(_WithdrawalDecisionApi):
 
     service = staticmethod(withdrawals.withdrawal_mark)
     input_class = s.DecisionInput
-    fixed: ClassVar[dict] = {"paid": True}
+    service_arguments: ClassVar[dict] = {"paid": True}
 
 
 @_decision_schema(s.RequiredReasonInput)
@@ -235,7 +224,7 @@ class WithdrawalMarkFailedApi(_WithdrawalDecisionApi):
 
     service = staticmethod(withdrawals.withdrawal_mark)
     input_class = s.RequiredReasonInput
-    fixed: ClassVar[dict] = {"paid": False}
+    service_arguments: ClassVar[dict] = {"paid": False}
 
 
 @extend_schema(tags=["withdrawals"])
