@@ -185,6 +185,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     env = {**env, "DATABASE_URL": app_database_url(owner_url)}  # web, worker and beat: the application's role
 
     port = str(args.port)
+    worker_name = f"dev-{os.getpid()}@{socket.gethostname()}"  # the name wait_until_up pings
     commands = {
         "web": [
             PYTHON,
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
             "-l",
             "info",
             "-n",
-            f"dev-{os.getpid()}@%h",
+            worker_name,
         ],
         "beat": [
             PYTHON,
@@ -245,7 +246,6 @@ def run(args: argparse.Namespace, env: dict[str, str]) -> int:
     for name, cmd in commands.items():
         children[name] = subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)  # noqa: S603
 
-    worker_name = f"dev-{os.getpid()}@{socket.gethostname()}"
     if wait_until_up(args.port, worker_name, children, env):
         print_ready(args, credentials if not args.no_seed else None)
     exit_code = 0
