@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -257,8 +256,7 @@ class WithdrawalExportApi(MerchantApi):
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not 1 <= len(key) <= 255:
             raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
-        with transaction.atomic():
-            batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
+        batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
         return batch_file(batch, rows, output)
 
 
