@@ -5,13 +5,21 @@ status's codes on every operation (distribution/api/schema.py)."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from functools import cache
 
 from distribution.errors import ApplicationError
 
-APPS = ("distribution", "merchants", "distributors", "orders", "commissions", "settlements", "risk")
+
+@cache
+def catalogue_apps() -> tuple[str, ...]:
+    """Every installed app of the project that declares error codes (an `errors` module), in INSTALLED_APPS
+    order: a new app's codes join the catalogue without a list to update."""
+    from django.apps import apps
+
+    return tuple(c.name for c in apps.get_app_configs() if importlib.util.find_spec(f"{c.name}.errors") is not None)
 
 
 @dataclass(frozen=True)
@@ -25,17 +33,14 @@ class Entry:
 @cache
 def catalogue() -> tuple[Entry, ...]:
     entries: dict[str, Entry] = {}
-    for app in APPS:
-        try:
-            module = importlib.import_module(f"{app}.errors")
-        except ModuleNotFoundError:
-            continue
+    for app in catalogue_apps():
+        module = importlib.import_module(f"{app}.errors")
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, ApplicationError) and cls.__module__ == module.__name__:
                 entries.setdefault(cls.code, Entry(app, cls.code, cls.status_code, _meaning(cls)))
         for code, (status, meaning) in getattr(module, "CODES", {}).items():  # the table says it best
             entries[code] = Entry(app, code, status, meaning)
-    return tuple(sorted(entries.values(), key=lambda e: (APPS.index(e.app), e.status, e.code)))
+    return tuple(sorted(entries.values(), key=lambda e: (catalogue_apps().index(e.app), e.status, e.code)))
 
 
 def _meaning(cls: type[ApplicationError]) -> str:
@@ -67,11 +72,11 @@ def markdown() -> str:
         "settlements": "Settlement, withdrawals, payouts",
         "risk": "Risk",
     }
-    for app in APPS:
+    for app in catalogue_apps():
         entries = [e for e in catalogue() if e.app == app]
         if not entries:
             continue
-        lines += [f"## {titles[app]} (`{app}`)", "", "| status | code | meaning |", "|---:|---|---|"]
+        lines += [f"## {titles.get(app, app)} (`{app}`)", "", "| status | code | meaning |", "|---:|---|---|"]
         lines += [f"| {e.status} | `{e.code}` | {e.meaning.replace('|', '/')} |" for e in entries]
         lines.append("")
     return "\n".join(lines)
