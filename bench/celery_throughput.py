@@ -287,8 +287,8 @@ def prepare_shop(slug: str, distributors: int):
     returns the merchant and the share codes of the distributors who have an inviter (each order then
     earns two commission lines under the default program: 10% to the seller, 5% to their inviter)."""
     from bench import network
+    from catalog.models import Product
     from distributors.models import Distributor
-    from orders.models import Product
 
     merchant = network.generate(distributors, slug=slug)
     Product.objects.get_or_create(
@@ -324,8 +324,8 @@ def check_orders(merchant, order_ids: list[int]) -> int:
     from django.db.models import Count
 
     from commissions.models import CommissionLine
+    from ledger.checks import ledger_problems
     from orders.models import Order
-    from settlements.checks import ledger_problems
 
     orders = Order.objects.for_merchant(merchant).filter(pk__in=order_ids)
     assert orders.count() == len(set(order_ids)) == len(order_ids), (orders.count(), len(order_ids))

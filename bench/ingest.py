@@ -579,7 +579,7 @@ def check(fixture: Fixture) -> dict:
     """Every order of the merchant has lines at both depths for each item, and the ledger checks clean."""
     from django.db import connection
 
-    from settlements.checks import ledger_problems
+    from ledger.checks import ledger_problems
 
     owner_analyze(*TOUCHED_TABLES)  # fresh statistics, as autovacuum would give them soon
     with connection.cursor() as c:

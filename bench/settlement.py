@@ -182,8 +182,8 @@ def measure(ours_id: int, raw_id: int) -> list[dict]:
     from bench.common import owner_connect, row
     from commissions.models import CommissionLine
     from distribution.auth import Actor
+    from ledger.checks import ledger_problems
     from merchants.models import Merchant
-    from settlements.checks import ledger_problems
     from settlements.services import runs
 
     due = CommissionLine.objects.for_merchant(ours_id).filter(status="confirmed", unlock_at__lte=time_now()).count()

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from distribution.state import StateMachine
 from distribution.tenancy import TenantModel
 
 
@@ -104,3 +105,17 @@ class CommissionLine(TenantModel):
     @property
     def net_amount(self) -> int:
         return self.amount - self.reversed_amount
+
+
+_S = CommissionLine.Status
+# A commission line's life. Partial refunds lower a line without moving it; a refund after settlement
+# never moves a settled line back: it makes a clawback line, settled from birth.
+LINE_STATES = StateMachine(
+    "commission line",
+    {
+        _S.PENDING: {_S.CONFIRMED, _S.REVERSED},
+        _S.CONFIRMED: {_S.SETTLED, _S.REVERSED},
+        _S.SETTLED: set(),
+        _S.REVERSED: set(),
+    },
+)

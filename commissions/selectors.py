@@ -1,12 +1,29 @@
-"""Reads of commission lines: lists and totals by status."""
+"""Reads of commission lines: what is due, lists and totals by status."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import Count, F, Sum
 
-from commissions.models import CommissionLine
+from commissions.models import LINE_STATES, CommissionLine
+from distributors.models import Distributor
 
 L = CommissionLine
+# the one state a line settles from (confirmed); unpacking fails at import if the machine changes
+(SETTLES_FROM,) = LINE_STATES.sources(L.Status.SETTLED)
+
+
+def due_lines(merchant_id: int, as_of: datetime):
+    """Lines a settlement run as of `as_of` settles: commission lines that may settle (confirmed) whose
+    after-sales window ended by then, except a blacklisted distributor's (held until the merchant decides).
+    The one definition of "due": a run's totals and its chunks start from it."""
+    held = Distributor.objects.for_merchant(merchant_id).filter(status=Distributor.Status.BLACKLISTED).values("pk")
+    return (
+        L.objects.for_merchant(merchant_id)
+        .filter(status=SETTLES_FROM, kind=L.Kind.COMMISSION, unlock_at__lte=as_of)
+        .exclude(beneficiary__in=held)
+    )
 
 
 def totals_by_status(lines) -> dict[str, dict[str, int]]:

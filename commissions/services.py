@@ -1,4 +1,9 @@
-"""Commission lines: made when an order is paid, confirmed when it completes, reversed by refunds.
+"""Commission lines: made when an order is paid, confirmed when it completes, reversed by refunds,
+settled by settlement runs, forfeited by the merchant's decision.
+
+These functions are the only writers of commission lines, and each books its change in the ledger in the
+same transaction (commissions.booking), so no caller can change a line and forget the money. The line
+states are declared once (commissions.models.LINE_STATES).
 
 All functions are idempotent: calling them again with the same order state changes nothing, which is
 what makes replayed and duplicated order events harmless.
@@ -8,28 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from commissions import engine
-from commissions.models import CommissionLine
+from commissions.booking import LineChange, book_forfeit, book_line_changes, book_settlement
+from commissions.models import LINE_STATES, CommissionLine
+from commissions.selectors import due_lines
 from distribution import rates
+from distribution.audit import audit_record
+from distribution.auth import Actor
 from distributors.models import Distributor
+from ledger import services as ledger
+from ledger.models import Account
 from merchants.models import DistributionProgram
-from orders.models import Order, OrderItem
+
+if TYPE_CHECKING:  # orders sits above commissions: it calls these with its rows
+    from orders.models import Order, OrderItem
 
 L = CommissionLine
-
-
-@dataclass(frozen=True)
-class LineChange:
-    """A change in what a line is worth, for the ledger: `delta` minor units (negative = taken back)."""
-
-    line_id: int
-    beneficiary_id: int
-    kind: str  # accrue | reverse | clawback
-    delta: int
-    total: int  # the line's amount, reversed amount or clawed-back amount after this change
 
 
 def beneficiary_rows(order: Order, depth: int) -> list[Distributor | None]:
@@ -120,25 +124,20 @@ def commission_create_for_order(
     for line in created:
         line.order_item = items_by_id[line.order_item_id]
         line.beneficiary = people_by_id[line.beneficiary_id]
+    accrued = [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount, line.amount) for line in created]
+    book_line_changes(merchant_id=order.merchant_id, currency=order.currency, changes=accrued)
     return created
 
 
-def accruals(lines: list[CommissionLine]) -> list[LineChange]:
-    """What the ledger books for lines just made: each line's amount, accrued."""
-    return [LineChange(line.pk, line.beneficiary_id, "accrue", line.amount, line.amount) for line in lines]
-
-
 def commission_confirm_for_order(*, order: Order, completed_at: datetime, after_sales_days: int) -> int:
-    """The order completed: its pending lines wait out the after-sales window, then may settle."""
-    return (
-        L.objects.for_merchant(order.merchant_id)
-        .filter(order=order, status=L.Status.PENDING)
-        .update(
-            status=L.Status.CONFIRMED,
-            confirmed_at=completed_at,
-            unlock_at=completed_at + timedelta(days=after_sales_days),
-            updated_at=timezone.now(),
-        )
+    """The order completed: its pending lines wait out the after-sales window, then may settle (nothing
+    moves in the ledger: the money stays pending until a run settles it)."""
+    return LINE_STATES.apply_many(
+        L.objects.for_merchant(order.merchant_id).filter(order=order),
+        L.Status.CONFIRMED,
+        confirmed_at=completed_at,
+        unlock_at=completed_at + timedelta(days=after_sales_days),
+        updated_at=timezone.now(),
     )
 
 
@@ -147,7 +146,7 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
 
     Before settlement the line itself is reversed (wholly or in part); after settlement the extra is
     taken back on a clawback line, which the ledger books at once (it is `settled` from birth).
-    Returns only what changed now.
+    Books and returns only what changed now.
     """
     now = timezone.now()
     changes: list[LineChange] = []
@@ -175,6 +174,7 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
             line.reversed_amount = target_taken
             fields = ["reversed_amount", "updated_at"]
             if keep == 0:
+                LINE_STATES.check(line.status, L.Status.REVERSED)
                 line.status = L.Status.REVERSED
                 line.reversed_at = now
                 fields += ["status", "reversed_at"]
@@ -212,4 +212,111 @@ def commission_apply_refunds(*, order: Order, items: dict[int, OrderItem]) -> li
             clawback.amount = clawback.uncapped_amount = -owed_back
             clawback.save(update_fields=["amount", "uncapped_amount", "updated_at"])
         changes.append(LineChange(clawback.pk, line.beneficiary_id, "clawback", -delta, owed_back))
+    book_line_changes(merchant_id=order.merchant_id, currency=order.currency, changes=changes)
     return changes
+
+
+@dataclass(frozen=True)
+class SettledChunk:
+    """What one chunk of a settlement run settled, per beneficiary in id order."""
+
+    net: dict[int, int]  # beneficiary → net amount settled
+    lines: int
+    repaid: dict[int, int]  # beneficiary → what repaid their receivable first
+    last_beneficiary: int
+
+
+def commission_settle_due(
+    *, merchant_id: int, currency: str, run_id: int, as_of: datetime, from_beneficiary: int, beneficiaries: int
+) -> SettledChunk | None:
+    """Settle the due lines (commissions.selectors.due_lines) of the next `beneficiaries` beneficiaries
+    from id `from_beneficiary` on, and book them (pending → available, receivables repaid first). None
+    when nothing is due from there. Lines are locked in id order, as refunds lock them, so the two cannot
+    deadlock; a line a refund reversed meanwhile is no longer due and is not picked."""
+    due = due_lines(merchant_id, as_of)
+    picked = list(
+        due.filter(beneficiary_id__gte=from_beneficiary)
+        .order_by("beneficiary_id")
+        .values_list("beneficiary_id", flat=True)
+        .distinct()[:beneficiaries]
+    )
+    if not picked:
+        return None
+    locked_sql, params = (
+        due.filter(beneficiary_id__gte=picked[0], beneficiary_id__lte=picked[-1])
+        .order_by("pk")
+        .select_for_update()
+        .values("pk")
+        .query.sql_with_params()
+    )
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH picked (id) AS ({locked_sql}),
+                settled AS (
+                    UPDATE {L._meta.db_table} l
+                       SET status = %s, settled_at = %s, settlement_run_id = %s, updated_at = %s
+                      FROM picked WHERE l.id = picked.id
+                    RETURNING l.beneficiary_id, l.amount - l.reversed_amount AS net)
+                SELECT beneficiary_id, sum(net)::bigint, count(*) FROM settled GROUP BY 1 ORDER BY 1""",  # noqa: S608
+            [*params, L.Status.SETTLED, now, run_id, now],
+        )
+        rows = cursor.fetchall()
+    net = {beneficiary: amount for beneficiary, amount, _ in rows}
+    repaid = book_settlement(merchant_id=merchant_id, currency=currency, run_id=run_id, settled=net)
+    return SettledChunk(net=net, lines=sum(n for _, _, n in rows), repaid=repaid, last_beneficiary=picked[-1])
+
+
+@transaction.atomic
+def commission_forfeit(*, merchant, actor: Actor, distributor_id: int, reason: str) -> dict:
+    """Forfeit a distributor's commission (blacklisting under the forfeit policy, or the merchant's
+    decision on frozen commission): every unsettled line (pending or confirmed) is reversed and the
+    available balance goes back to the merchant, ledgered. Money already withdrawing or paid out is not
+    touched."""
+    distributor = Distributor.objects.for_merchant(merchant).select_for_update().get(pk=distributor_id)
+    lines = list(
+        L.objects.for_merchant(merchant)
+        .select_for_update()
+        .filter(
+            beneficiary=distributor,
+            kind=L.Kind.COMMISSION,
+            status__in=LINE_STATES.sources(L.Status.REVERSED),
+        )
+        .order_by("pk")
+    )
+    now = timezone.now()
+    changes = []
+    for line in lines:
+        delta = line.amount - line.reversed_amount
+        LINE_STATES.apply(
+            L.objects.for_merchant(merchant),
+            line.pk,
+            L.Status.REVERSED,
+            reversed_amount=line.amount,
+            reversed_at=now,
+            updated_at=now,
+        )
+        if delta:
+            changes.append(LineChange(line.pk, distributor.pk, "reverse", -delta, line.amount))
+    book_line_changes(merchant_id=merchant.pk, currency=merchant.currency, changes=changes)
+    available = ledger.locked_balance(merchant.pk, distributor.pk, Account.Kind.AVAILABLE, merchant.currency)
+    event = audit_record(
+        merchant=merchant,
+        actor=actor,
+        action="distributor.commission_forfeited",
+        obj=distributor,
+        reason=reason,
+        changes={
+            "lines_reversed": [0, len(lines)],
+            "unsettled": [sum(-c.delta for c in changes), 0],
+            "available": [available, 0],
+        },
+    )
+    book_forfeit(
+        merchant_id=merchant.pk,
+        currency=merchant.currency,
+        distributor_id=distributor.pk,
+        reference_id=event.pk,
+        amount=available,
+    )
+    return {"lines_reversed": len(lines), "unsettled": sum(-c.delta for c in changes), "available": available}

@@ -12,6 +12,7 @@ from settlements.api.urls import distributor_urlpatterns as settlement_distribut
 api_v1 = [
     path("", include("merchants.api.urls")),
     path("", include("distributors.api.urls")),
+    path("", include("catalog.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("commissions.api.urls")),
     path("", include("settlements.api.urls")),

@@ -66,8 +66,9 @@ def markdown() -> str:
     titles = {
         "distribution": "Every endpoint",
         "merchants": "Merchants, staff, credentials",
+        "catalog": "Products",
         "distributors": "Distributors, recruitment, bindings, levels",
-        "orders": "Products, orders, webhooks",
+        "orders": "Orders, webhooks",
         "commissions": "Commission",
         "settlements": "Settlement, withdrawals, payouts",
         "risk": "Risk",

@@ -31,6 +31,11 @@ class StateMachine:
         if not self.can(current, target):
             raise InvalidTransition(entity=self.entity, current=current, target=target)
 
+    def apply_many(self, queryset: models.QuerySet, target: str, **updates: Any) -> int:
+        """Move every row of `queryset` that may go to `target` (the others are left as they are); returns
+        how many moved. For set-based transitions, where the filter picks the rows."""
+        return queryset.filter(**{f"{self.field}__in": self.sources(target)}).update(**{self.field: target}, **updates)
+
     def apply(self, queryset: models.QuerySet, pk: Any, target: str, **updates: Any) -> None:
         """Move row `pk` (inside `queryset`, already tenant-scoped) to `target`, atomically guarded."""
         changed = queryset.filter(pk=pk, **{f"{self.field}__in": self.sources(target)}).update(

@@ -216,7 +216,7 @@ class RecruitmentEntry(TenantModel):
     code = models.CharField(max_length=16)
     name = models.CharField(max_length=80)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

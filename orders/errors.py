@@ -1,11 +1,6 @@
-"""Error codes of products and order intake."""
+"""Error codes of order intake."""
 
-from distribution.errors import ApplicationError, Conflict, NotFound, Unprocessable, ValidationFailed
-
-
-class TooManyProducts(ValidationFailed):
-    code = "too_many_products"
-    default_message = "At most 500 products per request."
+from distribution.errors import ApplicationError, Conflict, NotFound, Unprocessable
 
 
 class UnknownProduct(Unprocessable):

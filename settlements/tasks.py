@@ -82,7 +82,7 @@ def reconcile_payouts() -> dict:
 @rls.platform_task
 def check_ledger() -> list[str]:
     """Fails (so the job status view shows it, with the problems) when any invariant is broken."""
-    from settlements.checks import ledger_problems
+    from ledger.checks import ledger_problems
 
     problems = ledger_problems()
     if problems:

@@ -95,7 +95,7 @@ def pytest_runtest_call(item):
     """After every test that touched the database, the ledger's invariants must hold (check_ledger)."""
     result = yield
     if _uses_db(item) and item.get_closest_marker("ledger_may_be_unbalanced") is None:
-        from settlements.checks import ledger_problems
+        from ledger.checks import ledger_problems
 
         problems = ledger_problems()
         assert not problems, "the ledger does not check clean after this test:\n" + "\n".join(problems)

@@ -8,12 +8,12 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
+from catalog.models import Product
 from distribution.auth import Actor
 from distributors.services.tokens import distributor_token_issue
 from merchants import services as merchant_services
 from merchants.models import Membership, Merchant
 from merchants.roles import Role
-from orders.models import Product
 
 SYSTEM = Actor.system("tests")
 _slugs = itertools.count(1)

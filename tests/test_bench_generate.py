@@ -15,9 +15,9 @@ from commissions.models import CommissionLine
 from distribution.auth import Actor
 from distribution.money import apply_bps
 from distributors.models import CustomerBinding, Distributor, LevelChange
+from ledger.checks import ledger_problems
+from ledger.models import LedgerTransaction
 from orders.models import Order, OrderItem, Refund
-from settlements.checks import ledger_problems
-from settlements.models import LedgerTransaction
 from settlements.services import runs
 
 pytestmark = pytest.mark.django_db(transaction=True)

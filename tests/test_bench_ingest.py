@@ -7,9 +7,9 @@ from django.db.models import F
 
 from bench import ingest
 from commissions.models import CommissionLine
+from ledger.checks import ledger_problems
+from ledger.models import Account
 from orders.models import Order
-from settlements.checks import ledger_problems
-from settlements.models import Account
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -8,9 +8,9 @@ from django.test import override_settings
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from distribution.logging import JsonFormatter, RequestIdFilter
 from merchants.roles import Role
-from orders.models import Product
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from distribution.models import IdempotencyRecord
 from merchants.roles import Role
-from orders.models import Product
 from tests.factories import make_api_key, make_merchant
 from tests.helpers import assert_error, parallel
 

@@ -6,6 +6,7 @@ from django.contrib import admin
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from distribution.api.fields import TenantRelatedField
 from distribution.audit import audit_record
 from distribution.auth import Actor
@@ -13,7 +14,6 @@ from distribution.errors import InvalidTransition, NotFound
 from distribution.models import AuditEvent
 from distribution.state import StateMachine
 from merchants.models import Membership, Merchant
-from orders.models import Product
 from tests.factories import ProductFactory, UserFactory
 from tests.helpers import login_request
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog.models import Product
 from distribution.api.fields import (
     DateTimeField,
     IntegerField,
@@ -30,7 +31,6 @@ from distributors.models import (
 )
 from distributors.services.identity import ID_TYPES
 from merchants.api.serializers import MerchantOutput
-from orders.models import Product
 
 # --- tokens ----------------------------------------------------------------------------------------
 

@@ -271,7 +271,7 @@ class DistributorForfeitCommissionApi(_DistributorObjectApi):
 
     @extend_schema(request=s.ReasonInput, responses={200: s.ForfeitOutput})
     def post(self, request, pk):
-        from settlements.services.forfeit import commission_forfeit
+        from commissions.services import commission_forfeit
 
         distributor = self.get_object()
         data = self.validate_input(s.ReasonInput)

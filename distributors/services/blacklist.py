@@ -18,7 +18,7 @@ from distributors.errors import AlreadyBlacklisted
 from distributors.models import BlacklistEntry, Distributor
 from distributors.services.common import distributor_hash, live_blacklist, matching_entries, matching_entry  # noqa: F401 - its API
 from distributors.services.lifecycle import blacklisted_transition
-from merchants.models import DistributionProgram
+from distributors.signals import distributors_blacklisted
 
 K = BlacklistEntry.Kind
 
@@ -104,22 +104,8 @@ def blacklist_add(
     for candidate in candidates:
         if blacklisted_transition(candidate, merchant=merchant, actor=actor, reason=f"blacklist: {reason}"):
             affected.append(candidate.pk)
-    apply_commission_policy(merchant, actor, affected, reason)
+    distributors_blacklisted.send(Distributor, merchant=merchant, actor=actor, distributor_ids=affected, reason=reason)
     return entry, affected
-
-
-def apply_commission_policy(merchant, actor: Actor, distributor_ids: list[int], reason: str) -> None:
-    """What blacklisting does to commission not yet paid: the program freezes it (settlement holds it
-    until the merchant decides) or forfeits it (reversed back to the merchant at once)."""
-    from settlements.services.forfeit import commission_forfeit
-
-    program = DistributionProgram.objects.for_merchant(merchant).get()
-    if program.blacklist_commission_policy != DistributionProgram.BlacklistCommissionPolicy.FORFEIT:
-        return
-    for distributor_id in distributor_ids:
-        commission_forfeit(
-            merchant=merchant, actor=actor, distributor_id=distributor_id, reason=f"blacklisted: {reason}"
-        )
 
 
 @transaction.atomic
@@ -152,7 +138,9 @@ def blacklist_sweep(*, merchant, actor: Actor) -> list[int]:
         reason = f"blacklist sweep: {matched[distributor.pk]} matches a live entry"
         if blacklisted_transition(distributor, merchant=merchant, actor=actor, reason=reason):
             affected.append(distributor.pk)
-    apply_commission_policy(merchant, actor, affected, "blacklist sweep")
+    distributors_blacklisted.send(
+        Distributor, merchant=merchant, actor=actor, distributor_ids=affected, reason="blacklist sweep"
+    )
     return affected
 
 

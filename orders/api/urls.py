@@ -3,8 +3,6 @@ from django.urls import path
 from orders.api import views
 
 urlpatterns = [
-    path("products", views.ProductListApi.as_view(), name="product-list"),
-    path("products/<str:external_id>", views.ProductDetailApi.as_view(), name="product-detail"),
     path("orders", views.OrderListApi.as_view(), name="order-list"),
     path("orders/<str:external_id>", views.OrderDetailApi.as_view(), name="order-detail"),
     path("orders/<str:external_id>/events", views.OrderEventApi.as_view(), name="order-events"),

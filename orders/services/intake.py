@@ -18,14 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
+from catalog.models import Product
 from commissions.models import CommissionLine
-from commissions.services import (
-    LineChange,
-    accruals,
-    commission_apply_refunds,
-    commission_confirm_for_order,
-    commission_create_for_order,
-)
+from commissions.services import commission_apply_refunds, commission_confirm_for_order, commission_create_for_order
 from distribution.db import insert_unless_exists
 from distribution.errors import NotFound
 from distribution.money import allocate
@@ -41,9 +36,8 @@ from orders.errors import (
     RefundExceedsPaid,
     UnknownProduct,
 )
-from orders.models import Order, OrderEvent, OrderItem, Product, Refund, RefundItem
+from orders.models import Order, OrderEvent, OrderItem, Refund, RefundItem
 from orders.services.attribution import attribute
-from settlements.services.booking import book_line_changes
 
 S = Order.Status
 ORDER_STATES = StateMachine(
@@ -62,7 +56,6 @@ REFUNDABLE = (S.PAID, S.SHIPPED, S.COMPLETED)
 class IngestResult:
     order: Order
     duplicate: bool
-    changes: tuple[LineChange, ...] = ()
     # A new order's items and commission lines as written (related rows attached), so that the answer
     # needs no second read; None when the order was not created now.
     items: tuple[OrderItem, ...] | None = None
@@ -218,9 +211,7 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
     if event is None:  # an earlier event with this id named another order's creation
         raise EventIdReused()
     lines = commission_create_for_order(order=order, items=items, program=program, order_is_new=True)
-    changes = accruals(lines)
-    book_line_changes(merchant_id=merchant.pk, currency=currency, changes=changes)
-    return IngestResult(order=order, duplicate=False, changes=tuple(changes), items=tuple(items), lines=tuple(lines))
+    return IngestResult(order=order, duplicate=False, items=tuple(items), lines=tuple(lines))
 
 
 # --- later events ------------------------------------------------------------------------------------------
@@ -253,7 +244,6 @@ def order_apply_event(
     )
     if event is None:
         return IngestResult(order=order, duplicate=True)
-    changes: list[LineChange] = []
     if type_ == OrderEvent.Type.SHIPPED:
         ORDER_STATES.apply(Order.objects.for_merchant(merchant), order.pk, S.SHIPPED, shipped_at=occurred_at)
     elif type_ == OrderEvent.Type.COMPLETED:
@@ -261,14 +251,13 @@ def order_apply_event(
         program = DistributionProgram.objects.for_merchant(merchant).get()
         commission_confirm_for_order(order=order, completed_at=occurred_at, after_sales_days=program.after_sales_days)
     elif type_ == OrderEvent.Type.REFUNDED:
-        changes = _refund(order, data, occurred_at)
+        _refund(order, data, occurred_at)
     elif type_ == OrderEvent.Type.CLOSED:
         ORDER_STATES.check(order.status, S.CLOSED)
-        changes = _refund_everything(order, f"close:{event.event_id}"[:64], occurred_at)
+        _refund_everything(order, f"close:{event.event_id}"[:64], occurred_at)
         Order.objects.for_merchant(merchant).filter(pk=order.pk).update(status=S.CLOSED, closed_at=occurred_at)
-    book_line_changes(merchant_id=merchant.pk, currency=order.currency, changes=changes)
     order.refresh_from_db()
-    return IngestResult(order=order, duplicate=False, changes=tuple(changes))
+    return IngestResult(order=order, duplicate=False)
 
 
 def _locked_items(order: Order) -> dict[int, OrderItem]:
@@ -281,7 +270,7 @@ def _locked_items(order: Order) -> dict[int, OrderItem]:
     }
 
 
-def _refund(order: Order, data: dict, at: datetime) -> list[LineChange]:
+def _refund(order: Order, data: dict, at: datetime) -> None:
     if order.status not in REFUNDABLE:
         ORDER_STATES.check(order.status, "refunded")
     items = _locked_items(order)
@@ -304,10 +293,10 @@ def _refund(order: Order, data: dict, at: datetime) -> list[LineChange]:
     else:
         raise InvalidRefund(fields={"amount": ["Give the refunded items or an amount."]})
     _book_refund(order, items, portions, data["refund_id"], at)
-    return commission_apply_refunds(order=order, items=items)
+    commission_apply_refunds(order=order, items=items)
 
 
-def _refund_everything(order: Order, refund_id: str, at: datetime) -> list[LineChange]:
+def _refund_everything(order: Order, refund_id: str, at: datetime) -> None:
     items = _locked_items(order)
     portions = {
         pk: (i.paid_amount - i.refunded_amount, i.quantity - i.refunded_quantity)
@@ -316,7 +305,7 @@ def _refund_everything(order: Order, refund_id: str, at: datetime) -> list[LineC
     }
     if portions:
         _book_refund(order, items, portions, refund_id, at)
-    return commission_apply_refunds(order=order, items=items)
+    commission_apply_refunds(order=order, items=items)
 
 
 def _book_refund(

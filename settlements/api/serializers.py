@@ -2,7 +2,8 @@ from rest_framework import serializers
 
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField
 from distribution.api.serializers import ModelSerializer
-from settlements.models import LedgerTransaction, PayoutBatch, Posting, SettlementRun, Withdrawal
+from ledger.models import LedgerTransaction, Posting
+from settlements.models import PayoutBatch, SettlementRun, Withdrawal
 
 
 class SettlementRunOutput(ModelSerializer):

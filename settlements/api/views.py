@@ -14,11 +14,12 @@ from distribution.errors import ValidationFailed
 from distribution.inputs import parse_month
 from distributors.api.views import MyApi
 from distributors.models import Distributor
+from ledger import services as ledger
+from ledger.models import LedgerTransaction
 from merchants.roles import Perm
-from settlements import ledger
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
-from settlements.models import LedgerTransaction, PayoutBatch, SettlementRun, Withdrawal
+from settlements.models import PayoutBatch, SettlementRun, Withdrawal
 from settlements.services import runs, statements, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(

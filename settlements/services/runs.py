@@ -18,24 +18,21 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
-from commissions.models import CommissionLine
+from commissions.selectors import due_lines
+from commissions.services import commission_settle_due
 from distribution import leases, outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
-from distributors.models import Distributor
 from merchants.models import DistributionProgram, Merchant
-from settlements import ledger
 from settlements.errors import InvalidAsOf, SettlementInProgress
-from settlements.ledger import DISTRIBUTOR, Txn
-from settlements.models import Account, LedgerTransaction, SettlementRun
+from settlements.models import SettlementRun
+from settlements.services.splits import splits_dispatch, splits_prepare
 
 logger = logging.getLogger(__name__)
-L = CommissionLine
-A = Account.Kind
 R = SettlementRun.Status
 
 
@@ -45,15 +42,6 @@ def default_chunk() -> int:
 
 def default_lease() -> timedelta:
     return timedelta(seconds=settings.RUN_LEASE_SECONDS)
-
-
-def due_lines(merchant_id: int, as_of: datetime):
-    """Confirmed lines unlocked by `as_of`, except a blacklisted distributor's (held)."""
-    return (
-        L.objects.for_merchant(merchant_id)
-        .filter(status=L.Status.CONFIRMED, kind=L.Kind.COMMISSION, unlock_at__lte=as_of)
-        .exclude(beneficiary__status="blacklisted")
-    )
 
 
 @transaction.atomic
@@ -123,8 +111,6 @@ def settlement_execute(
             time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
     run = SettlementRun.objects.unscoped().get(pk=run_id)
     if run.status == R.COMPLETED and run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
-        from settlements.services.splits import splits_dispatch
-
         splits_dispatch(run=run)
     return run
 
@@ -135,75 +121,30 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
     run = SettlementRun.objects.unscoped().select_for_update().get(pk=run_id)
     if run.status != R.RUNNING or run.lease_owner != worker:
         return None
-    lines, distributors = L._meta.db_table, Distributor._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT DISTINCT beneficiary_id FROM {lines}
-                 WHERE merchant_id = %s AND status = 'confirmed' AND kind = 'commission' AND unlock_at <= %s
-                   AND beneficiary_id >= %s AND beneficiary_id NOT IN (
-                       SELECT id FROM {distributors} WHERE merchant_id = %s AND status = 'blacklisted')
-                 ORDER BY beneficiary_id LIMIT %s""",  # noqa: S608
-            [run.merchant_id, run.as_of, run.cursor, run.merchant_id, chunk_size],
-        )
-        beneficiaries = [row[0] for row in cursor.fetchall()]
-        now = timezone.now()
-        if not beneficiaries:
-            SettlementRun.objects.unscoped().filter(pk=run.pk).update(
-                status=R.COMPLETED, finished_at=now, heartbeat_at=now
-            )
-            # levels depend on settled sales: recalculate them after every run
-            outbox.enqueue("tiers.request_run", merchant_id=run.merchant_id, trigger="settlement")
-            return False
-        low, high = beneficiaries[0], beneficiaries[-1]
-        # lock the lines in id order (as refunds do), then settle them
-        cursor.execute(
-            f"""WITH picked AS (
-                    SELECT id FROM {lines}
-                     WHERE merchant_id = %(m)s AND status = 'confirmed' AND kind = 'commission'
-                       AND unlock_at <= %(as_of)s AND beneficiary_id BETWEEN %(lo)s AND %(hi)s
-                       AND beneficiary_id NOT IN (SELECT id FROM {distributors}
-                                                   WHERE merchant_id = %(m)s AND status = 'blacklisted')
-                     ORDER BY id FOR UPDATE),
-                due AS (
-                    UPDATE {lines} l SET status = 'settled', settled_at = %(now)s, settlement_run_id = %(run)s,
-                                         updated_at = %(now)s
-                      FROM picked WHERE l.id = picked.id
-                    RETURNING l.beneficiary_id, l.amount - l.reversed_amount AS net)
-                SELECT beneficiary_id, sum(net)::bigint, count(*) FROM due GROUP BY 1 ORDER BY 1""",  # noqa: S608
-            {"m": run.merchant_id, "as_of": run.as_of, "lo": low, "hi": high, "now": now, "run": run.pk},
-        )
-        settled = cursor.fetchall()
     currency = Merchant.objects.filter(pk=run.merchant_id).values_list("currency", flat=True).get()
-    keys = {(DISTRIBUTOR, d, kind) for d, _, _ in settled for kind in (A.PENDING, A.AVAILABLE, A.RECEIVABLE)}
-    accounts = ledger.locked_accounts(run.merchant_id, currency, keys)
-    owed = {d: accounts[(DISTRIBUTOR, d, A.RECEIVABLE)][1] for d, _, _ in settled}
-    txns = []
-    for distributor_id, amount, _ in settled:
-        repay = min(amount, owed.get(distributor_id, 0))
-        txn = Txn(f"run:{run.pk}:d:{distributor_id}", LedgerTransaction.Kind.SETTLE)
-        txn.debit(DISTRIBUTOR, distributor_id, A.PENDING, amount)
-        if amount - repay:
-            txn.credit(DISTRIBUTOR, distributor_id, A.AVAILABLE, amount - repay)
-        if repay:
-            txn.credit(DISTRIBUTOR, distributor_id, A.RECEIVABLE, repay)
-        txns.append(txn)
-    ledger.post(run.merchant_id, currency, txns, account_ids={k: v[0] for k, v in accounts.items()})
+    chunk = commission_settle_due(
+        merchant_id=run.merchant_id,
+        currency=currency,
+        run_id=run.pk,
+        as_of=run.as_of,
+        from_beneficiary=run.cursor,
+        beneficiaries=chunk_size,
+    )
+    now = timezone.now()
+    if chunk is None:
+        SettlementRun.objects.unscoped().filter(pk=run.pk).update(status=R.COMPLETED, finished_at=now, heartbeat_at=now)
+        # levels depend on settled sales: recalculate them after every run
+        outbox.enqueue("tiers.request_run", merchant_id=run.merchant_id, trigger="settlement")
+        return False
     if run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
-        from settlements.services.splits import splits_prepare
-
-        splits_prepare(
-            run=run,
-            currency=currency,
-            settled={d: a for d, a, _ in settled},
-            repaid={d: min(a, owed.get(d, 0)) for d, a, _ in settled},
-        )
+        splits_prepare(run=run, currency=currency, settled=chunk.net, repaid=chunk.repaid)
     SettlementRun.objects.unscoped().filter(pk=run.pk).update(
-        cursor=high + 1,
+        cursor=chunk.last_beneficiary + 1,
         chunks_done=F("chunks_done") + 1,
         heartbeat_at=now,
-        lines_done=F("lines_done") + sum(n for _, _, n in settled),
-        amount_done=F("amount_done") + sum(a for _, a, _ in settled),
-        distributors_done=F("distributors_done") + len(settled),
+        lines_done=F("lines_done") + chunk.lines,
+        amount_done=F("amount_done") + sum(chunk.net.values()),
+        distributors_done=F("distributors_done") + len(chunk.net),
     )
     return True
 

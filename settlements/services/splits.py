@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from commissions.models import CommissionLine
 from distributors.models import Distributor
-from settlements import ledger
-from settlements.ledger import DISTRIBUTOR, Txn
-from settlements.models import Account, LedgerTransaction, SettlementRun, SplitReceiver, SplitRequest
+from ledger import services as ledger
+from ledger.models import Account, LedgerTransaction
+from ledger.services import DISTRIBUTOR, Txn
+from settlements.models import SettlementRun, SplitReceiver, SplitRequest
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome, SplitResult
 from settlements.providers.base import SplitReceiver as ReceiverSpec
 from settlements.services.providers import NOT_FOUND_CODES, wechat_client

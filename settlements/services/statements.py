@@ -11,8 +11,9 @@ from django.db.models import Sum
 
 from distribution.inputs import parse_month
 from distribution.money import format_amount
+from ledger.models import Account, LedgerTransaction, Posting
 from merchants.models import Merchant
-from settlements.models import Account, LedgerTransaction, Posting, Withdrawal
+from settlements.models import Withdrawal
 
 OWED_KINDS = ("pending", "available", "withdrawing", "receivable")
 

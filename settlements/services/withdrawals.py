@@ -25,8 +25,10 @@ from distribution.money import apply_bps, format_amount
 from distribution.state import StateMachine
 from distributors.errors import DistributorNotActive
 from distributors.models import Distributor
+from ledger import services as ledger
+from ledger.models import Account, LedgerTransaction
+from ledger.services import DISTRIBUTOR, MERCHANT, Txn
 from merchants.models import DistributionProgram, Merchant
-from settlements import ledger
 from settlements.errors import (
     BelowMinimum,
     DailyLimitExceeded,
@@ -36,8 +38,7 @@ from settlements.errors import (
     NotManual,
     PayoutAccountMissing,
 )
-from settlements.ledger import DISTRIBUTOR, MERCHANT, Txn
-from settlements.models import Account, LedgerTransaction, PayoutBatch, Withdrawal
+from settlements.models import PayoutBatch, Withdrawal
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome, TransferResult
 from settlements.services.providers import NOT_FOUND_CODES, wechat_client
 

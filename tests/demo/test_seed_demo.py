@@ -8,12 +8,13 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
+from catalog.models import Product
 from commissions.models import CommissionLine
 from distributors.models import Application, Distributor, Level
+from ledger.checks import ledger_problems
 from merchants.models import Membership, Merchant, MerchantAPIKey
-from orders.models import Order, Product
+from orders.models import Order
 from risk.models import RiskFlag
-from settlements.checks import ledger_problems
 from settlements.models import SettlementRun, Withdrawal
 
 pytestmark = pytest.mark.django_db

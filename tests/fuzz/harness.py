@@ -40,12 +40,13 @@ from schemathesis import checks
 from schemathesis.core.failures import CustomFailure, FailureGroup
 from schemathesis.transport.prepare import prepare_path
 
+from catalog.models import Product
 from distribution import crypto, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from merchants.roles import API_KEY_ROLES, Role
 from merchants.services import staff_login
-from orders.models import Product, WebhookEndpoint
+from orders.models import WebhookEndpoint
 from orders.services import webhooks
 from settlements.models import Withdrawal
 from settlements.services import withdrawals

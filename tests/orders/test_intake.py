@@ -5,10 +5,11 @@ from datetime import timedelta, timezone
 
 import pytest
 
+from catalog.models import Product
 from commissions.models import CommissionLine
 from distributors.services import bindings, lifecycle
 from merchants.services import program_update
-from orders.models import Order, OrderEvent, OrderItem, Product, Refund
+from orders.models import Order, OrderEvent, OrderItem, Refund
 from tests.distributors.helpers import ACTOR
 from tests.helpers import assert_error
 from tests.orders.helpers import PAID_AT, event, lines, paid_body, send

@@ -2,9 +2,9 @@
 
 import pytest
 
+from catalog.models import Product
 from distribution.models import AuditEvent
 from merchants.roles import Role
-from orders.models import Product
 from tests.factories import ProductFactory
 from tests.helpers import assert_error
 

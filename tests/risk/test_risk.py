@@ -12,13 +12,13 @@ from commissions.models import CommissionLine
 from distribution import crypto
 from distributors.models import Application, BlacklistEntry, CustomerBinding, Distributor
 from distributors.services import applications, bindings, blacklist, lifecycle
+from ledger.models import LedgerTransaction
 from merchants.roles import Role
 from merchants.services import program_update
 from orders.services import intake
 from risk import rules
 from risk.models import RiskFlag
 from risk.services import application_check, risk_sweep
-from settlements.models import LedgerTransaction
 from settlements.services import withdrawals
 from tests.distributors.helpers import ACTOR, join
 from tests.helpers import assert_error

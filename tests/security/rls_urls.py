@@ -6,10 +6,10 @@ from django.db import connection, transaction
 from django.urls import path
 from rest_framework.response import Response
 
+from catalog.models import Product
 from distribution import rls
 from distribution.api.views import MerchantApi
 from merchants.models import Merchant
-from orders.models import Product
 from tests.security import rls_probe
 
 

@@ -6,8 +6,9 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from merchants.roles import Role
-from orders.models import Order, Product
+from orders.models import Order
 from orders.services import webhooks
 from tests.helpers import assert_error
 from tests.orders.helpers import setup_shop

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.test import override_settings
 
+from catalog.models import Product
 from distribution import rls
 from distribution.tenancy import TenantModel
 from merchants.models import Merchant
 from merchants.roles import Role
-from orders.models import Product
 from tests.factories import make_merchant
 from tests.security.rls_probe import visible_merchants
 from tests.world import build_world

@@ -6,9 +6,10 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from catalog.models import Product
 from distribution.errors import ValidationFailed
 from merchants.roles import Role
-from orders.models import Order, Product
+from orders.models import Order
 from orders.services import webhooks
 from orders.tasks import ingest
 from tests.helpers import assert_error

@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from distribution.auth import Actor
+from ledger import services as ledger
 from orders.services import intake
-from settlements import ledger
 from settlements.services import runs
 from tests.orders.helpers import setup_shop
 

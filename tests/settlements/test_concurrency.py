@@ -8,11 +8,12 @@ from rest_framework.test import APIClient
 
 from commissions.models import CommissionLine
 from distributors.models import Distributor
+from ledger import services as ledger
+from ledger.checks import ledger_problems
+from ledger.models import LedgerTransaction
 from merchants.services import program_update
 from orders.services import intake
-from settlements import ledger
-from settlements.checks import ledger_problems
-from settlements.models import LedgerTransaction, Withdrawal
+from settlements.models import Withdrawal
 from settlements.services import runs
 from tests.distributors.helpers import join
 from tests.factories import make_distributor_token, make_merchant

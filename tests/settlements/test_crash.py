@@ -10,9 +10,10 @@ import pytest
 from commissions.models import CommissionLine
 from config.celery import app
 from distributors.models import Distributor
-from settlements import ledger
-from settlements.checks import ledger_problems
-from settlements.models import LedgerTransaction, SettlementRun
+from ledger import services as ledger
+from ledger.checks import ledger_problems
+from ledger.models import LedgerTransaction
+from settlements.models import SettlementRun
 from settlements.services import runs
 from tests.distributors.helpers import join
 from tests.factories import make_merchant

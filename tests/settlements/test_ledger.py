@@ -6,10 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
-from settlements import ledger
-from settlements.checks import ledger_problems
-from settlements.ledger import DISTRIBUTOR, MERCHANT, Txn
-from settlements.models import Account, LedgerTransaction, Posting
+from ledger import services as ledger
+from ledger.checks import ledger_problems
+from ledger.models import Account, LedgerTransaction, Posting
+from ledger.services import DISTRIBUTOR, MERCHANT, Txn
 from tests.settlements.helpers import INVITER_EARNS, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from commissions.models import CommissionLine
+from ledger.checks import ledger_problems
+from ledger.models import LedgerTransaction
 from merchants.roles import Role
 from merchants.services import program_update
-from settlements.checks import ledger_problems
-from settlements.models import LedgerTransaction, SettlementRun
+from settlements.models import SettlementRun
 from settlements.services import runs
 from tests.helpers import assert_error
 from tests.settlements.helpers import (

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from distribution import crypto
 from distributors.models import Distributor
+from ledger.checks import ledger_problems
 from merchants.services import program_update
-from settlements.checks import ledger_problems
 from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
 from settlements.services import splits, withdrawals
 from tests.distributors.helpers import VALID_ID

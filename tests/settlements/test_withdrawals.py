@@ -6,12 +6,13 @@ import io
 import pytest
 
 from distribution.models import AuditEvent
+from ledger import services as ledger
+from ledger.checks import ledger_problems
+from ledger.models import Account
+from ledger.services import MERCHANT
 from merchants.roles import Role
 from merchants.services import program_update
-from settlements import ledger
-from settlements.checks import ledger_problems
-from settlements.ledger import MERCHANT
-from settlements.models import Account, Withdrawal
+from settlements.models import Withdrawal
 from tests.distributors.helpers import VALID_ID
 from tests.helpers import assert_error
 from tests.settlements.helpers import ACTOR, SELLER_EARNS, balances, settle, shop_with_due_commission

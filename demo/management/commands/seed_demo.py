@@ -30,20 +30,21 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from orders.services.products import product_upsert_many
 
+from catalog.models import Product
 from commissions.models import CommissionLine
 from distribution import outbox, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from distributors.services import applications, bindings, identity, levels, recruitment
+from ledger.services import distributor_balances
 from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
-from orders.models import Order, Product
+from orders.models import Order
 from orders.services import intake
-from orders.services.products import product_upsert_many
 from risk.services import risk_sweep
-from settlements.ledger import distributor_balances
 from settlements.models import Withdrawal
 from settlements.services import runs, withdrawals
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from settlements.models import Account, LedgerTransaction, Posting
+from ledger.models import Account, LedgerTransaction, Posting
 
 POSTINGS, TXNS, ACCOUNTS = Posting._meta.db_table, LedgerTransaction._meta.db_table, Account._meta.db_table
 

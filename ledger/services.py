@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.db import connection
 from django.db.models import Sum
 
-from settlements.models import Account, LedgerTransaction, Posting
+from ledger.models import Account, LedgerTransaction, Posting
 
 A = Account.Kind
 DISTRIBUTOR, MERCHANT = Account.OwnerKind.DISTRIBUTOR, Account.OwnerKind.MERCHANT

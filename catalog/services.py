@@ -1,4 +1,4 @@
-"""Writes for products and orders."""
+"""Writes for products: the shop's catalogue sync."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from catalog.errors import TooManyProducts
+from catalog.models import Product
 from distribution import rates
 from distribution.audit import audit_record, diff, snapshot
 from distribution.auth import Actor
 from merchants.models import Merchant
-from orders.errors import TooManyProducts
-from orders.models import Product
 
 PRODUCT_FIELDS = [
     "title",

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from distribution import rls
-from settlements.checks import ledger_problems
+from ledger.checks import ledger_problems
 
 
 class Command(BaseCommand):

@@ -1,0 +1,57 @@
+"""The merchant's catalogue: products as the shop knows them (later categories and supplier listings)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from distribution import rates
+from distribution.tenancy import TenantModel
+
+
+class Product(TenantModel):
+    """A product as the merchant's shop knows it, synced by external id.
+
+    A commission override, when set for a depth, replaces the level and program rates at that depth, each
+    depth with its own mode: basis points of the paid amount (`percent`) or minor units per unit bought
+    (`fixed`); see distribution.rates.
+    """
+
+    class Kind(models.TextChoices):
+        PHYSICAL = "physical"
+        VIRTUAL = "virtual"
+        SERVICE = "service"
+
+    external_id = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    price = models.BigIntegerField(help_text="Minor units.")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
+    distribution_enabled = models.BooleanField(default=True)
+    # per depth: null = no override, not an empty string
+    commission_depth1_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
+    commission_depth1 = models.BigIntegerField(null=True, blank=True)
+    commission_depth2_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
+    commission_depth2 = models.BigIntegerField(null=True, blank=True)
+    commission_depth3_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
+    commission_depth3 = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # moved from `orders` without touching the database: the table keeps its name
+        db_table = "orders_product"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], name="product_unique_external_id"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.external_id})"
+
+    RATE_COLUMNS = {"mode": "commission_depth{}_mode", "value": "commission_depth{}"}
+
+    @property
+    def commission_rates(self) -> list[dict]:
+        return rates.from_columns(self, **self.RATE_COLUMNS)
+
+    def commission_override(self, depth: int) -> tuple[str, int] | None:
+        return rates.by_depth(self.commission_rates).get(depth)
