@@ -102,7 +102,8 @@ def reset(merchant_id: int) -> None:
     """Everyone back on the default level, no history, no runs."""
     from django.db import transaction
 
-    from distributors.models import Distributor, Level, LevelChange, TierRun
+    from distributors.models import Distributor, Level, LevelChange
+    from tiers.models import TierRun
 
     with transaction.atomic():
         LevelChange.objects.for_merchant(merchant_id).delete()

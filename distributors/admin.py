@@ -13,7 +13,6 @@ from distributors.models import (
     LevelChange,
     RecruitmentEntry,
     ShareVisit,
-    TierRun,
 )
 from distributors.services import blacklist, lifecycle
 from distributors.services import tokens as token_services
@@ -168,28 +167,6 @@ class AgreementAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ["distributor", "agreement", "merchant", "accepted_at"]
     search_fields = ["distributor__external_user_id", "merchant__slug"]
     list_select_related = ["merchant", "distributor", "agreement"]
-
-
-@admin.register(TierRun)
-class TierRunAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "merchant",
-        "as_of",
-        "trigger",
-        "status",
-        "downgrades",
-        "period",
-        "evaluated",
-        "upgraded",
-        "downgraded",
-        "attempts",
-        "started_at",
-        "finished_at",
-    ]
-    list_filter = ["status", "trigger", "downgrades"]
-    search_fields = ["merchant__slug"]
-    list_select_related = ["merchant"]
 
 
 @admin.register(LevelChange)

@@ -374,43 +374,6 @@ class BlacklistEntry(TenantModel):
         return f"{self.kind}: {self.value_display}"
 
 
-class TierRun(TenantModel):
-    """One recalculation of every distributor's level (等级升降) as of a time, in resumable chunks."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        COMPLETED = "completed"
-        FAILED = "failed"
-
-    as_of = models.DateTimeField()
-    trigger = models.CharField(max_length=16, default="schedule")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
-    downgrades = models.BooleanField(default=False, help_text="This run closes an evaluation period.")
-    period = models.CharField(max_length=16, blank=True, help_text="The evaluation period it closes.")
-    cursor = models.BigIntegerField(default=0)
-    evaluated = models.IntegerField(default=0)
-    upgraded = models.IntegerField(default=0)
-    downgraded = models.IntegerField(default=0)
-    lease_owner = models.CharField(max_length=100, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.IntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["merchant"], condition=Q(status__in=["pending", "running"]), name="tierrun_one_active"
-            ),
-        ]
-        indexes = [models.Index(fields=["merchant", "-id"], name="tierrun_recent")]
-
-    def __str__(self) -> str:
-        return f"tier run {self.pk} ({self.status})"
-
-
 class LevelChange(TenantModel):
     """A distributor's level history: old, new, why (the metrics that decided it), which run or who."""
 
@@ -424,7 +387,7 @@ class LevelChange(TenantModel):
     new_level = models.ForeignKey(Level, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     direction = models.CharField(max_length=8, choices=Direction.choices)
     metrics = models.JSONField(default=dict, blank=True)
-    run = models.ForeignKey(TierRun, on_delete=models.CASCADE, null=True, blank=True, related_name="changes")
+    run = models.ForeignKey("tiers.TierRun", on_delete=models.CASCADE, null=True, blank=True, related_name="changes")
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from distribution.runs import LeasedRun
 from distribution.tenancy import TenantModel
 
 
-class SettlementRun(TenantModel):
+class SettlementRun(LeasedRun):
     """Settles every confirmed line whose after-sales window ended by `as_of`.
 
     Works in chunks of beneficiaries, each committed with its postings and the run's progress, so a
-    run that dies resumes where it stopped (a worker holds a lease, renewed by a heartbeat).
+    run that dies resumes where it stopped (a leased run: distribution.runs).
     """
 
     class Status(models.TextChoices):
@@ -25,7 +26,6 @@ class SettlementRun(TenantModel):
         SCHEDULE = "schedule"
         MANUAL = "manual"
 
-    as_of = models.DateTimeField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
     provider = models.CharField(max_length=32)
@@ -37,13 +37,7 @@ class SettlementRun(TenantModel):
     distributors_done = models.IntegerField(default=0)
     cursor = models.BigIntegerField(default=0, help_text="Beneficiaries with an id below this are done.")
     chunks_done = models.IntegerField(default=0)
-    lease_owner = models.CharField(max_length=100, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.IntegerField(default=0)
     last_error = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from distribution import rls
 from distribution.auth import Actor
+from distribution.errors import ApplicationError
 from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
+from ledger.checks import ledger_problems
+from merchants.models import Merchant
+from settlements.models import SettlementRun
+from settlements.services.runs import settlement_execute, settlement_request, settlement_resume_stale
+from settlements.services.splits import splits_dispatch
+from settlements.services.withdrawals import withdrawal_pay, withdrawals_reconcile
 
 _run_merchant = merchant_of_row("settlements.SettlementRun", "run_id")
 _withdrawal_merchant = merchant_of_row("settlements.Withdrawal", "withdrawal_id")
@@ -18,8 +25,6 @@ _withdrawal_merchant = merchant_of_row("settlements.Withdrawal", "withdrawal_id"
 @tracked("settlements.execute_run", merchant_of=_run_merchant)
 @rls.tenant_task(merchant_of=_run_merchant)
 def execute_run(run_id: int) -> dict | None:
-    from settlements.services.runs import settlement_execute
-
     run = settlement_execute(run_id)
     if run is None:
         return None
@@ -29,8 +34,6 @@ def execute_run(run_id: int) -> dict | None:
 @shared_task(name="settlements.resume_stale_runs")
 @rls.platform_task
 def resume_stale_runs() -> list[int]:
-    from settlements.services.runs import settlement_resume_stale
-
     return settlement_resume_stale()
 
 
@@ -39,11 +42,6 @@ def resume_stale_runs() -> list[int]:
 @rls.tenant_task()
 def run_scheduled(merchant_id: int) -> int | None:
     """Beat calls this for each merchant on its own schedule (its time zone)."""
-    from distribution.errors import ApplicationError
-    from merchants.models import Merchant
-    from settlements.models import SettlementRun
-    from settlements.services.runs import settlement_request
-
     merchant = Merchant.objects.filter(pk=merchant_id, status=Merchant.Status.ACTIVE).first()
     if merchant is None:
         return None
@@ -62,8 +60,6 @@ def run_scheduled(merchant_id: int) -> int | None:
 @shared_task(name="settlements.pay_withdrawal", acks_late=True, **RETRY_TRANSIENT)
 @rls.tenant_task(merchant_of=_withdrawal_merchant)
 def pay_withdrawal(withdrawal_id: int) -> str:
-    from settlements.services.withdrawals import withdrawal_pay
-
     return withdrawal_pay(withdrawal_id).status
 
 
@@ -71,9 +67,6 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 @rls.platform_task
 def reconcile_payouts() -> dict:
     """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
-    from settlements.services.splits import splits_dispatch
-    from settlements.services.withdrawals import withdrawals_reconcile
-
     return {"splits": splits_dispatch(), "withdrawals": withdrawals_reconcile()}
 
 
@@ -82,8 +75,6 @@ def reconcile_payouts() -> dict:
 @rls.platform_task
 def check_ledger() -> list[str]:
     """Fails (so the job status view shows it, with the problems) when any invariant is broken."""
-    from ledger.checks import ledger_problems
-
     problems = ledger_problems()
     if problems:
         raise LedgerOutOfBalance("; ".join(problems)[:1900])

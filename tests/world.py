@@ -8,7 +8,7 @@ from django.test import TestCase
 from django.utils import timezone
 
 from distribution.auth import Actor
-from distributors.models import Application, Distributor, Level, TierRun
+from distributors.models import Application, Distributor, Level
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
 from merchants.services import invitation_create, program_update
@@ -16,6 +16,7 @@ from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import runs, withdrawals
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
+from tiers.models import TierRun
 
 
 def build_world(slug: str):

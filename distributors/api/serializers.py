@@ -27,10 +27,10 @@ from distributors.models import (
     Level,
     LevelChange,
     RecruitmentEntry,
-    TierRun,
 )
 from distributors.services.identity import ID_TYPES
 from merchants.api.serializers import MerchantOutput
+from tiers.models import TierRun
 
 # --- tokens ----------------------------------------------------------------------------------------
 

@@ -25,7 +25,6 @@ from distributors.models import (
     Level,
     LevelChange,
     RecruitmentEntry,
-    TierRun,
 )
 from distributors.services import (
     applications,
@@ -35,11 +34,12 @@ from distributors.services import (
     levels,
     lifecycle,
     recruitment,
-    tiers,
 )
 from distributors.services import tokens as token_services
 from merchants.models import DistributionProgram
 from merchants.roles import Perm
+from tiers import services as tiers
+from tiers.models import TierRun
 
 MANAGE = Perm.DISTRIBUTORS_MANAGE
 
@@ -756,7 +756,7 @@ class DistributorMeApi(MyApi):
 
     @extend_schema(responses={200: s.DistributorMeOutput})
     def get(self, request):
-        from distributors.progress import level_progress
+        from tiers.progress import level_progress
 
         distributor = self.me(required=False)
         body = {

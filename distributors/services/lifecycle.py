@@ -10,7 +10,7 @@ from distribution.auth import Actor
 from distribution.errors import InvalidTransition, NotFound
 from distribution.state import StateMachine
 from distributors.errors import InviteCycle, InviterNotActive, StillBlacklisted
-from distributors.models import Distributor, Level
+from distributors.models import Distributor, Level, LevelChange
 from distributors.selectors import SUBTREE_IDS
 from distributors.services.common import lock_distributor, lock_tree, matching_entry
 
@@ -127,9 +127,14 @@ def distributor_set_level(
     distributor.level_changed_at = timezone.now() if old_level_id != level.pk else distributor.level_changed_at
     distributor.save(update_fields=["level", "level_locked", "level_lock_reason", "level_changed_at", "updated_at"])
     if old_level_id != level.pk:
-        from distributors.services.tiers import record_manual_change
-
-        record_manual_change(distributor, old_level_id, reason)
+        LevelChange.objects.create(
+            merchant_id=distributor.merchant_id,
+            distributor=distributor,
+            old_level_id=old_level_id,
+            new_level_id=distributor.level_id,
+            direction=LevelChange.Direction.MANUAL,
+            reason=reason[:500],
+        )
     if changes:
         audit_record(
             merchant=merchant,

@@ -4,29 +4,29 @@ A blacklisted distributor's commission is held (not settled) until the merchant 
 forfeits it.
 
 A run settles every confirmed line whose `unlock_at` ≤ `as_of`. It works through beneficiaries in id
-order, `chunk_size` at a time; each chunk is one database transaction that marks its lines settled,
-posts one ledger transaction per beneficiary (pending → available, repaying any receivable first), and
-advances the run's cursor and counters. A crash loses at most the chunk in flight, which the next
-attempt redoes: lines still `confirmed` are the only ones it can pick. A worker holds a lease on the
-run, renewed with every chunk; a run whose lease lapsed is picked up again by `settlement_resume_stale`.
+order, `chunk_size` at a time; each chunk is one database transaction in which commissions settles the
+lines and books them (commissions.services.commission_settle_due: pending → available, repaying any
+receivable first) and the run's cursor and counters advance. A crash loses at most the chunk in flight,
+which the next attempt redoes: lines still due are the only ones it can pick. The lease, the chunk
+transactions, deadlock retries and resuming stale runs are the leased-run engine's (distribution.runs).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from commissions.selectors import due_lines
 from commissions.services import commission_settle_due
-from distribution import leases, outbox
+from distribution import outbox
 from distribution.audit import audit_record
 from distribution.auth import Actor
+from distribution.runs import RunEngine
 from merchants.models import DistributionProgram, Merchant
 from settlements.errors import InvalidAsOf, SettlementInProgress
 from settlements.models import SettlementRun
@@ -34,14 +34,7 @@ from settlements.services.splits import splits_dispatch, splits_prepare
 
 logger = logging.getLogger(__name__)
 R = SettlementRun.Status
-
-
-def default_chunk() -> int:
-    return settings.SETTLEMENT_CHUNK_SIZE
-
-
-def default_lease() -> timedelta:
-    return timedelta(seconds=settings.RUN_LEASE_SECONDS)
+PROFIT_SHARING = DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING
 
 
 @transaction.atomic
@@ -76,51 +69,22 @@ def settlement_request(
         obj=run,
         changes={"as_of": [None, as_of.isoformat()], "lines": [None, run.lines_total]},
     )
-    outbox.enqueue("settlements.execute_run", run.pk)
+    SETTLEMENT_RUNS.enqueue(run.pk)
     return run
 
 
-def settlement_execute(
-    run_id: int,
-    *,
-    worker: str | None = None,
-    chunk_size: int | None = None,
-    lease: timedelta | None = None,
-    max_chunks: int | None = None,
-) -> SettlementRun | None:
-    """Work through the run until it is done (or `max_chunks`, for tests). Safe to call from any number
-    of workers at once: only the lease holder works, and every chunk is guarded by the line states."""
-    worker = worker or leases.worker_name()
-    chunk_size = chunk_size or default_chunk()
-    if not leases.claim(SettlementRun, run_id, worker, lease if lease is not None else default_lease()):
-        return None
-    done = 0
-    while max_chunks is None or done < max_chunks:
-        for attempt in range(3):
-            try:
-                more = _chunk(run_id, worker, chunk_size)
-                break
-            except OperationalError as exc:  # a deadlock or serialization failure: the chunk rolled back
-                if getattr(exc.__cause__, "sqlstate", None) not in ("40P01", "40001") or attempt == 2:
-                    raise
-                logger.warning("settlement run %s: chunk retried after %s", run_id, exc)
-        done += 1
-        if more is None or not more:
-            break
-        if settings.RUN_CHUNK_PAUSE_MS:
-            time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
-    run = SettlementRun.objects.unscoped().get(pk=run_id)
-    if run.status == R.COMPLETED and run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
+def settlement_execute(run_id: int, **options) -> SettlementRun | None:
+    """Work through the run (distribution.runs.RunEngine.execute: worker, chunk_size, lease, max_chunks);
+    a completed run paid through WeChat profit sharing then sends its splits."""
+    run = SETTLEMENT_RUNS.execute(run_id, **options)
+    if run is not None and run.status == R.COMPLETED and run.provider == PROFIT_SHARING:
         splits_dispatch(run=run)
     return run
 
 
-@transaction.atomic
-def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
-    """Settle the next chunk; False when the run is complete, None when the lease was lost."""
-    run = SettlementRun.objects.unscoped().select_for_update().get(pk=run_id)
-    if run.status != R.RUNNING or run.lease_owner != worker:
-        return None
+def _step(run: SettlementRun, chunk_size: int) -> bool:
+    """Settle the next chunk of beneficiaries (in the engine's chunk transaction); False when nothing is
+    left to settle."""
     currency = Merchant.objects.filter(pk=run.merchant_id).values_list("currency", flat=True).get()
     chunk = commission_settle_due(
         merchant_id=run.merchant_id,
@@ -130,18 +94,14 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         from_beneficiary=run.cursor,
         beneficiaries=chunk_size,
     )
-    now = timezone.now()
     if chunk is None:
-        SettlementRun.objects.unscoped().filter(pk=run.pk).update(status=R.COMPLETED, finished_at=now, heartbeat_at=now)
-        # levels depend on settled sales: recalculate them after every run
-        outbox.enqueue("tiers.request_run", merchant_id=run.merchant_id, trigger="settlement")
         return False
-    if run.provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
+    if run.provider == PROFIT_SHARING:
         splits_prepare(run=run, currency=currency, settled=chunk.net, repaid=chunk.repaid)
     SettlementRun.objects.unscoped().filter(pk=run.pk).update(
         cursor=chunk.last_beneficiary + 1,
         chunks_done=F("chunks_done") + 1,
-        heartbeat_at=now,
+        heartbeat_at=timezone.now(),
         lines_done=F("lines_done") + chunk.lines,
         amount_done=F("amount_done") + sum(chunk.net.values()),
         distributors_done=F("distributors_done") + len(chunk.net),
@@ -149,10 +109,21 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
     return True
 
 
+def _completed(run: SettlementRun) -> None:
+    # levels depend on settled sales: recalculate them after every run
+    outbox.enqueue("tiers.request_run", merchant_id=run.merchant_id, trigger="settlement")
+
+
+SETTLEMENT_RUNS = RunEngine(
+    model=SettlementRun,
+    task="settlements.execute_run",
+    step=_step,
+    default_chunk=lambda: settings.SETTLEMENT_CHUNK_SIZE,
+    on_complete=_completed,
+)
+
+
 def settlement_resume_stale(*, lease: timedelta | None = None) -> list[int]:
     """Runs whose worker stopped renewing its lease (it died), or never started: queued again by task name
     (through the outbox)."""
-    run_ids = leases.stale(SettlementRun, lease if lease is not None else default_lease())
-    for run_id in run_ids:
-        outbox.enqueue("settlements.execute_run", run_id)
-    return run_ids
+    return SETTLEMENT_RUNS.resume_stale(lease=lease)

@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from distribution.models import AuditEvent
 from distributors.models import Level
-from distributors.progress import Metrics, distributor_metrics, evaluate, level_progress
 from distributors.services import bindings, levels, lifecycle
 from merchants.roles import Role
 from orders.models import Order
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.helpers import assert_error
+from tiers.progress import Metrics, distributor_metrics, evaluate, level_progress
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()

@@ -5,13 +5,13 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from catalog.models import Product
-from distributors.models import TierRun
 from distributors.services.levels import level_create
 from merchants.models import DistributionProgram
 from merchants.roles import Role
 from orders.models import Order
 from tests.distributors.helpers import ACTOR, join
 from tests.helpers import assert_error
+from tiers.models import TierRun
 
 pytestmark = pytest.mark.django_db
 

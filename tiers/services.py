@@ -2,33 +2,32 @@
 
 A run evaluates, as of a time, every active distributor whose level is not locked: the metrics of each
 level's conditions (sales amount, order count, direct recruits, bound customers, over the level's window
-or cumulative: the same definitions as `distributors.progress`) are aggregated per chunk of distributors
+or cumulative: the same definitions as `tiers.progress`) are aggregated per chunk of distributors
 in one statement, which also picks the level each one has earned (the highest whose conditions hold; the
 default level is the floor), moves them and writes their level history. Upgrades happen at once.
 Downgrades happen only when the program enables them, in the first run of a new evaluation period, one
 level at a time, and not within the grace days after the distributor's last change, so nobody bounces.
 
 The outcome depends only on the data and `as_of`, so a run that dies and is resumed, or a run repeated,
-ends with the levels a clean run gives; a chunk commits whole or not at all.
+ends with the levels a clean run gives; a chunk commits whole or not at all (a leased run:
+distribution.runs).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from datetime import UTC, datetime, timedelta
 
-from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from distribution import leases, outbox
-from distributors.models import Distributor, Level, LevelChange, TierRun
+from distribution.runs import RunEngine
+from distributors.models import CustomerBinding, Distributor, Level, LevelChange
 from merchants.models import DistributionProgram, Merchant
+from orders.models import Order
+from tiers.models import TierRun
 
-logger = logging.getLogger(__name__)
 R = TierRun.Status
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "cumulative": since the beginning
 CONDITION_COLUMNS = {
@@ -71,31 +70,18 @@ def tier_request(*, merchant: Merchant, as_of: datetime | None = None, trigger: 
             )
     except IntegrityError:
         return TierRun.objects.for_merchant(merchant).get(status__in=[R.PENDING, R.RUNNING])
-    outbox.enqueue("tiers.execute_run", run.pk)
+    TIER_RUNS.enqueue(run.pk)
     return run
 
 
-def tier_execute(
-    run_id: int,
-    *,
-    worker: str | None = None,
-    chunk_size: int | None = None,
-    lease: timedelta | None = None,
-    max_chunks: int | None = None,
-) -> TierRun | None:
-    worker = worker or leases.worker_name()
-    lease = lease if lease is not None else timedelta(seconds=settings.RUN_LEASE_SECONDS)
-    if not leases.claim(TierRun, run_id, worker, lease):
-        return None
-    done = 0
-    while max_chunks is None or done < max_chunks:
-        more = _chunk(run_id, worker, chunk_size or settings.TIER_CHUNK_SIZE)
-        done += 1
-        if not more:
-            break
-        if settings.RUN_CHUNK_PAUSE_MS:
-            time.sleep(settings.RUN_CHUNK_PAUSE_MS / 1000)
-    return TierRun.objects.unscoped().get(pk=run_id)
+def tier_execute(run_id: int, **options) -> TierRun | None:
+    """Work through the run (distribution.runs.RunEngine.execute: worker, chunk_size, lease, max_chunks)."""
+    return TIER_RUNS.execute(run_id, **options)
+
+
+def tier_resume_stale() -> list[int]:
+    """Runs whose worker stopped renewing its lease: queued again by task name (through the outbox)."""
+    return TIER_RUNS.resume_stale()
 
 
 def _conditions_sql(level: Level, window_index: int, params: dict) -> str | None:
@@ -113,28 +99,23 @@ def _conditions_sql(level: Level, window_index: int, params: dict) -> str | None
     return "(" + joiner.join(parts) + ")"
 
 
-@transaction.atomic
-def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
-    run = TierRun.objects.unscoped().select_for_update().get(pk=run_id)
-    if run.status != R.RUNNING or run.lease_owner != worker:
-        return None
+def _step(run: TierRun, chunk_size: int) -> bool:
+    """Recalculate the next chunk of distributors (in the engine's chunk transaction); False when none is
+    left."""
     levels = list(Level.objects.for_merchant(run.merchant_id).order_by("-rank"))
     default = next((lv for lv in levels if lv.is_default), None)
     if default is None:
-        TierRun.objects.unscoped().filter(pk=run.pk).update(status=R.COMPLETED, finished_at=timezone.now())
         return False
     with connection.cursor() as cursor:  # the chunk's id range first, so the planner sees real bounds
         cursor.execute(
-            """SELECT min(id), max(id) FROM (
-                   SELECT id FROM distributors_distributor
+            f"""SELECT min(id), max(id) FROM (
+                   SELECT id FROM {Distributor._meta.db_table}
                     WHERE merchant_id = %s AND id >= %s AND status = 'active' AND NOT level_locked
-                    ORDER BY id LIMIT %s) chunk""",
+                    ORDER BY id LIMIT %s) chunk""",  # noqa: S608 - a table name from its model
             [run.merchant_id, run.cursor, chunk_size],
         )
         low, high = cursor.fetchone()
     if low is None:
-        now = timezone.now()
-        TierRun.objects.unscoped().filter(pk=run.pk).update(status=R.COMPLETED, finished_at=now, heartbeat_at=now)
         return False
     program = DistributionProgram.objects.for_merchant(run.merchant_id).get()
     windows = sorted({lv.window_days for lv in levels if lv.conditions}, key=lambda w: -1 if w is None else w)
@@ -180,10 +161,12 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
         for i in since
     )
     evidence = f"'earned_rank', earned, 'windows', jsonb_build_object({windows_json})"
-    orders = apps.get_model("orders", "Order")._meta.db_table  # the orders app sits above this one: by name
+    orders = Order._meta.db_table
+    distributors, level_table = Distributor._meta.db_table, Level._meta.db_table
+    bindings, history = CustomerBinding._meta.db_table, LevelChange._meta.db_table
     sql = f"""
     WITH d AS (
-        SELECT id, level_id, level_changed_at FROM distributors_distributor
+        SELECT id, level_id, level_changed_at FROM {distributors}
          WHERE merchant_id = %(m)s AND id BETWEEN %(lo)s AND %(hi)s AND status = 'active' AND NOT level_locked),
     o AS (
         SELECT distributor_id AS id, {sales} FROM {orders}
@@ -192,39 +175,39 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
            AND paid_at >= %(min_since)s AND paid_at <= %(as_of)s
          GROUP BY 1),
     r AS (
-        SELECT inviter_id AS id, {recruits} FROM distributors_distributor
+        SELECT inviter_id AS id, {recruits} FROM {distributors}
          WHERE merchant_id = %(m)s AND inviter_id BETWEEN %(lo)s AND %(hi)s AND status IN ('active', 'frozen')
            AND activated_at <= %(as_of)s
          GROUP BY 1),
     c AS (
-        SELECT distributor_id AS id, {customers} FROM distributors_customerbinding
+        SELECT distributor_id AS id, {customers} FROM {bindings}
          WHERE merchant_id = %(m)s AND distributor_id BETWEEN %(lo)s AND %(hi)s AND status = 'active'
            AND bound_at <= %(as_of)s AND (expires_at IS NULL OR expires_at > %(as_of)s)
          GROUP BY 1),
     m AS (
         SELECT d.id, d.level_id, d.level_changed_at, coalesce(cur.rank, -1) AS cur_rank, {metrics}
           FROM d LEFT JOIN o ON o.id = d.id LEFT JOIN r ON r.id = d.id LEFT JOIN c ON c.id = d.id
-          LEFT JOIN distributors_level cur ON cur.id = d.level_id),
+          LEFT JOIN {level_table} cur ON cur.id = d.level_id),
     e AS (SELECT m.*, {earned} AS earned FROM m),
     t AS MATERIALIZED (  -- evaluate the conditions once per distributor
         SELECT e.*, CASE
             WHEN e.earned > e.cur_rank THEN e.earned
             WHEN %(downgrades)s AND e.earned < e.cur_rank
                  AND (e.level_changed_at IS NULL OR e.level_changed_at <= %(grace_before)s)
-                THEN greatest(e.earned, (SELECT max(rank) FROM distributors_level
+                THEN greatest(e.earned, (SELECT max(rank) FROM {level_table}
                                           WHERE merchant_id = %(m)s AND rank < e.cur_rank))
             ELSE e.cur_rank END AS target
           FROM e),
     changed AS MATERIALIZED (
-        SELECT t.*, (SELECT lv.id FROM distributors_level lv WHERE lv.merchant_id = %(m)s AND lv.rank = t.target)
+        SELECT t.*, (SELECT lv.id FROM {level_table} lv WHERE lv.merchant_id = %(m)s AND lv.rank = t.target)
                     AS target_level
           FROM t WHERE t.target <> t.cur_rank),
     u AS (
-        UPDATE distributors_distributor x SET level_id = changed.target_level, level_changed_at = %(as_of)s,
+        UPDATE {distributors} x SET level_id = changed.target_level, level_changed_at = %(as_of)s,
                                               updated_at = now()
           FROM changed WHERE x.merchant_id = %(m)s AND x.id BETWEEN %(lo)s AND %(hi)s AND x.id = changed.id),
     h AS (
-        INSERT INTO distributors_levelchange (merchant_id, distributor_id, old_level_id, new_level_id, direction,
+        INSERT INTO {history} (merchant_id, distributor_id, old_level_id, new_level_id, direction,
                                               metrics, run_id, reason, created_at)
         SELECT %(m)s, id, level_id, target_level, CASE WHEN target > cur_rank THEN 'up' ELSE 'down' END,
                jsonb_build_object({evidence}), %(run)s, '', now()
@@ -250,20 +233,9 @@ def _chunk(run_id: int, worker: str, chunk_size: int) -> bool | None:
     return True
 
 
-def tier_resume_stale() -> list[int]:
-    """Runs whose worker stopped renewing its lease: queued again by task name (through the outbox)."""
-    run_ids = leases.stale(TierRun, timedelta(seconds=settings.RUN_LEASE_SECONDS))
-    for run_id in run_ids:
-        outbox.enqueue("tiers.execute_run", run_id)
-    return run_ids
-
-
-def record_manual_change(distributor: Distributor, old_level_id: int | None, reason: str) -> None:
-    LevelChange.objects.create(
-        merchant_id=distributor.merchant_id,
-        distributor=distributor,
-        old_level_id=old_level_id,
-        new_level_id=distributor.level_id,
-        direction=LevelChange.Direction.MANUAL,
-        reason=reason[:500],
-    )
+TIER_RUNS = RunEngine(
+    model=TierRun,
+    task="tiers.execute_run",
+    step=_step,
+    default_chunk=lambda: settings.TIER_CHUNK_SIZE,
+)

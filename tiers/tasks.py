@@ -7,16 +7,16 @@ from django.utils import timezone
 
 from distribution import rls
 from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
+from merchants.models import Merchant
+from tiers.services import tier_execute, tier_request, tier_resume_stale
 
-_run_merchant = merchant_of_row("distributors.TierRun", "run_id")
+_run_merchant = merchant_of_row("tiers.TierRun", "run_id")
 
 
 @shared_task(name="tiers.recalculate_all")
 @rls.platform_task
 def recalculate_all(local_hour: int = 3) -> list[int]:
     """Hourly: every active merchant for whom it is now `local_hour` o'clock gets a run (nightly, locally)."""
-    from merchants.models import Merchant
-
     now = timezone.now()
     due = [
         m.pk for m in Merchant.objects.filter(status=Merchant.Status.ACTIVE) if now.astimezone(m.tz).hour == local_hour
@@ -30,9 +30,6 @@ def recalculate_all(local_hour: int = 3) -> list[int]:
 @tracked("tiers.request_run")
 @rls.tenant_task()
 def request_run(merchant_id: int, trigger: str = "schedule") -> dict:
-    from distributors.services.tiers import tier_request
-    from merchants.models import Merchant
-
     merchant = Merchant.objects.filter(pk=merchant_id).first()
     if merchant is None:
         return {"skipped": "no such merchant"}
@@ -44,8 +41,6 @@ def request_run(merchant_id: int, trigger: str = "schedule") -> dict:
 @tracked("tiers.execute_run", merchant_of=_run_merchant)
 @rls.tenant_task(merchant_of=_run_merchant)
 def execute_tier_run(run_id: int) -> dict | None:
-    from distributors.services.tiers import tier_execute
-
     run = tier_execute(run_id)
     if run is None:
         return None
@@ -61,6 +56,4 @@ def execute_tier_run(run_id: int) -> dict | None:
 @shared_task(name="tiers.resume_stale_runs")
 @rls.platform_task
 def resume_stale_runs() -> list[int]:
-    from distributors.services.tiers import tier_resume_stale
-
     return tier_resume_stale()

@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from distributors.models import Distributor, Level
 from distributors.selectors import TEAM_STATUSES
+from distributors.services.bindings import live_bindings
+from orders.models import Order
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,6 @@ class Metrics:
 
 
 def distributor_metrics(distributor: Distributor, *, window_days: int | None, now: datetime | None = None) -> Metrics:
-    from distributors.services.bindings import live_bindings
-    from orders.models import Order
-
     now = now or timezone.now()
     since = now - timedelta(days=window_days) if window_days else None
     orders = Order.objects.for_merchant(distributor.merchant_id).filter(

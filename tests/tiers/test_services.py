@@ -10,14 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from distributors.models import Distributor, Level, LevelChange, TierRun
-from distributors.progress import distributor_metrics, evaluate
-from distributors.services import bindings, levels, lifecycle, tiers
+from distributors.models import Distributor, Level, LevelChange
+from distributors.services import bindings, levels, lifecycle
 from merchants.roles import Role
 from merchants.services import program_update
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.helpers import assert_error
 from tests.orders.helpers import raw_order
+from tiers import services as tiers
+from tiers.models import TierRun
+from tiers.progress import distributor_metrics, evaluate
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
