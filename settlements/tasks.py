@@ -62,7 +62,7 @@ def run_scheduled(merchant_id: int) -> int | None:
 @shared_task(name="settlements.pay_withdrawal", acks_late=True, **RETRY_TRANSIENT)
 @rls.tenant_task(merchant_of=_withdrawal_merchant)
 def pay_withdrawal(withdrawal_id: int) -> str:
-    from settlements.services.withdrawals import withdrawal_pay
+    from settlements.services.transfers import withdrawal_pay
 
     return withdrawal_pay(withdrawal_id).status
 
@@ -72,7 +72,7 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 def reconcile_payouts() -> dict:
     """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
     from settlements.services.splits import splits_dispatch
-    from settlements.services.withdrawals import withdrawals_reconcile
+    from settlements.services.transfers import withdrawals_reconcile
 
     return {"splits": splits_dispatch(), "withdrawals": withdrawals_reconcile()}
 

@@ -45,7 +45,7 @@ from orders.services.products import product_upsert_many
 from risk.services import risk_sweep
 from settlements.ledger import distributor_balances
 from settlements.models import Withdrawal
-from settlements.services import runs, withdrawals
+from settlements.services import payouts, runs, withdrawals
 
 DEMO_SLUG, QUICK_SLUG = "demo", "quick"
 AGREEMENT_VERSION = "2026-01"
@@ -454,9 +454,9 @@ class DemoHistory:
         requested = list(Withdrawal.objects.for_merchant(self.merchant).order_by("pk"))
         for withdrawal in requested[:-1]:
             withdrawals.withdrawal_approve(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk)
-        withdrawals.withdrawals_export(merchant=self.merchant, actor=finance)
+        payouts.withdrawals_export(merchant=self.merchant, actor=finance)
         for withdrawal in requested[:-1]:
-            withdrawals.withdrawal_mark(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk, paid=True)
+            payouts.withdrawal_mark(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk, paid=True)
 
     def open_items(self, distributors: list[Distributor]) -> None:
         """What a merchant finds waiting: a pending application (the program now reviews them) and a risk
