@@ -2,13 +2,11 @@
 
 The bill's number comes from our id and is stored before the first call; from then on the bill is only
 queried with that number, and sent again under it only when WeChat says it never arrived. Unknown and
-transient outcomes are retried later; a final answer books the payout or
+transient outcomes are retried later (settlements.services.retry); a final answer books the payout or
 returns the money (settlements.services.withdrawals).
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,10 +17,10 @@ from distributors.models import Distributor
 from settlements.models import WechatPayAccount, Withdrawal
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome, TransferResult
 from settlements.services.providers import NOT_FOUND_CODES, wechat_client
+from settlements.services.retry import next_attempt_at, retry_later
 from settlements.services.withdrawals import finish_withdrawal, lock_withdrawal, move_withdrawal
 
 W = Withdrawal.Status
-BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 
 
 def withdrawal_pay(withdrawal_id: int) -> Withdrawal:
@@ -84,12 +82,7 @@ def withdrawal_pay(withdrawal_id: int) -> Withdrawal:
 
 
 def _later(withdrawal: Withdrawal, state: str, error: str, *, immediately: bool = False) -> Withdrawal:
-    delay = timedelta(0) if immediately else BACKOFF[min(withdrawal.attempts - 1, len(BACKOFF) - 1)]
-    Withdrawal.objects.unscoped().filter(pk=withdrawal.pk).update(
-        provider_state=state, failure_reason=error[:300], next_attempt_at=timezone.now() + delay
-    )
-    withdrawal.refresh_from_db()
-    return withdrawal
+    return retry_later(withdrawal, immediately=immediately, provider_state=state, failure_reason=error[:300])
 
 
 def _record(withdrawal: Withdrawal, result: TransferResult) -> Withdrawal:
@@ -116,7 +109,7 @@ def _record(withdrawal: Withdrawal, result: TransferResult) -> Withdrawal:
         else:
             for name, value in fields.items():
                 setattr(locked, name, value)
-            locked.next_attempt_at = timezone.now() + BACKOFF[min(locked.attempts - 1, len(BACKOFF) - 1)]
+            locked.next_attempt_at = next_attempt_at(locked.attempts)
             locked.save(update_fields=[*fields, "next_attempt_at"])
         return locked
 
