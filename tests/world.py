@@ -11,7 +11,8 @@ from distribution.auth import Actor
 from distributors.models import Application, Distributor, Level, TierRun
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
-from merchants.services import invitation_create, program_update
+from merchants.services.programs import program_update
+from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import payouts, runs, withdrawals

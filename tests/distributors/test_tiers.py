@@ -14,7 +14,7 @@ from distributors.models import Distributor, Level, LevelChange, TierRun
 from distributors.progress import distributor_metrics, evaluate
 from distributors.services import bindings, levels, lifecycle, tiers
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.helpers import assert_error
 from tests.orders.helpers import raw_order

@@ -7,7 +7,7 @@ import pytest
 
 from commissions.models import CommissionLine
 from distributors.services import bindings, lifecycle
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.models import Order, OrderEvent, OrderItem, Product, Refund
 from tests.distributors.helpers import ACTOR
 from tests.helpers import assert_error

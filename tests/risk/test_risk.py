@@ -13,7 +13,7 @@ from distribution import crypto
 from distributors.models import Application, BlacklistEntry, CustomerBinding, Distributor
 from distributors.services import applications, bindings, blacklist, lifecycle
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.services import intake
 from risk import rules
 from risk.models import RiskFlag

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from commissions.models import CommissionLine
 from distributors.models import Distributor
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.services import intake
 from settlements import ledger
 from settlements.checks import ledger_problems

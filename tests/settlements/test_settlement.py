@@ -10,7 +10,7 @@ from django_celery_beat.models import PeriodicTask
 
 from commissions.models import CommissionLine
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements.checks import ledger_problems
 from settlements.models import LedgerTransaction, SettlementRun
 from settlements.services import runs

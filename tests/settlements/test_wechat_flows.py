@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from distribution import crypto
 from distributors.models import Distributor
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements.checks import ledger_problems
 from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
 from settlements.services import splits, transfers, withdrawals

@@ -7,7 +7,7 @@ import pytest
 
 from distribution.models import AuditEvent
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements import ledger
 from settlements.checks import ledger_problems
 from settlements.ledger import MERCHANT

@@ -36,9 +36,10 @@ from distribution import outbox, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from distributors.services import applications, bindings, identity, levels, recruitment
-from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
+from merchants.services.lifecycle import merchant_create
+from merchants.services.programs import program_update
 from orders.models import Order, Product
 from orders.services import intake
 from orders.services.products import product_upsert_many
@@ -238,8 +239,8 @@ class Command(BaseCommand):
     def merchant(self, slug: str, name: str, owner, actor: Actor, program: dict) -> Merchant:
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
-            merchant = services.merchant_create(name=name, slug=slug, owner=owner, actor=actor)
-            services.program_update(merchant=merchant, actor=actor, reason="demo defaults", changes=program)
+            merchant = merchant_create(name=name, slug=slug, owner=owner, actor=actor)
+            program_update(merchant=merchant, actor=actor, reason="demo defaults", changes=program)
         return merchant
 
     def api_key(self, merchant: Merchant, role: str) -> str:
@@ -461,7 +462,7 @@ class DemoHistory:
     def open_items(self, distributors: list[Distributor]) -> None:
         """What a merchant finds waiting: a pending application (the program now reviews them) and a risk
         flag (two distributors gave the same phone number)."""
-        services.program_update(merchant=self.merchant, actor=self.actor, changes={"auto_approve_applications": False})
+        program_update(merchant=self.merchant, actor=self.actor, changes={"auto_approve_applications": False})
         applications.application_submit(
             merchant=self.merchant,
             actor=self.actor,
