@@ -115,7 +115,7 @@ def generate(distributors: int, customers: int, products: int, *, slug: str | No
     from bench import network
     from distribution.auth import Actor
     from merchants.models import DistributionProgram
-    from merchants.services import program_update
+    from merchants.services.programs import program_update
 
     assert products >= 2, "orders of two items need two products"
     slug = slug or f"bench-ingest-{distributors}"
@@ -194,7 +194,7 @@ def api_key(merchant_id: int):
     from distribution.auth import Actor
     from merchants.models import Merchant
     from merchants.roles import Role
-    from merchants.services import api_key_create, api_key_revoke
+    from merchants.services.credentials import api_key_create, api_key_revoke
 
     merchant = Merchant.objects.get(pk=merchant_id)
     actor = Actor.system("bench")

@@ -36,7 +36,7 @@ def generate(n: int, *, slug: str | None = None, seed: int = 7):
     from distribution.auth import Actor
     from distributors.models import Distributor
     from merchants.models import Merchant
-    from merchants.services import merchant_create
+    from merchants.services.lifecycle import merchant_create
     from tests.factories import UserFactory
 
     slug = slug or f"{BENCH_SLUG_PREFIX}{n}"

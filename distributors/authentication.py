@@ -7,7 +7,7 @@ from distribution import rls
 from distribution.auth import Actor, Principal
 from distributors.models import DistributorToken
 from merchants.authentication import _bearer, _check_merchant
-from merchants.services import credential_touch
+from merchants.services.credentials import credential_touch
 
 
 class DistributorTokenAuthentication(authentication.BaseAuthentication):

@@ -6,7 +6,6 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from distribution.admin import ReadOnlyAdmin
 from distribution.auth import Actor
 from distribution.pii import mask_email
-from merchants import services
 from merchants.models import (
     DistributionProgram,
     Invitation,
@@ -17,6 +16,7 @@ from merchants.models import (
     StaffToken,
 )
 from merchants.roles import Role
+from merchants.services import credentials, lifecycle, staff
 
 try:  # the library's own concrete model is not used: our keys belong to a merchant
     from rest_framework_api_key.models import APIKey
@@ -93,11 +93,11 @@ class MerchantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            changes = {k: form.cleaned_data[k] for k in form.changed_data if k in services.MERCHANT_PROFILE_FIELDS}
-            services.merchant_update(merchant=obj, actor=operator(request), changes=changes)
+            changes = {k: form.cleaned_data[k] for k in form.changed_data if k in lifecycle.MERCHANT_PROFILE_FIELDS}
+            lifecycle.merchant_update(merchant=obj, actor=operator(request), changes=changes)
             return
         if form.cleaned_data.get("owner_email"):
-            created, invitation, token = services.merchant_create_inviting_owner(
+            created, invitation, token = lifecycle.merchant_create_inviting_owner(
                 name=obj.name,
                 slug=obj.slug,
                 currency=obj.currency,
@@ -112,7 +112,7 @@ class MerchantAdmin(admin.ModelAdmin):
                 "/api/v1/auth/invitations/accept with the owner's own username and password).",
             )
         else:
-            created = services.merchant_create(
+            created = lifecycle.merchant_create(
                 name=obj.name,
                 slug=obj.slug,
                 currency=obj.currency,
@@ -127,13 +127,13 @@ class MerchantAdmin(admin.ModelAdmin):
     @admin.action(description="Suspend (credentials stop working)")
     def suspend(self, request, queryset):
         for merchant in queryset:
-            services.merchant_set_status(merchant=merchant, actor=operator(request), status=Merchant.Status.SUSPENDED)
+            lifecycle.merchant_set_status(merchant=merchant, actor=operator(request), status=Merchant.Status.SUSPENDED)
         messages.success(request, f"{queryset.count()} merchant(s) suspended.")
 
     @admin.action(description="Activate")
     def activate(self, request, queryset):
         for merchant in queryset:
-            services.merchant_set_status(merchant=merchant, actor=operator(request), status=Merchant.Status.ACTIVE)
+            lifecycle.merchant_set_status(merchant=merchant, actor=operator(request), status=Merchant.Status.ACTIVE)
         messages.success(request, f"{queryset.count()} merchant(s) activated.")
 
 
@@ -180,7 +180,7 @@ class InvitationAdmin(ReadOnlyAdmin):
     def revoke(self, request, queryset):
         pending = list(queryset.filter(status=Invitation.Status.PENDING).select_related("merchant"))
         for obj in pending:  # platform operators act with an owner's rights
-            services.invitation_revoke(
+            staff.invitation_revoke(
                 merchant=obj.merchant, actor=operator(request), actor_role=Role.OWNER, invitation_id=obj.pk
             )
         messages.success(request, f"{len(pending)} invitation(s) revoked.")
@@ -219,7 +219,7 @@ class MerchantAPIKeyAdmin(CredentialAdmin):
 
     def revoke_one(self, request, obj) -> None:
         # platform operators act with an owner's rights
-        services.api_key_revoke(
+        credentials.api_key_revoke(
             merchant=obj.merchant, actor=operator(request), actor_role=Role.OWNER, api_key_id=obj.pk
         )
 
@@ -238,7 +238,7 @@ class StaffTokenAdmin(CredentialAdmin):
     list_select_related = ["merchant", "membership__user"]
 
     def revoke_one(self, request, obj) -> None:
-        services.staff_token_revoke(token=obj)
+        credentials.staff_token_revoke(token=obj)
 
 
 @admin.register(DistributionProgram)

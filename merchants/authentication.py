@@ -12,7 +12,7 @@ from distribution import rls
 from distribution.auth import Actor, Principal
 from merchants.models import Membership, Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import permissions_of
-from merchants.services import credential_touch
+from merchants.services.credentials import credential_touch
 
 SESSION_MERCHANT_KEY = "merchant_id"
 

@@ -15,7 +15,7 @@ from merchants.models import Merchant
 from settlements.models import SettlementRun
 from settlements.services.runs import settlement_execute, settlement_request, settlement_resume_stale
 from settlements.services.splits import splits_dispatch
-from settlements.services.withdrawals import withdrawal_pay, withdrawals_reconcile
+from settlements.services.transfers import withdrawal_pay, withdrawals_reconcile
 
 _run_merchant = merchant_of_row("settlements.SettlementRun", "run_id")
 _withdrawal_merchant = merchant_of_row("settlements.Withdrawal", "withdrawal_id")

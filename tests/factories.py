@@ -11,9 +11,9 @@ from django.contrib.auth import get_user_model
 from catalog.models import Product
 from distribution.auth import Actor
 from distributors.services.tokens import distributor_token_issue
-from merchants import services as merchant_services
 from merchants.models import Membership, Merchant
 from merchants.roles import Role
+from merchants.services import credentials, lifecycle
 
 SYSTEM = Actor.system("tests")
 _slugs = itertools.count(1)
@@ -32,7 +32,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 def make_merchant(slug: str | None = None, *, owner=None, **program) -> Merchant:
     slug = slug or f"m{next(_slugs)}"
     owner = owner or UserFactory(username=f"{slug}-owner")
-    return merchant_services.merchant_create(name=f"Merchant {slug}", slug=slug, owner=owner, actor=SYSTEM, **program)
+    return lifecycle.merchant_create(name=f"Merchant {slug}", slug=slug, owner=owner, actor=SYSTEM, **program)
 
 
 def make_member(merchant: Merchant, role: str, username: str | None = None) -> Membership:
@@ -56,7 +56,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 def make_api_key(merchant: Merchant, role: str = Role.ADMIN, name: str = "test key") -> tuple[object, str]:
     owner = owner_of(merchant)
-    return merchant_services.api_key_create(
+    return credentials.api_key_create(
         merchant=merchant, actor=SYSTEM, actor_role=Role.OWNER, name=name, role=role, created_by=owner.user
     )
 

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from merchants.roles import Role
-from merchants.services import staff_login
+from merchants.services.credentials import staff_login
 from tests.factories import make_api_key, make_distributor_token, make_member
 
 PASSWORD = "correct horse battery"

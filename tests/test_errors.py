@@ -73,7 +73,7 @@ def test_an_unexpected_exception_is_a_500_in_the_error_shape(api, merchant, monk
     def explode(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(views.services, "merchant_update", explode)
+    monkeypatch.setattr(views.lifecycle, "merchant_update", explode)
     client = api.staff(merchant, Role.OWNER)
     response = client.patch("/api/v1/merchant", {"name": "x"}, format="json")
     error = assert_error(response, 500, "internal_error")

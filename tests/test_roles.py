@@ -46,7 +46,7 @@ def test_require_grantable_refuses_exactly_what_may_grant_refuses(actor):
 @pytest.mark.parametrize("actor", [Role.OWNER, Role.ADMIN])
 def test_create_revoke_demote_and_remove_follow_one_rule(actor, target, api, merchant):
     """For API keys, invitations and memberships alike: you may act on a role only if you could grant it."""
-    from merchants.services import invitation_create
+    from merchants.services.staff import invitation_create
 
     client = api.staff(merchant, actor, username=f"acting-{actor}")
     allowed = may_grant(actor, target)

@@ -11,10 +11,11 @@ from distribution.auth import Actor
 from distributors.models import Application, Distributor, Level
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
-from merchants.services import invitation_create, program_update
+from merchants.services.programs import program_update
+from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
-from settlements.services import runs, withdrawals
+from settlements.services import payouts, runs, withdrawals
 from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
 from tiers.models import TierRun
 
@@ -110,7 +111,7 @@ def _build(slug: str):
     # one withdrawal approved and exported in a payout batch, then one waiting for approval (the newest)
     exported = withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
     withdrawals.withdrawal_approve(merchant=merchant, actor=actor, withdrawal_id=exported.pk)
-    withdrawals.withdrawals_export(merchant=merchant, actor=actor)
+    payouts.withdrawals_export(merchant=merchant, actor=actor)
     withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
     # levels: a manual change (level history); the settlement run above requested a tier run
     bronze = Level.objects.for_merchant(merchant).get(name=f"{slug} bronze")

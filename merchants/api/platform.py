@@ -17,10 +17,10 @@ from distribution.api.pagination import CursorPagination
 from distribution.api.validation import validate
 from distribution.auth import Actor
 from distribution.errors import ValidationFailed
-from merchants import services
 from merchants.api.serializers import MerchantOutput, validate_timezone
 from merchants.authentication import PlatformKeyAuthentication
 from merchants.models import Merchant
+from merchants.services import lifecycle
 
 
 class IsPlatformOperator(BasePermission):
@@ -95,7 +95,7 @@ class PlatformMerchantListApi(PlatformApi):
     @extend_schema(summary="Create a merchant", request=MerchantCreateInput, responses={201: MerchantCreatedOutput})
     def post(self, request):
         data = validate(MerchantCreateInput, request.data, context={})
-        merchant, invitation, token = services.merchant_create_inviting_owner(
+        merchant, invitation, token = lifecycle.merchant_create_inviting_owner(
             name=data["name"],
             slug=data["slug"],
             owner_email=data["owner_email"],
@@ -129,7 +129,7 @@ class _PlatformMerchantStatusApi(PlatformApi):
     def post(self, request, pk):
         validate(MerchantStatusInput, request.data or {}, context={})
         merchant = self.merchant_or_404(pk)
-        merchant = services.merchant_set_status(merchant=merchant, actor=self.actor, status=self.target_status)
+        merchant = lifecycle.merchant_set_status(merchant=merchant, actor=self.actor, status=self.target_status)
         return Response(MerchantOutput(merchant).data)
 
 

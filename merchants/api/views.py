@@ -15,12 +15,12 @@ from distribution.api.validation import validate
 from distribution.api.views import BaseApi, ListMixin, MerchantApi, RetrieveMixin
 from distribution.errors import NotFound
 from distribution.models import AuditEvent
-from merchants import services
 from merchants.api import serializers as s
 from merchants.authentication import SESSION_MERCHANT_KEY, StaffSessionAuthentication, staff_principal
 from merchants.errors import CannotRevokeSelf, NotASession, NotAStaffToken
 from merchants.models import DistributionProgram, Invitation, Membership, MerchantAPIKey, StaffToken
 from merchants.roles import Perm
+from merchants.services import credentials, lifecycle, programs, staff
 
 
 class StaffLoginApi(APIView):
@@ -33,7 +33,7 @@ class StaffLoginApi(APIView):
     @extend_schema(request=s.LoginInput, responses={201: s.LoginOutput}, auth=[], tags=["identity"])
     def post(self, request):
         data = validate(s.LoginInput, request.data, context={})
-        token, key = services.staff_login(
+        token, key = credentials.staff_login(
             request=request._request,
             username=data["username"],
             password=data["password"],
@@ -58,7 +58,7 @@ class StaffTokenRevokeApi(MerchantApi):
         if self.principal.kind != "staff" or not self.principal.credential_id:
             raise NotAStaffToken()
         token = StaffToken.objects.for_merchant(self.merchant).get(pk=self.principal.credential_id)
-        services.staff_token_revoke(token=token)
+        credentials.staff_token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -116,7 +116,7 @@ class MerchantProfileApi(MerchantApi):
     @extend_schema(request=s.MerchantUpdateInput, responses={200: s.MerchantOutput}, tags=["program"])
     def patch(self, request):
         data = self.validate_input(s.MerchantUpdateInput)
-        merchant = services.merchant_update(merchant=self.merchant, actor=self.actor, changes=data)
+        merchant = lifecycle.merchant_update(merchant=self.merchant, actor=self.actor, changes=data)
         return Response(s.MerchantOutput(merchant).data)
 
 
@@ -135,7 +135,7 @@ class ProgramApi(MerchantApi):
     def patch(self, request):
         data = dict(self.validate_input(s.ProgramUpdateInput, partial=True))
         reason = data.pop("reason", "")
-        program = services.program_update(merchant=self.merchant, actor=self.actor, changes=data, reason=reason)
+        program = programs.program_update(merchant=self.merchant, actor=self.actor, changes=data, reason=reason)
         return Response(s.ProgramSerializer(program, context=self.get_serializer_context()).data)
 
 
@@ -200,7 +200,7 @@ class MembershipDetailApi(RetrieveMixin, MerchantApi):
     def patch(self, request, pk):
         membership = self.get_object()
         data = self.validate_input(s.MembershipUpdateInput)
-        membership = services.membership_change_role(
+        membership = staff.membership_change_role(
             merchant=self.merchant,
             actor=self.actor,
             actor_role=self.principal.role,
@@ -213,7 +213,7 @@ class MembershipDetailApi(RetrieveMixin, MerchantApi):
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
         membership = self.get_object()
-        services.membership_remove(
+        staff.membership_remove(
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, membership_id=membership.pk
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -254,7 +254,7 @@ class InvitationListApi(ListMixin, _InvitationApi):
     @extend_schema(request=s.InvitationCreateInput, responses={201: s.InvitationCreatedOutput})
     def post(self, request):
         data = self.validate_input(s.InvitationCreateInput)
-        invitation, token = services.invitation_create(
+        invitation, token = staff.invitation_create(
             merchant=self.merchant,
             actor=self.actor,
             actor_role=self.principal.role,
@@ -274,7 +274,7 @@ class InvitationDetailApi(RetrieveMixin, _InvitationApi):
 class InvitationRevokeApi(_InvitationApi):
     @extend_schema(request=None, responses={200: s.InvitationOutput}, tags=["identity"])
     def post(self, request, pk):
-        invitation = services.invitation_revoke(
+        invitation = staff.invitation_revoke(
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, invitation_id=self.get_object().pk
         )
         return Response(s.InvitationOutput(invitation).data)
@@ -292,7 +292,7 @@ class InvitationAcceptApi(BaseApi):
     @extend_schema(request=s.InvitationAcceptInput, responses={201: s.InvitationAcceptedOutput}, tags=["identity"])
     def post(self, request):
         data = self.validate_input(s.InvitationAcceptInput)
-        membership = services.invitation_accept(
+        membership = staff.invitation_accept(
             request=request._request,
             token=data["token"],
             user=request.user if request.user.is_authenticated else None,
@@ -318,7 +318,7 @@ class ApiKeyListApi(ListMixin, MerchantApi):
     @extend_schema(request=s.ApiKeyCreateInput, responses={201: s.ApiKeyCreatedOutput})
     def post(self, request):
         data = self.validate_input(s.ApiKeyCreateInput)
-        api_key, key = services.api_key_create(
+        api_key, key = credentials.api_key_create(
             merchant=self.merchant,
             actor=self.actor,
             actor_role=self.principal.role,
@@ -350,7 +350,7 @@ class ApiKeyRevokeApi(_ApiKeyObjectApi):
         api_key = self.get_object()
         if self.principal.kind == "api_key" and self.principal.credential_id == api_key.pk:
             raise CannotRevokeSelf()
-        api_key = services.api_key_revoke(
+        api_key = credentials.api_key_revoke(
             merchant=self.merchant, actor=self.actor, actor_role=self.principal.role, api_key_id=api_key.pk
         )
         return Response(s.ApiKeyOutput(api_key).data)

@@ -20,7 +20,7 @@ from merchants.roles import Perm
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
 from settlements.models import PayoutBatch, SettlementRun, Withdrawal
-from settlements.services import runs, statements, withdrawals
+from settlements.services import payouts, runs, statements, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(
     "format", str, enum=["json", *exports.FORMATS], description="csv or xlsx for a spreadsheet."
@@ -213,7 +213,7 @@ class WithdrawalRejectApi(_WithdrawalDecisionApi):
 class WithdrawalMarkPaidApi(_WithdrawalDecisionApi):
     """A manual payout went through (the bank paid)."""
 
-    service = staticmethod(withdrawals.withdrawal_mark)
+    service = staticmethod(payouts.withdrawal_mark)
     input_class = s.DecisionInput
     service_arguments: ClassVar[dict] = {"paid": True}
 
@@ -222,7 +222,7 @@ class WithdrawalMarkPaidApi(_WithdrawalDecisionApi):
 class WithdrawalMarkFailedApi(_WithdrawalDecisionApi):
     """A manual payout failed; the money returns."""
 
-    service = staticmethod(withdrawals.withdrawal_mark)
+    service = staticmethod(payouts.withdrawal_mark)
     input_class = s.RequiredReasonInput
     service_arguments: ClassVar[dict] = {"paid": False}
 
@@ -257,13 +257,13 @@ class WithdrawalExportApi(MerchantApi):
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not 1 <= len(key) <= 255:
             raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
-        batch, rows = withdrawals.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
+        batch, rows = payouts.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
         return batch_file(batch, rows, output)
 
 
 def batch_file(batch, rows, output: str):
     response = exports.file_response(
-        withdrawals.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
+        payouts.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
     )
     response["X-Payout-Batch"] = str(batch.pk) if batch else ""
     return response
@@ -300,7 +300,7 @@ class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
     def get(self, request, pk):
         output = file_format(self, default="csv", allowed=exports.FORMATS)
         batch = self.get_object()
-        return batch_file(batch, withdrawals.batch_rows(batch), output)
+        return batch_file(batch, payouts.batch_rows(batch), output)
 
 
 # --- the ledger, read-only ---------------------------------------------------------------------------------

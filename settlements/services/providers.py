@@ -23,7 +23,8 @@ def wechat_client(merchant_id: int):
 
 @lru_cache(maxsize=64)
 def _client(account_id: int, version: str):
-    from settlements.providers.wechatpay import WechatPayClient, WechatPayConfig
+    from settlements.providers.wechatpay.client import WechatPayClient
+    from settlements.providers.wechatpay.transport import WechatPayConfig
 
     account = WechatPayAccount.objects.unscoped().get(pk=account_id)
     return WechatPayClient(

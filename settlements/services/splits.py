@@ -25,12 +25,12 @@ from settlements.models import SettlementRun, SplitReceiver, SplitRequest
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome, SplitResult
 from settlements.providers.base import SplitReceiver as ReceiverSpec
 from settlements.services.providers import NOT_FOUND_CODES, wechat_client
+from settlements.services.retry import retry_later
 
 logger = logging.getLogger(__name__)
 A = Account.Kind
 K = LedgerTransaction.Kind
 S = SplitRequest.Status
-BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 
 
 def out_order_no(run: SettlementRun, order_id: int) -> str:
@@ -145,12 +145,7 @@ def split_advance(split_id: int) -> SplitRequest:
 
 
 def _retry_later(split: SplitRequest, status: str, error: str, *, immediately: bool = False) -> SplitRequest:
-    delay = timedelta(0) if immediately else BACKOFF[min(split.attempts - 1, len(BACKOFF) - 1)]
-    SplitRequest.objects.unscoped().filter(pk=split.pk).update(
-        status=status, last_error=error[:300], next_attempt_at=timezone.now() + delay
-    )
-    split.refresh_from_db()
-    return split
+    return retry_later(split, immediately=immediately, status=status, last_error=error[:300])
 
 
 @transaction.atomic

@@ -8,7 +8,7 @@ from distribution.models import AuditEvent
 from distributors.models import INVITE_ALPHABET, AgreementAcceptance, Application, Distributor
 from distributors.services import blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, OTHER_VALID_ID, VALID_ID, join, tree
 from tests.factories import ProductFactory, make_merchant
 from tests.helpers import assert_error

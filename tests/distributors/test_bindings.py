@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from distributors.models import CustomerBinding, ShareVisit
 from distributors.services import bindings, lifecycle
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.factories import make_api_key, make_merchant
 from tests.helpers import assert_error

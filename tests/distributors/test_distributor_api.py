@@ -4,7 +4,7 @@ import pytest
 
 from distributors.models import AgreementAcceptance, Distributor
 from distributors.services import bindings, recruitment
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, VALID_ID, join
 from tests.helpers import assert_error
 

@@ -6,7 +6,7 @@ from distribution.models import AuditEvent
 from distributors.models import CustomerBinding, Distributor
 from distributors.services import bindings, levels
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.helpers import assert_error
 

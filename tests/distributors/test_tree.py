@@ -5,7 +5,7 @@ import pytest
 from distributors import selectors
 from distributors.services import lifecycle
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, tree
 from tests.helpers import assert_error
 

@@ -45,7 +45,7 @@ from distribution import crypto, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from merchants.roles import API_KEY_ROLES, Role
-from merchants.services import staff_login
+from merchants.services.credentials import staff_login
 from orders.models import WebhookEndpoint
 from orders.services import webhooks
 from settlements.models import Withdrawal

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from distribution.models import AuditEvent
 from merchants.models import Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role
-from merchants.services import merchant_set_status
+from merchants.services.lifecycle import merchant_set_status
 from tests.factories import SYSTEM, UserFactory, make_api_key, make_member, make_merchant
 from tests.helpers import PASSWORD, assert_error, login_request
 

@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 from distribution.models import AuditEvent
 from merchants.models import Invitation, Membership
 from merchants.roles import Role
-from merchants.services import invitation_create, merchant_set_status
+from merchants.services.lifecycle import merchant_set_status
+from merchants.services.staff import invitation_create
 from tests.factories import SYSTEM, UserFactory, make_member, make_merchant, owner_of
 from tests.helpers import PASSWORD, assert_error, login_request, parallel
 

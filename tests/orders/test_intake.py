@@ -8,7 +8,7 @@ import pytest
 from catalog.models import Product
 from commissions.models import CommissionLine
 from distributors.services import bindings, lifecycle
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.models import Order, OrderEvent, OrderItem, Refund
 from tests.distributors.helpers import ACTOR
 from tests.helpers import assert_error

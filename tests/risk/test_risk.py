@@ -14,7 +14,7 @@ from distributors.models import Application, BlacklistEntry, CustomerBinding, Di
 from distributors.services import applications, bindings, blacklist, lifecycle
 from ledger.models import LedgerTransaction
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.services import intake
 from risk import rules
 from risk.models import RiskFlag

@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from distribution import exports
 from distributors.models import Distributor
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import VALID_ID
 from tests.settlements.helpers import ACTOR, settle, shop_with_due_commission
 

@@ -11,7 +11,7 @@ from distributors.models import Distributor
 from ledger import services as ledger
 from ledger.checks import ledger_problems
 from ledger.models import LedgerTransaction
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.models import Withdrawal
 from settlements.services import runs

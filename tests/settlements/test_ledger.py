@@ -107,7 +107,7 @@ def test_clawback_takes_available_first_then_books_a_receivable_repaid_by_later_
     settle(merchant)
     assert balances(merchant, seller)["available"] == SELLER_EARNS
     # spend 20.00 of it (a withdrawal), then the order is refunded: 4.00 left to claw from, 20.00 owed
-    from merchants.services import program_update
+    from merchants.services.programs import program_update
     from settlements.services import withdrawals
     from tests.settlements.helpers import ACTOR
 

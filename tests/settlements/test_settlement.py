@@ -12,7 +12,7 @@ from commissions.models import CommissionLine
 from ledger.checks import ledger_problems
 from ledger.models import LedgerTransaction
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements.models import SettlementRun
 from settlements.services import runs
 from tests.helpers import assert_error

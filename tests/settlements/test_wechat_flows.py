@@ -9,9 +9,9 @@ from django.utils import timezone
 from distribution import crypto
 from distributors.models import Distributor
 from ledger.checks import ledger_problems
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
-from settlements.services import splits, withdrawals
+from settlements.services import splits, transfers, withdrawals
 from tests.distributors.helpers import VALID_ID
 from tests.settlements.helpers import (
     ACTOR,
@@ -82,7 +82,7 @@ def request(merchant, payee, amount=3000):
 def test_a_transfer_that_succeeds_pays_out(stub, merchant, payee):
     w = request(merchant, payee)
     assert w.status == "approved"
-    w = withdrawals.withdrawal_pay(w.pk)
+    w = transfers.withdrawal_pay(w.pk)
     assert (w.status, w.provider_state) == ("paid", "SUCCESS")
     assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
     assert balances(merchant, payee) == {
@@ -97,10 +97,10 @@ def test_a_transfer_that_succeeds_pays_out(stub, merchant, payee):
 
 def test_a_failed_transfer_returns_the_money(stub, merchant, payee):
     stub.fail_next("transfer", "transfer_fail", fail_reason="ACCOUNT_FROZEN")
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     if w.status == "processing":  # the bill is accepted, then fails: the query tells us
         due_now(Withdrawal, w.pk)
-        w = withdrawals.withdrawal_pay(w.pk)
+        w = transfers.withdrawal_pay(w.pk)
     assert (w.status, w.failure_reason) == ("failed", "ACCOUNT_FROZEN")
     assert balances(merchant, payee)["available"] == 2 * SELLER_EARNS and balances(merchant, payee)["withdrawing"] == 0
 
@@ -115,11 +115,11 @@ def test_a_failed_transfer_returns_the_money(stub, merchant, payee):
 )
 def test_a_lost_answer_is_queried_with_the_same_number_and_pays_once(stub, merchant, payee, mode, state):
     stub.fail_next("transfer", mode)
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     assert (w.status, w.provider_state) == ("processing", state)
     assert stub.executed_transfers() == {w.out_bill_no: 1}
     due_now(Withdrawal, w.pk)
-    assert withdrawals.withdrawals_reconcile(merchant.pk) == 1
+    assert transfers.withdrawals_reconcile(merchant.pk) == 1
     w.refresh_from_db()
     assert w.status == "paid"
     assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
@@ -128,12 +128,12 @@ def test_a_lost_answer_is_queried_with_the_same_number_and_pays_once(stub, merch
 
 def test_a_request_that_never_arrived_is_sent_again_under_the_same_number(stub, merchant, payee):
     stub.fail_next("transfer", "timeout_before")
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     assert w.provider_state == "UNKNOWN" and stub.executed_transfers() == {}
     due_now(Withdrawal, w.pk)
-    w = withdrawals.withdrawal_pay(w.pk)  # query: not found; send again, same number
+    w = transfers.withdrawal_pay(w.pk)  # query: not found; send again, same number
     assert w.provider_state == "" and w.next_attempt_at <= timezone.now()
-    w = withdrawals.withdrawal_pay(w.pk)
+    w = transfers.withdrawal_pay(w.pk)
     assert w.status == "paid" and stub.executed_transfers() == {w.out_bill_no: 1}
     assert {r["number"] for r in stub.request_log("transfer")} == {w.out_bill_no}
 
@@ -141,20 +141,20 @@ def test_a_request_that_never_arrived_is_sent_again_under_the_same_number(stub, 
 def test_a_crash_between_the_providers_success_and_our_commit_recovers_without_a_second_transfer(
     stub, merchant, payee, monkeypatch
 ):
-    real = withdrawals._record
+    real = transfers._record
 
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed before recording")
 
     w = request(merchant, payee)
-    monkeypatch.setattr(withdrawals, "_record", crash)
+    monkeypatch.setattr(transfers, "_record", crash)
     with pytest.raises(RuntimeError):
-        withdrawals.withdrawal_pay(w.pk)
-    monkeypatch.setattr(withdrawals, "_record", real)
+        transfers.withdrawal_pay(w.pk)
+    monkeypatch.setattr(transfers, "_record", real)
     w.refresh_from_db()
     assert (w.status, w.provider_state) == ("processing", "SENT")  # stored before the call
     assert stub.executed_transfers() == {w.out_bill_no: 1}
-    w = withdrawals.withdrawal_pay(w.pk)  # the reconciler's next step: query, never a new bill
+    w = transfers.withdrawal_pay(w.pk)  # the reconciler's next step: query, never a new bill
     assert w.status == "paid"
     assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
     assert ledger_problems(merchant.pk) == []
@@ -162,23 +162,23 @@ def test_a_crash_between_the_providers_success_and_our_commit_recovers_without_a
 
 def test_rate_limits_and_system_errors_are_retried(stub, merchant, payee):
     stub.script("transfer", ["rate_limit", "system_error"])
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     assert w.status == "processing" and w.failure_reason == "FREQUENCY_LIMITED"
     due_now(Withdrawal, w.pk)
-    w = withdrawals.withdrawal_pay(w.pk)
+    w = transfers.withdrawal_pay(w.pk)
     assert w.status == "processing" and w.failure_reason == "SYSTEM_ERROR"
     due_now(Withdrawal, w.pk)
-    assert withdrawals.withdrawal_pay(w.pk).status == "paid"
+    assert transfers.withdrawal_pay(w.pk).status == "paid"
     assert stub.executed_transfers() == {w.out_bill_no: 1}
 
 
 def test_a_transfer_waiting_for_the_user_completes_when_they_confirm(stub, merchant, payee):
     stub.fail_next("transfer", "wait_user_confirm")
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     assert (w.status, w.provider_state) == ("processing", "WAIT_USER_CONFIRM")
     stub.confirm_transfer(w.out_bill_no)
     due_now(Withdrawal, w.pk)
-    assert withdrawals.withdrawal_pay(w.pk).status == "paid"
+    assert transfers.withdrawal_pay(w.pk).status == "paid"
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_a_transfer_waiting_for_the_user_completes_when_they_confirm(stub, merch
 )
 def test_a_final_refusal_fails_the_withdrawal_and_returns_the_money(stub, merchant, payee, mode, params, code):
     stub.fail_next("transfer", mode, **params)
-    w = withdrawals.withdrawal_pay(request(merchant, payee).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
     assert w.status == "failed" and w.failure_reason.startswith(code)
     assert balances(merchant, payee)["available"] == 2 * SELLER_EARNS
     assert stub.paid_by_openid() == {}
@@ -206,7 +206,7 @@ def test_the_real_name_goes_encrypted_above_2000_yuan(stub, merchant, payee):
     for n in range(90):  # 90 × 24.00 = 2160.00 more
         more(merchant, payee.invite_code, f"big-{n}")
     settle(merchant)
-    w = withdrawals.withdrawal_pay(request(merchant, payee, amount=200_000).pk)
+    w = transfers.withdrawal_pay(request(merchant, payee, amount=200_000).pk)
     assert w.status == "paid"
     assert stub.transfer_bill(w.out_bill_no)["user_name"] == "王小明"
 

@@ -24,7 +24,9 @@ from settlements.providers.base import (
     SplitResult,
     TransferResult,
 )
-from settlements.providers.wechatpay import NotificationError, WechatPayClient, WechatPayConfig, parse_transfer_bill
+from settlements.providers.wechatpay.client import NotificationError, WechatPayClient
+from settlements.providers.wechatpay.transfers import parse_transfer_bill
+from settlements.providers.wechatpay.transport import WechatPayConfig
 from tests.stubs.wechatpay_stub import (
     DETAILS_DIFFER,
     ORDER_PROCESSING_MESSAGE,

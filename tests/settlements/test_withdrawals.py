@@ -11,7 +11,7 @@ from ledger.checks import ledger_problems
 from ledger.models import Account
 from ledger.services import MERCHANT
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from settlements.models import Withdrawal
 from tests.distributors.helpers import VALID_ID
 from tests.helpers import assert_error

@@ -56,7 +56,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from settlements.providers.wechatpay import AUTH_SCHEME, WechatPayClient, WechatPayConfig
+from settlements.providers.wechatpay.client import WechatPayClient
+from settlements.providers.wechatpay.transport import AUTH_SCHEME, WechatPayConfig
 
 CST = timezone(timedelta(hours=8))  # WeChat reports times and counts daily limits in China time
 

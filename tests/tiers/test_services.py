@@ -13,7 +13,7 @@ from django.utils import timezone
 from distributors.models import Distributor, Level, LevelChange
 from distributors.services import bindings, levels, lifecycle
 from merchants.roles import Role
-from merchants.services import program_update
+from merchants.services.programs import program_update
 from tests.distributors.helpers import ACTOR, join, tree
 from tests.helpers import assert_error
 from tests.orders.helpers import raw_order

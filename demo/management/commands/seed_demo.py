@@ -30,23 +30,24 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-from orders.services.products import product_upsert_many
 
 from catalog.models import Product
+from catalog.services import product_upsert_many
 from commissions.models import CommissionLine
 from distribution import outbox, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from distributors.services import applications, bindings, identity, levels, recruitment
 from ledger.services import distributor_balances
-from merchants import services
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
+from merchants.services.lifecycle import merchant_create
+from merchants.services.programs import program_update
 from orders.models import Order
 from orders.services import intake
 from risk.services import risk_sweep
 from settlements.models import Withdrawal
-from settlements.services import runs, withdrawals
+from settlements.services import payouts, runs, withdrawals
 
 DEMO_SLUG, QUICK_SLUG = "demo", "quick"
 AGREEMENT_VERSION = "2026-01"
@@ -239,8 +240,8 @@ class Command(BaseCommand):
     def merchant(self, slug: str, name: str, owner, actor: Actor, program: dict) -> Merchant:
         merchant = Merchant.objects.filter(slug=slug).first()
         if merchant is None:
-            merchant = services.merchant_create(name=name, slug=slug, owner=owner, actor=actor)
-            services.program_update(merchant=merchant, actor=actor, reason="demo defaults", changes=program)
+            merchant = merchant_create(name=name, slug=slug, owner=owner, actor=actor)
+            program_update(merchant=merchant, actor=actor, reason="demo defaults", changes=program)
         return merchant
 
     def api_key(self, merchant: Merchant, role: str) -> str:
@@ -455,14 +456,14 @@ class DemoHistory:
         requested = list(Withdrawal.objects.for_merchant(self.merchant).order_by("pk"))
         for withdrawal in requested[:-1]:
             withdrawals.withdrawal_approve(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk)
-        withdrawals.withdrawals_export(merchant=self.merchant, actor=finance)
+        payouts.withdrawals_export(merchant=self.merchant, actor=finance)
         for withdrawal in requested[:-1]:
-            withdrawals.withdrawal_mark(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk, paid=True)
+            payouts.withdrawal_mark(merchant=self.merchant, actor=finance, withdrawal_id=withdrawal.pk, paid=True)
 
     def open_items(self, distributors: list[Distributor]) -> None:
         """What a merchant finds waiting: a pending application (the program now reviews them) and a risk
         flag (two distributors gave the same phone number)."""
-        services.program_update(merchant=self.merchant, actor=self.actor, changes={"auto_approve_applications": False})
+        program_update(merchant=self.merchant, actor=self.actor, changes={"auto_approve_applications": False})
         applications.application_submit(
             merchant=self.merchant,
             actor=self.actor,

@@ -1,9 +1,10 @@
-"""WeChat Pay API v3 client for profit sharing (分账) and merchant transfers (商家转账).
+"""WeChat Pay API v3 transport: signed requests, verified answers, and what each answer means.
 
-It speaks the provider's real protocol (docs/providers.md): every request is signed with the
-merchant key, every answer the settlement code acts on is checked against the platform key, and every
-outcome that could hide a completed money movement is reported as `ProviderUnknownOutcome` rather than
-guessed. The caller then queries with the same number; it never retries with a new one.
+The client (wechatpay.client, with the profit-sharing and transfer APIs) speaks the provider's real
+protocol (docs/providers.md): every request is signed with the merchant key, every answer the settlement
+code acts on is checked against the platform key, and every outcome that could hide a completed money
+movement is reported as `ProviderUnknownOutcome` rather than guessed. The caller then queries with the
+same number; it never retries with a new one.
 
 How answers map to exceptions (the rule the settlement code relies on):
 
@@ -31,43 +32,21 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Self
 
 import requests
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from settlements.providers.base import (
-    ProviderError,
-    ProviderUnknownOutcome,
-    ReturnResult,
-    SplitReceiver,
-    SplitReceiverResult,
-    SplitResult,
-    TransferResult,
-)
+from settlements.providers.base import ProviderError, ProviderUnknownOutcome
 
 logger = logging.getLogger(__name__)
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
-
-# Our numbers as WeChat accepts them: profit-sharing numbers allow letters, digits and _-|*@ up to 64;
-# transfer bill numbers only letters and digits up to 32. Checked locally so a malformed number is a
-# programming error found before any money moves, not a provider refusal found in production.
-OUT_ORDER_NO_RE = re.compile(r"^[0-9A-Za-z_\-|*@]{1,64}$")
-OUT_BILL_NO_RE = re.compile(r"^[0-9A-Za-z]{1,32}$")
-
-SPLIT_STATES = frozenset({"PROCESSING", "FINISHED"})
-SPLIT_RECEIVER_RESULTS = frozenset({"PENDING", "SUCCESS", "CLOSED"})
-RETURN_RESULTS = frozenset({"PROCESSING", "SUCCESS", "FAILED"})
-TRANSFER_STATES = frozenset(
-    {"ACCEPTED", "PROCESSING", "WAIT_USER_CONFIRM", "TRANSFERING", "SUCCESS", "FAIL", "CANCELING", "CANCELLED"}
-)
 
 # Codes that mean "not now, same number later". ORDER_NOT_READY is our normalised name for WeChat's
 # "订单处理中，暂时无法分账" (split requested too soon after payment), which arrives as INVALID_REQUEST.
@@ -76,11 +55,7 @@ ORDER_NOT_READY = "ORDER_NOT_READY"
 _ORDER_PROCESSING_MARKERS = ("订单处理中", "order processing", "order is processing")
 
 
-class NotificationError(ValueError):
-    """A callback notification failed verification or decryption: treat it as forged and answer 4xx."""
-
-
-class _MalformedResponse(ValueError):
+class MalformedResponse(ValueError):
     """A signed 2xx answer we cannot read; surfaced as ProviderUnknownOutcome by the public methods."""
 
 
@@ -127,7 +102,7 @@ def _load_private_key(pem: str) -> rsa.RSAPrivateKey:
     return key
 
 
-def _require_fen(amount: object, *, name: str = "amount") -> int:
+def require_fen(amount: object, *, name: str = "amount") -> int:
     """Money crosses this boundary as integer fen only: a float or Decimal here is a bug upstream."""
     if type(amount) is not int:
         raise TypeError(f"{name} must be an int number of fen, got {type(amount).__name__}")
@@ -136,30 +111,30 @@ def _require_fen(amount: object, *, name: str = "amount") -> int:
     return amount
 
 
-def _require_number(value: str, pattern: re.Pattern[str], name: str) -> str:
+def require_number(value: str, pattern: re.Pattern[str], name: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValueError(f"{name} {value!r} does not match {pattern.pattern}")
     return value
 
 
-def _get_str(data: Mapping[str, Any], key: str, *, default: str | None = None) -> str:
+def get_str(data: Mapping[str, Any], key: str, *, default: str | None = None) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise _MalformedResponse(f"field {key!r} missing or not a string")
+        raise MalformedResponse(f"field {key!r} missing or not a string")
     return value
 
 
-def _get_int(data: Mapping[str, Any], key: str) -> int:
+def get_int(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
     if type(value) is not int:
-        raise _MalformedResponse(f"field {key!r} missing or not an integer")
+        raise MalformedResponse(f"field {key!r} missing or not an integer")
     return value
 
 
-class WechatPayClient:
-    """Implements `ProfitSharingProvider` and `TransferProvider` (settlements.providers.base) over API v3.
+class WechatPayTransport:
+    """Signed calls to API v3 for one merchant configuration and the checks on their answers, which the
+    profit-sharing and transfer APIs build on (together: WechatPayClient).
 
-    Thread-safe as far as `requests.Session` is; one client per merchant configuration.
     `session` and `clock` are injectable so tests can pin the clock and callers can share pools.
     """
 
@@ -187,173 +162,11 @@ class WechatPayClient:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> WechatPayClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    # --- profit sharing ------------------------------------------------------------------------------------
-    def add_receiver(self, *, type: str, account: str, relation_type: str, name: str | None = None) -> None:
-        """Register a split receiver. WeChat treats re-adding the same receiver as success, so this is safe
-        to call before every split. `name` (required by WeChat for MERCHANT_ID: the merchant's full name) is
-        encrypted with the platform key."""
-        payload: dict[str, Any] = {
-            "appid": self._config.appid,
-            "type": type,
-            "account": account,
-            "relation_type": relation_type,
-        }
-        sensitive = False
-        if name:
-            payload["name"] = self.encrypt_sensitive(name)
-            sensitive = True
-        self._call("POST", "/v3/profitsharing/receivers/add", payload=payload, sensitive=sensitive)
-
-    def request_split(
-        self, *, transaction_id: str, out_order_no: str, receivers: list[SplitReceiver], unfreeze_unsplit: bool
-    ) -> SplitResult:
-        """Ask WeChat to split a payment. The same `out_order_no` sent again is the same request, so after
-        any unknown outcome the caller resends or queries with it; the answer may still be PROCESSING."""
-        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
-        if not receivers:
-            raise ValueError("a split needs at least one receiver")
-        payload = {
-            "appid": self._config.appid,
-            "transaction_id": transaction_id,
-            "out_order_no": out_order_no,
-            "receivers": [
-                {
-                    "type": r.type,
-                    "account": r.account,
-                    "amount": _require_fen(r.amount, name=f"amount for {r.account}"),
-                    "description": r.description,
-                }
-                for r in receivers
-            ],
-            "unfreeze_unsplit": bool(unfreeze_unsplit),
-        }
-        data = self._call("POST", "/v3/profitsharing/orders", payload=payload, split_call=True)
-        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
-
-    def query_split(self, *, transaction_id: str, out_order_no: str) -> SplitResult:
-        """Query a split (or an unfreeze) by our number; not found is ProviderError RESOURCE_NOT_EXISTS."""
-        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
-        data = self._call(
-            "GET",
-            f"/v3/profitsharing/orders/{quote(out_order_no, safe='')}",
-            params={"transaction_id": transaction_id},
-        )
-        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
-
-    def unfreeze(self, *, transaction_id: str, out_order_no: str, description: str) -> SplitResult:
-        """Release the unsplit rest of a payment to the merchant and end splitting for it. Idempotent on
-        `out_order_no` like a split; query it with `query_split`."""
-        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
-        payload = {"transaction_id": transaction_id, "out_order_no": out_order_no, "description": description}
-        data = self._call("POST", "/v3/profitsharing/orders/unfreeze", payload=payload, split_call=True)
-        return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
-
-    def return_split(
-        self, *, out_return_no: str, out_order_no: str, return_mchid: str, amount: int, description: str
-    ) -> ReturnResult:
-        """Pull money back from a MERCHANT_ID receiver of a split (WeChat refuses returns from a person's
-        openid; that case is a receivable in our ledger, not a provider call)."""
-        _require_number(out_return_no, OUT_ORDER_NO_RE, "out_return_no")
-        _require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
-        payload = {
-            "out_order_no": out_order_no,
-            "out_return_no": out_return_no,
-            "return_mchid": return_mchid,
-            "amount": _require_fen(amount),
-            "description": description,
-        }
-        data = self._call("POST", "/v3/profitsharing/return-orders", payload=payload)
-        return self._parse(self._return_result, data, out_return_no)
-
-    # --- merchant transfer ---------------------------------------------------------------------------------
-    def create_transfer(
-        self,
-        *,
-        out_bill_no: str,
-        openid: str,
-        amount: int,
-        transfer_scene_id: str,
-        remark: str,
-        user_name: str | None = None,
-    ) -> TransferResult:
-        """Create a transfer bill to a user's WeChat balance. Reusing `out_bill_no` with the same details
-        returns the existing bill; with different details WeChat refuses (INVALID_REQUEST). `user_name` is
-        the real name, required by WeChat from ¥2,000 up; it is encrypted with the platform key."""
-        _require_number(out_bill_no, OUT_BILL_NO_RE, "out_bill_no")
-        payload: dict[str, Any] = {
-            "appid": self._config.appid,
-            "out_bill_no": out_bill_no,
-            "transfer_scene_id": transfer_scene_id,
-            "openid": openid,
-            "transfer_amount": _require_fen(amount),
-            "transfer_remark": remark,
-        }
-        sensitive = False
-        if user_name:
-            payload["user_name"] = self.encrypt_sensitive(user_name)
-            sensitive = True
-        if self._config.transfer_notify_url:
-            payload["notify_url"] = self._config.transfer_notify_url
-        if self._config.transfer_user_recv_perception:
-            payload["user_recv_perception"] = self._config.transfer_user_recv_perception
-        if self._config.transfer_scene_report_infos:
-            payload["transfer_scene_report_infos"] = [
-                {"info_type": info_type, "info_content": info_content}
-                for info_type, info_content in self._config.transfer_scene_report_infos
-            ]
-        data = self._call("POST", "/v3/fund-app/mch-transfer/transfer-bills", payload=payload, sensitive=sensitive)
-        return self._parse(parse_transfer_bill, data, out_bill_no)
-
-    def query_transfer(self, *, out_bill_no: str) -> TransferResult:
-        """Query a transfer bill by our number; not found is ProviderError NOT_FOUND (http_status 404)."""
-        _require_number(out_bill_no, OUT_BILL_NO_RE, "out_bill_no")
-        data = self._call("GET", f"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}")
-        return self._parse(parse_transfer_bill, data, out_bill_no)
-
-    # --- callbacks -----------------------------------------------------------------------------------------
-    def verify_notification(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Check a callback's platform signature and timestamp; raise NotificationError if either fails.
-
-        Header names are matched case-insensitively, so Django's `request.headers` or a plain dict work."""
-        lowered = {k.lower(): v for k, v in headers.items()}
-        problem = self._signature_problem(lowered, body)
-        if problem is not None:
-            raise NotificationError(f"notification signature refused: {problem}")
-
-    def decrypt_notification(self, resource: Mapping[str, Any]) -> dict[str, Any]:
-        """Decrypt a callback's `resource` (AEAD_AES_256_GCM under the APIv3 key) into its JSON object."""
-        try:
-            if resource.get("algorithm") != "AEAD_AES_256_GCM":
-                raise NotificationError(f"unsupported algorithm {resource.get('algorithm')!r}")
-            ciphertext = base64.b64decode(resource["ciphertext"], validate=True)
-            nonce = resource["nonce"].encode()
-            associated = (resource.get("associated_data") or "").encode()
-            plaintext = self._aead.decrypt(nonce, ciphertext, associated or None)
-            data = json.loads(plaintext)
-        except NotificationError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError, InvalidTag) as exc:
-            raise NotificationError(f"notification resource cannot be decrypted: {exc.__class__.__name__}") from exc
-        if not isinstance(data, dict):
-            raise NotificationError("notification resource is not a JSON object")
-        return data
-
-    def parse_notification(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-        """Verify, then decrypt: the envelope (id, event_type, ...) with `resource` replaced by its plaintext."""
-        self.verify_notification(headers, body)
-        try:
-            envelope = json.loads(body)
-        except ValueError as exc:
-            raise NotificationError("notification body is not JSON") from exc
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("resource"), dict):
-            raise NotificationError("notification has no resource")
-        return {**envelope, "resource": self.decrypt_notification(envelope["resource"])}
 
     # --- crypto helpers ------------------------------------------------------------------------------------
     def encrypt_sensitive(self, plaintext: str) -> str:
@@ -508,71 +321,10 @@ class WechatPayClient:
             raise ProviderUnknownOutcome(f"signed answer for {number} is about another payment")
         try:
             result = parser(data)
-        except _MalformedResponse as exc:
+        except MalformedResponse as exc:
             raise ProviderUnknownOutcome(f"signed answer for {number} is malformed: {exc}") from exc
         echoed = getattr(result, "out_order_no", None) or getattr(result, "out_return_no", None)
         echoed = echoed or getattr(result, "out_bill_no", None)
         if echoed != number:
             raise ProviderUnknownOutcome(f"signed answer is about {echoed!r}, not {number!r}")
         return result
-
-    @staticmethod
-    def _split_result(data: Mapping[str, Any]) -> SplitResult:
-        raw_receivers = data.get("receivers", [])
-        if not isinstance(raw_receivers, list):
-            raise _MalformedResponse("receivers is not a list")
-        receivers = []
-        for raw in raw_receivers:
-            if not isinstance(raw, dict):
-                raise _MalformedResponse("receiver is not an object")
-            result = _get_str(raw, "result")
-            if result not in SPLIT_RECEIVER_RESULTS:
-                logger.warning("wechatpay: unknown split receiver result %r", result)
-            receivers.append(
-                SplitReceiverResult(
-                    type=_get_str(raw, "type"),
-                    account=_get_str(raw, "account"),
-                    amount=_get_int(raw, "amount"),
-                    result=result,
-                    fail_reason=_get_str(raw, "fail_reason", default=""),
-                )
-            )
-        state = _get_str(data, "state")
-        if state not in SPLIT_STATES:
-            logger.warning("wechatpay: unknown split state %r", state)
-        return SplitResult(
-            out_order_no=_get_str(data, "out_order_no"),
-            order_id=_get_str(data, "order_id"),
-            state=state,
-            receivers=receivers,
-        )
-
-    @staticmethod
-    def _return_result(data: Mapping[str, Any]) -> ReturnResult:
-        result = _get_str(data, "result")
-        if result not in RETURN_RESULTS:
-            logger.warning("wechatpay: unknown return result %r", result)
-        return ReturnResult(
-            out_return_no=_get_str(data, "out_return_no"),
-            return_id=_get_str(data, "return_id"),
-            result=result,
-            amount=_get_int(data, "amount"),
-            fail_reason=_get_str(data, "fail_reason", default=""),
-        )
-
-
-def parse_transfer_bill(data: Mapping[str, Any]) -> TransferResult:
-    """A transfer bill from a create/query answer or a decrypted MCHTRANSFER.BILL.FINISHED notification.
-
-    An unknown state is kept as is: `TransferResult.final` is False for it, so nobody settles on it.
-    Raises ValueError if a required field is missing or has the wrong type."""
-    state = _get_str(data, "state")
-    if state not in TRANSFER_STATES:
-        logger.warning("wechatpay: unknown transfer bill state %r", state)
-    return TransferResult(
-        out_bill_no=_get_str(data, "out_bill_no"),
-        transfer_bill_no=_get_str(data, "transfer_bill_no"),
-        state=state,
-        fail_reason=_get_str(data, "fail_reason", default=""),
-        package_info=_get_str(data, "package_info", default=""),
-    )
