@@ -9,7 +9,7 @@ from commissions.api import serializers as s
 from commissions.models import CommissionLine
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi
-from distributors.api.views import MyApi
+from distributors.api.views.base import MyApi
 
 
 class CommissionLineFilter(FilterSet):
