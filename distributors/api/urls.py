@@ -44,11 +44,6 @@ urlpatterns = [
         name="distributor-level-history",
     ),
     path(
-        "distributors/<int:pk>/forfeit-commission",
-        distributors.DistributorForfeitCommissionApi.as_view(),
-        name="distributor-forfeit-commission",
-    ),
-    path(
         "distributors/<int:pk>/inviter", distributors.DistributorChangeInviterApi.as_view(), name="distributor-inviter"
     ),
     path("distributors/<int:pk>/identity", distributors.DistributorIdentityApi.as_view(), name="distributor-identity"),

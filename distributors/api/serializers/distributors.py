@@ -3,7 +3,7 @@ actions: freeze, remove, set the level, change the inviter, record the identity.
 
 from rest_framework import serializers
 
-from distribution.api.fields import DateTimeField, IntegerField, MoneyField, TenantRelatedField
+from distribution.api.fields import DateTimeField, IntegerField, TenantRelatedField
 from distribution.api.serializers import ModelSerializer
 from distributors.api.serializers.common import ReasonInput
 from distributors.api.serializers.levels import LevelBrief
@@ -120,9 +120,3 @@ class IdentityInput(serializers.Serializer):
 
 class MerchantIdentityInput(IdentityInput):
     verified = serializers.BooleanField(default=True, help_text="The merchant checked it (e.g. with WeChat).")
-
-
-class ForfeitOutput(serializers.Serializer):
-    lines_reversed = IntegerField()
-    unsettled = MoneyField(help_text="Unsettled commission reversed, in minor units.")
-    available = MoneyField(help_text="Available balance returned to the merchant, in minor units.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework.response import Response
 
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi
@@ -17,7 +16,6 @@ from distributors.api.serializers.distributors import (
     ChangeInviterInput,
     DistributorDetailOutput,
     DistributorOutput,
-    ForfeitOutput,
     MerchantIdentityInput,
     RemoveInput,
     SetLevelInput,
@@ -25,10 +23,8 @@ from distributors.api.serializers.distributors import (
 )
 from distributors.api.serializers.levels import LevelChangeOutput
 from distributors.api.views.base import DEPTH_PARAM, MANAGE, _DistributorObjectApi, depth_param, relative_depth
-from distributors.errors import NotBlacklisted
 from distributors.models import Distributor, LevelChange
 from distributors.services import bindings, identity, lifecycle
-from merchants.roles import Perm
 
 
 class DistributorFilter(FilterSet):
@@ -154,28 +150,6 @@ class DistributorLevelHistoryApi(ListMixin, _DistributorObjectApi):
         )
         page = self.paginate_queryset(history)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-
-@extend_schema(tags=["distributors"])
-class DistributorForfeitCommissionApi(_DistributorObjectApi):
-    """Forfeit a blacklisted distributor's commission (the merchant's decision on frozen commission):
-    every unsettled line is reversed and the available balance goes back to the merchant, ledgered.
-    Money already withdrawing or paid out is not touched. Repeating it forfeits nothing more."""
-
-    required_permissions = {"POST": Perm.MONEY_APPROVE}
-
-    @extend_schema(request=ReasonInput, responses={200: ForfeitOutput})
-    def post(self, request, pk):
-        from settlements.services.forfeit import commission_forfeit
-
-        distributor = self.get_object()
-        data = self.validate_input(ReasonInput)
-        if distributor.status != Distributor.Status.BLACKLISTED:
-            raise NotBlacklisted()
-        result = commission_forfeit(
-            merchant=self.merchant, actor=self.actor, distributor_id=distributor.pk, reason=data["reason"]
-        )
-        return Response(ForfeitOutput(result).data)
 
 
 @extend_schema(tags=["distributors"])
