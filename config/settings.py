@@ -248,7 +248,7 @@ SPECTACULAR_SETTINGS = {
         "BindingStatusEnum": "distributors.models.CustomerBinding.Status",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
         "InvitationStatusEnum": "merchants.models.Invitation.Status",
-        "ProductKindEnum": "orders.models.Product.Kind",
+        "ProductKindEnum": "catalog.models.Product.Kind",
         "RecruitmentEntryKindEnum": "distributors.models.RecruitmentEntry.Kind",
         "BlacklistKindEnum": "distributors.models.BlacklistEntry.Kind",
         "RateModeEnum": "distribution.rates.MODE_CHOICES",

@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("commissions.api.urls")),
     path("", include("settlements.api.urls")),
+    path("", include("tiers.api.urls")),
     path("", include("risk.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
     path("distributor/", include(commission_distributor_urls)),

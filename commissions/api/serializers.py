@@ -73,3 +73,9 @@ class TotalsOutput(serializers.Serializer):
     currency = serializers.CharField()
     by_status = serializers.DictField(child=Bucket(), help_text="pending, confirmed, settled, reversed, clawback")
     net = MoneyField(help_text="Everything earned, minus reversals and clawbacks.")
+
+
+class ForfeitOutput(serializers.Serializer):
+    lines_reversed = IntegerField()
+    unsettled = MoneyField(help_text="Unsettled commission reversed, in minor units.")
+    available = MoneyField(help_text="Available balance returned to the merchant, in minor units.")

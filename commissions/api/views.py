@@ -7,9 +7,14 @@ from rest_framework.response import Response
 from commissions import selectors
 from commissions.api import serializers as s
 from commissions.models import CommissionLine
+from commissions.services import commission_forfeit
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi
-from distributors.api.views import MyApi
+from distributors.api.serializers.common import ReasonInput
+from distributors.api.views.base import MyApi, _DistributorObjectApi
+from distributors.errors import NotBlacklisted
+from distributors.models import Distributor
+from merchants.roles import Perm
 
 
 class CommissionLineFilter(FilterSet):
@@ -58,6 +63,27 @@ class CommissionTotalsApi(MerchantApi):
     def get(self, request):
         lines = self.filter_queryset(self.get_queryset())
         return Response(s.TotalsOutput(_totals(self.merchant, lines), context=self.get_serializer_context()).data)
+
+
+@extend_schema(tags=["distributors"])
+class DistributorForfeitCommissionApi(_DistributorObjectApi):
+    """Forfeit a blacklisted distributor's commission (the merchant's decision on frozen commission):
+    every unsettled line is reversed and the available balance goes back to the merchant, ledgered.
+    Money already withdrawing or paid out is not touched. Repeating it forfeits nothing more."""
+
+    required_permissions = {"POST": Perm.MONEY_APPROVE}
+    error_codes_app = "distributors"  # it refuses with their codes (`not_blacklisted`)
+
+    @extend_schema(request=ReasonInput, responses={200: s.ForfeitOutput})
+    def post(self, request, pk):
+        distributor = self.get_object()
+        data = self.validate_input(ReasonInput)
+        if distributor.status != Distributor.Status.BLACKLISTED:
+            raise NotBlacklisted()
+        result = commission_forfeit(
+            merchant=self.merchant, actor=self.actor, distributor_id=distributor.pk, reason=data["reason"]
+        )
+        return Response(s.ForfeitOutput(result).data)
 
 
 class _MyLinesApi(MyApi):

@@ -72,7 +72,8 @@ class AutoSchema(BaseAutoSchema):
         for code in _ERROR_STATUSES.get(self.method, ()):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorResponse, code)
-        app = type(self.view).__module__.split(".")[0]
+        # the codes of the view's app, or of the app it names as the one whose errors it answers with
+        app = getattr(self.view, "error_codes_app", None) or type(self.view).__module__.split(".")[0]
         for code, response in responses.items():
             if code in ERROR_STATUS_CODES:
                 codes = codes_for(app, int(code))

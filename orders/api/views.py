@@ -10,7 +10,7 @@ from distribution.api.validation import validate
 from distribution.api.views import ListMixin, MerchantApi
 from distribution.errors import NotFound, PermissionDenied, ValidationFailed
 from distribution.security import client_ip
-from distributors.api.views import MyApi
+from distributors.api.views.base import MyApi
 from merchants.roles import Perm
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder

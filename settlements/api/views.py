@@ -12,7 +12,7 @@ from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi, Retr
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
 from distribution.inputs import parse_month
-from distributors.api.views import MyApi
+from distributors.api.views.base import MyApi
 from distributors.models import Distributor
 from ledger import services as ledger
 from ledger.models import LedgerTransaction
