@@ -53,9 +53,16 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import redis
+from celery.utils import uuid as task_uuid
+from django.conf import settings
+from django.db.models import Count
+from django.test import override_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database_url, delete_redis_keys
+from bench.common import RESULTS, database_url, delete_redis_keys, rate_row, report, setup_django
+from bench.fixtures import distributor_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCS = 4  # worker processes, publisher threads and raw LPUSH clients
@@ -73,7 +80,7 @@ NOOP_TASK, INGEST_TASK = "distribution.ping", "orders.ingest"
 def worker(*, database_url: str, prefix: str, log: Path, concurrency: int = PROCS, extra_env: dict | None = None):
     """A deployed worker on every queue under `prefix`, production settings; stopped on exit (also on
     Ctrl-C: it runs in a session of its own, so the terminal's SIGINT does not reach it)."""
-    from config.celery import QUEUES
+    from config.celery import QUEUES  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     env = {
         **os.environ,  # the secret and PII keys the bench process uses (config/settings_test.py sets them)
@@ -125,9 +132,7 @@ def worker(*, database_url: str, prefix: str, log: Path, concurrency: int = PROC
 
 def wait_ready(process: subprocess.Popen, log: Path, *, sink: list[str], timeout: float = 90) -> None:
     """Wait for a ping's round trip (the worker is up and consuming); its task id goes to `sink`."""
-    from celery.utils import uuid as task_uuid
-
-    from config.celery import app
+    from config.celery import app  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     sink.append(task_uuid())
     result = app.send_task(NOOP_TASK, args=["ready"], task_id=sink[-1])
@@ -148,9 +153,7 @@ def run_tasks(
     succeeded; return the rate (end to end, see the module docstring) and the results in order. The task
     ids go to `sink` before anything is published (so that their results can be deleted whatever happens).
     The default timeout allows 20 tasks a second (at least two minutes)."""
-    from celery.utils import uuid as task_uuid
-
-    from config.celery import app
+    from config.celery import app  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     ids = [task_uuid() for _ in calls]
     sink += ids
@@ -201,7 +204,7 @@ def run_tasks(
 
 def collect(ids: list[str], *, last: list[str], timeout: float) -> dict[str, dict]:
     """Every task's result meta once all succeeded (raises on a failure or after `timeout` seconds)."""
-    from config.celery import app
+    from config.celery import app  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     backend = app.backend
     deadline = time.monotonic() + timeout
@@ -237,7 +240,7 @@ def collect(ids: list[str], *, last: list[str], timeout: float) -> dict[str, dic
 
 
 def delete_results(ids: list[str]) -> None:
-    from config.celery import app
+    from config.celery import app  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     backend = app.backend
     for start in range(0, len(ids), 1000):
@@ -248,9 +251,6 @@ def delete_results(ids: list[str]) -> None:
 def raw_lpush(key: str, each: int, *, clients: int = PROCS) -> dict:
     """`clients` threads, each with its own connection, LPUSH `each` 1 KiB messages to `key`, one command a
     round trip; the list is checked and deleted afterwards."""
-    import redis
-    from django.conf import settings
-
     message = os.urandom(PAYLOAD_BYTES // 2).hex().encode()
     connections = [redis.Redis.from_url(settings.CELERY_BROKER_URL) for _ in range(clients)]
     try:
@@ -283,14 +283,14 @@ def raw_lpush(key: str, each: int, *, clients: int = PROCS) -> dict:
 
 # --- the data for ingest -------------------------------------------------------------------------------------
 def prepare_shop(slug: str, distributors: int):
-    """A merchant with a random recursive tree of active distributors (bench/network.py) and a product;
+    """A merchant with a random recursive tree of active distributors (bench/fixtures.py) and a product;
     returns the merchant and the share codes of the distributors who have an inviter (each order then
     earns two commission lines under the default program: 10% to the seller, 5% to their inviter)."""
-    from bench import network
+    # after setup_django(): app modules need Django's apps loaded
     from catalog.models import Product
     from distributors.models import Distributor
 
-    merchant = network.generate(distributors, slug=slug)
+    merchant = distributor_tree(distributors, slug=slug)
     Product.objects.get_or_create(
         merchant=merchant, external_id="bench-tea", defaults={"title": "Bench tea 100g", "price": 6800}
     )
@@ -321,8 +321,7 @@ def order_payloads(codes: list[str], n: int, tag: str) -> list[dict]:
 def check_orders(merchant, order_ids: list[int]) -> int:
     """Every order exists, attributed by its share code, with its two commission lines; the ledger balances.
     Returns the number of commission lines."""
-    from django.db.models import Count
-
+    # after setup_django(): app modules need Django's apps loaded
     from commissions.models import CommissionLine
     from ledger.checks import ledger_problems
     from orders.models import Order
@@ -356,10 +355,7 @@ def measure(
     """Start a worker, measure both task kinds and the raw LPUSH rate, check and clean up. Returns the rows
     and what was measured (ids, order ids, the prefix) for callers that check it. `worker_env` adds to
     (or overrides) the worker's environment, for experiments."""
-    from django.test import override_settings
-
-    from bench.common import RESULTS, rate_row
-    from config.celery import app
+    from config.celery import app  # after setup_django(): config.celery defaults DJANGO_SETTINGS_MODULE
 
     tag = uuid.uuid4().hex[:10]
     prefix = f"bench-celery-{tag}-"
@@ -417,8 +413,6 @@ def main() -> None:
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind (and stop the worker) on SIGTERM too
-
-    from bench.common import report, setup_django
 
     setup_django()
     rows = run(args.scale)

@@ -35,7 +35,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import connection, transaction
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import owner_analyze, setup_django
+from bench.fixtures import distributor_tree
 
 
 @dataclass(frozen=True)
@@ -66,16 +71,14 @@ LEVELS = [
 
 def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verbose: bool = False):
     """The merchant for `scale` (generated on first use, then reused)."""
-    from django.db import connection, transaction
-
-    from bench import network
+    # after setup_django(): app modules need Django's apps loaded
     from distributors.models import Distributor, Level
     from merchants.models import DistributionProgram
     from orders.models import Order
 
     size = SCALES[scale] if isinstance(scale, str) else scale
     slug = slug or f"bench-{scale}"
-    merchant = network.generate(size.distributors, slug=slug, seed=seed)
+    merchant = distributor_tree(size.distributors, slug=slug, seed=seed)
     if Order.objects.for_merchant(merchant).count() == size.orders:
         sync_levels(merchant)
         return merchant
@@ -111,8 +114,6 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
         step("commission lines")
         _ledger(c, m)
         step("ledger")
-    from bench.common import owner_analyze
-
     step("committed")
     # what autovacuum would do soon: statistics, and visibility maps for index-only scans
     owner_analyze(
@@ -128,7 +129,7 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
 
 def sync_levels(merchant) -> None:
     """The levels as LEVELS declares them (the tier benchmark's hand-written conditions mirror them)."""
-    from distributors.models import Level
+    from distributors.models import Level  # after setup_django(): app modules need Django's apps loaded
 
     for name, rank, mode, window, sales, orders, recruits, customers in LEVELS:
         Level.objects.update_or_create(
@@ -425,8 +426,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     args = parser.parse_args()
-    from bench.common import setup_django
-
     setup_django()
     start = time.perf_counter()
     merchant = generate(args.scale, verbose=True)

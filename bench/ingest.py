@@ -2,17 +2,18 @@
 
     .venv/bin/python bench/ingest.py [--scale small|full]
 
-Data (in <DATABASE_URL db>_bench, generated once per scale and reused): a merchant whose program pays two
-depths at its default rates (10% and 5%, no cap) with permanent bindings; a random recursive tree of
-distributors (`bench.network.generate`: 2,000 at `small`, 100,000 at `full`); as many customers, each
-bound to a distributor who has an inviter (so both depths earn); products; a pending balance account
-for every distributor and the merchant's commission expense account (so neither path creates accounts
-on the fly: the steady state).
+Data (in <DATABASE_URL db>_bench, generated once per scale and reused, `bench.fixtures.ingest_merchant`):
+a merchant whose program pays two depths at its default rates (10% and 5%, no cap) with permanent
+bindings; a random recursive tree of distributors (`bench.fixtures.distributor_tree`: 2,000 at `small`,
+100,000 at `full`); as many customers, each bound to a distributor who has an inviter (so both depths
+earn); products; a pending balance account for every distributor and the merchant's commission expense
+account (so neither path creates accounts on the fly: the steady state).
 
-* ours: gunicorn serving `config.wsgi` with the production settings (`config.settings`, DEBUG off, a
-  random secret key, JSON logs, access log) on a free port: 2 gthread workers with 2 threads each (one
-  process per core; the threads overlap one request's database waits with another's Python, and
-  keep-alive works, unlike the sync worker; 2 or 4 sync workers measured the same within the noise).
+* ours: gunicorn serving `config.wsgi` with the production settings (`bench.server`: `config.settings`,
+  DEBUG off, a random secret key, JSON logs, access log) on a free port: 2 gthread workers with 2
+  threads each (one process per core; the threads overlap one request's database waits with another's
+  Python, and keep-alive works, unlike the sync worker; 2 or 4 sync workers measured the same within
+  the noise).
   A small asyncio HTTP/1.1 client (keep-alive, no third-party package; its own CPU use is reported, about
   1% of one core) keeps C connections busy for the load time, each POSTing `/api/v1/orders`
   with the merchant's API key, a unique `Idempotency-Key` and a paid order of 1-2 items for a random
@@ -40,14 +41,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import http.client
 import json
-import os
 import random
 import re
-import secrets
-import signal
-import socket
+import shutil
 import statistics
 import subprocess
 import sys
@@ -59,16 +56,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from django.db import connection
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import database_url, delete_redis_keys, owner_analyze
+from bench.common import database_url, owner_analyze, rate_row, report, setup_django
+from bench.fixtures import IngestFixture, api_key, ingest_merchant
+from bench.server import GUNICORN_THREADS, GUNICORN_WORKERS, server
 
-ROOT = Path(__file__).resolve().parent.parent
 RAW_SCRIPT = Path(__file__).resolve().with_name("ingest_raw.sql")
 CLIENTS = (1, 4)
 TARGET = 0.35  # on the 4-client row only
 MAX_FAILED_FRACTION = 0.001  # more non-201 answers than this and the run is refused
-GUNICORN_WORKERS, GUNICORN_THREADS = 2, 2
 TOUCHED_TABLES = (
     "distribution_idempotencyrecord",
     "orders_order",
@@ -93,220 +92,6 @@ SCALES = {
     "small": Scale(distributors=2_000, customers=2_000, products=20, seconds=5),
     "full": Scale(distributors=100_000, customers=100_000, products=200, seconds=20),
 }
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """What the load needs to know about the generated merchant."""
-
-    merchant_id: int
-    customers: int  # bc-1 .. bc-N are bound
-    product_ids: tuple[int, int]  # min, max: contiguous
-    skus: tuple[str, ...]  # external ids, in id order
-    expense_account_id: int
-    rates: tuple[int, int]  # depth 1, depth 2 (basis points)
-
-
-# --- data -------------------------------------------------------------------------------------------------
-def generate(distributors: int, customers: int, products: int, *, slug: str | None = None) -> Fixture:
-    """The merchant, its network, bound customers, products and balance accounts (reused when present)."""
-    from django.db import connection, transaction
-
-    from bench import network
-    from distribution.auth import Actor
-    from merchants.models import DistributionProgram
-    from merchants.services.programs import program_update
-
-    assert products >= 2, "orders of two items need two products"
-    slug = slug or f"bench-ingest-{distributors}"
-    merchant = network.generate(distributors, slug=slug)
-    m = merchant.pk
-    program_update(
-        merchant=merchant,
-        actor=Actor.system("bench"),
-        changes={
-            "commission_depth": 2,
-            "depth1_rate_bps": 1000,
-            "depth2_rate_bps": 500,
-            "commission_cap_bps": None,
-            "binding_validity_days": None,  # permanent: a reused data set does not expire
-            "self_purchase_commission": False,
-        },
-    )
-    program = DistributionProgram.objects.for_merchant(merchant).get()
-    with transaction.atomic(), connection.cursor() as c:
-        c.execute(
-            """INSERT INTO orders_product (merchant_id, external_id, title, price, kind, distribution_enabled,
-                                           created_at, updated_at)
-               SELECT %s, 'sku-' || g, 'Bench product ' || g, 1000 + g * 100, 'physical', true, now(), now()
-                 FROM generate_series(1, %s) g
-               ON CONFLICT DO NOTHING""",
-            [m, products],
-        )
-        # customer g is bound to a distributor with an inviter, spread by a multiplicative hash
-        c.execute(
-            """WITH d AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM distributors_distributor
-                           WHERE merchant_id = %(m)s AND inviter_id IS NOT NULL),
-                    n AS (SELECT count(*) AS total FROM d)
-               INSERT INTO distributors_customerbinding (merchant_id, customer_external_id, distributor_id, status,
-                                                         source, bound_at, end_reason, created_at)
-               SELECT %(m)s, 'bc-' || g, d.id, 'active', 'share_link', now() - interval '1 day', '', now()
-                 FROM generate_series(1::bigint, %(customers)s) g CROSS JOIN n
-                 JOIN d ON d.k = (g * 2654435761) %% n.total
-               ON CONFLICT (merchant_id, customer_external_id) WHERE status = 'active' DO NOTHING""",
-            {"m": m, "customers": customers},
-        )
-        c.execute(
-            """INSERT INTO settlements_account (merchant_id, owner_kind, owner_id, kind, currency, balance, updated_at)
-               SELECT %(m)s, 'distributor', id, 'pending', %(cur)s, 0, now()
-                 FROM distributors_distributor WHERE merchant_id = %(m)s
-               UNION ALL SELECT %(m)s, 'merchant', %(m)s, 'commission_expense', %(cur)s, 0, now()
-               ON CONFLICT DO NOTHING""",
-            {"m": m, "cur": merchant.currency},
-        )
-        c.execute(
-            """SELECT min(id), max(id), count(*), array_agg(external_id ORDER BY id) FROM orders_product
-                WHERE merchant_id = %s AND external_id LIKE 'sku-%%'""",
-            [m],
-        )
-        low, high, count, skus = c.fetchone()
-        assert high - low + 1 == count == products, "bench products must have contiguous ids"
-        c.execute(
-            """SELECT id FROM settlements_account
-                WHERE merchant_id = %s AND owner_kind = 'merchant' AND kind = 'commission_expense' AND currency = %s""",
-            [m, merchant.currency],
-        )
-        expense = c.fetchone()[0]
-    owner_analyze("distributors_customerbinding", "settlements_account", "orders_product")
-    return Fixture(
-        merchant_id=m,
-        customers=customers,
-        product_ids=(low, high),
-        skus=tuple(skus),
-        expense_account_id=expense,
-        rates=(program.depth1_rate_bps, program.depth2_rate_bps),
-    )
-
-
-@contextlib.contextmanager
-def api_key(merchant_id: int):
-    """A fresh server API key (role admin) for the run, revoked afterwards; yields the key."""
-    from distribution.auth import Actor
-    from merchants.models import Merchant
-    from merchants.roles import Role
-    from merchants.services.credentials import api_key_create, api_key_revoke
-
-    merchant = Merchant.objects.get(pk=merchant_id)
-    actor = Actor.system("bench")
-    record, key = api_key_create(
-        merchant=merchant, actor=actor, actor_role=Role.OWNER, name="bench ingest", role=Role.ADMIN
-    )
-    try:
-        yield key
-    finally:
-        api_key_revoke(merchant=merchant, actor=actor, actor_role=Role.OWNER, api_key_id=record.pk)
-
-
-# --- ours: the real server ---------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        ok = conn.getresponse().status == 200
-        conn.close()
-        return ok
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def server(
-    db_url: str,
-    *,
-    workers: int = GUNICORN_WORKERS,
-    threads: int = GUNICORN_THREADS,
-    worker_class: str = "gthread",
-    log_path: Path | None = None,
-):
-    """gunicorn with the production settings on a free port; yields the base URL. Stopped (and its
-    Redis keys deleted) on the way out, whatever happens, Ctrl-C included. Its output goes to
-    `log_path` (default bench/results/ingest-server.log)."""
-    from django.conf import settings
-
-    port = _free_port()
-    token = uuid.uuid4().hex[:12]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        # the keys the data was written with (ingest reads no personal data, but the server must start)
-        "PII_ENCRYPTION_KEYS": ",".join(settings.PII_ENCRYPTION_KEYS),
-        "PII_HASH_KEY": settings.PII_HASH_KEY,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": db_url,
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "INFO",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_QUEUE_PREFIX": f"bench-ingest-{token}-",
-        "CACHE_KEY_PREFIX": f"bench-ingest-{token}",
-        "THROTTLE_RATE_MERCHANT": "1000000/min",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--worker-class",
-        worker_class,
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "5",
-        "--no-control-socket",  # gunicorn 27 would otherwise share ~/.gunicorn/gunicorn.ctl with any other
-    ]
-    from bench.common import RESULTS
-
-    if log_path is None:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        log_path = RESULTS / "ingest-server.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start (exit {process.poll()}); see {log_path}")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        _stop(process)
-        log.close()
-        delete_redis_keys(token)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)  # the arbiter stops its workers
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # --- ours: the load generator --------------------------------------------------------------------------------
@@ -362,7 +147,7 @@ class _Connection:
 class OrderMaker:
     """Request bytes for unique paid orders of 1-2 items for random bound customers (no share code)."""
 
-    def __init__(self, fixture: Fixture, host: str, key: str, seed: int = 5):
+    def __init__(self, fixture: IngestFixture, host: str, key: str, seed: int = 5):
         self.fixture, self.host, self.key = fixture, host, key
         self.rng = random.Random(seed)
         self.run = uuid.uuid4().hex[:10]
@@ -439,7 +224,7 @@ async def _load(base_url: str, maker: OrderMaker, clients: int, *, seconds: floa
     return latencies, statuses, samples, last - start
 
 
-def post_orders(base_url: str, key: str, fixture: Fixture, clients: int, seconds: float) -> dict:
+def post_orders(base_url: str, key: str, fixture: IngestFixture, clients: int, seconds: float) -> dict:
     """Orders POSTed by `clients` connections for `seconds`: orders/s and latency of the 201s."""
     host = urlsplit(base_url).netloc
     maker = OrderMaker(fixture, host, key, seed=clients)
@@ -469,7 +254,7 @@ def post_orders(base_url: str, key: str, fixture: Fixture, clients: int, seconds
     }
 
 
-def warm_up(base_url: str, key: str, fixture: Fixture, requests: int) -> int:
+def warm_up(base_url: str, key: str, fixture: IngestFixture, requests: int) -> int:
     """A few orders so that every worker has imported everything and opened its database connection;
     returns how many were created (they are not measured)."""
     maker = OrderMaker(fixture, urlsplit(base_url).netloc, key, seed=0)
@@ -484,19 +269,17 @@ def warm_up(base_url: str, key: str, fixture: Fixture, requests: int) -> int:
 # --- raw: pgbench ------------------------------------------------------------------------------------------
 def pgbench_path() -> str:
     """The machine's pgbench, else the one the embedded PostgreSQL (the `pgserver` package) ships."""
-    import shutil
-
     found = shutil.which("pgbench")
     if found:
         return found
     try:
-        import pgserver
+        import pgserver  # optional, and slow to import: only where the machine has no pgbench
     except ImportError:
         raise RuntimeError("pgbench not found: install the PostgreSQL client (postgresql-client)") from None
     return str(Path(pgserver.__file__).resolve().parent / "pginstall" / "bin" / "pgbench")
 
 
-def pgbench(db_url: str, fixture: Fixture, clients: int, seconds: float) -> dict:
+def pgbench(db_url: str, fixture: IngestFixture, clients: int, seconds: float) -> dict:
     """The hand-written ingest transaction at `clients` connections for `seconds`."""
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as logs:
         variables = {
@@ -552,7 +335,7 @@ def _match(pattern: str, text: str) -> str | None:
 
 # --- the benchmark -------------------------------------------------------------------------------------------
 def measure(
-    fixture: Fixture,
+    fixture: IngestFixture,
     *,
     seconds: float,
     clients: tuple[int, ...] = CLIENTS,
@@ -561,8 +344,6 @@ def measure(
 ) -> list[dict]:
     """Ours then raw at each client count, on the database Django uses; one rate row per client count.
     Each row also says how many orders each side created (`ours["ok"] + ours["warmup"]` on the first)."""
-    from bench.common import rate_row
-
     rows = []
     with api_key(fixture.merchant_id) as key, server(database_url(), log_path=log_path) as base_url:
         warmed = warm_up(base_url, key, fixture, warmup)
@@ -575,11 +356,9 @@ def measure(
     return rows
 
 
-def check(fixture: Fixture) -> dict:
+def check(fixture: IngestFixture) -> dict:
     """Every order of the merchant has lines at both depths for each item, and the ledger checks clean."""
-    from django.db import connection
-
-    from ledger.checks import ledger_problems
+    from ledger.checks import ledger_problems  # after setup_django(): app modules need Django's apps loaded
 
     owner_analyze(*TOUCHED_TABLES)  # fresh statistics, as autovacuum would give them soon
     with connection.cursor() as c:
@@ -601,7 +380,7 @@ def check(fixture: Fixture) -> dict:
 def run(scale: str = "small") -> list[dict]:
     size = SCALES[scale]
     start = time.perf_counter()
-    fixture = generate(size.distributors, size.customers, size.products)
+    fixture = ingest_merchant(size.distributors, size.customers, size.products)
     elapsed = time.perf_counter() - start
     print(f"merchant {fixture.merchant_id}: {size.distributors:,} distributors ready in {elapsed:.1f}s")
     rows = measure(fixture, seconds=size.seconds)
@@ -613,8 +392,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     args = parser.parse_args()
-
-    from bench.common import report, setup_django
 
     setup_django()
     rows = run(args.scale)

@@ -3,8 +3,8 @@
     .venv/bin/python bench/network.py [--distributors 100000] [--samples 300]
 
 Network: a random recursive tree (each distributor's inviter drawn uniformly among the earlier ones),
-so a few early nodes have huge teams and depth grows
-like log(n). Generated once per size in its own database (<DATABASE_URL db>_bench) and reused.
+so a few early nodes have huge teams and depth grows like log(n) (`bench.fixtures.distributor_tree`).
+Generated once per size in its own database (<DATABASE_URL db>_bench) and reused.
 
 Scenarios (median of `samples` random distributors):
 * upline 3: the inviter, theirs and theirs (what commission attribution needs). Ours: load the row and
@@ -19,88 +19,24 @@ Scenarios (median of `samples` random distributors):
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import random
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCH_SLUG_PREFIX = "bench-network-"
-
-
-def generate(n: int, *, slug: str | None = None, seed: int = 7):
-    """A merchant with `n` active distributors in a random recursive tree (set-based SQL, seconds)."""
-    from django.db import connection, transaction
-
-    from distribution.auth import Actor
-    from distributors.models import Distributor
-    from merchants.models import Merchant
-    from merchants.services.lifecycle import merchant_create
-    from tests.factories import UserFactory
-
-    slug = slug or f"{BENCH_SLUG_PREFIX}{n}"
-    merchant = Merchant.objects.filter(slug=slug).first()
-    if merchant is not None and Distributor.objects.for_merchant(merchant).count() == n:
-        return merchant
-    with transaction.atomic():
-        if merchant is None:
-            merchant = merchant_create(
-                name=slug, slug=slug, owner=UserFactory(username=f"{slug}-owner"), actor=Actor.system("bench")
-            )
-        Distributor.objects.for_merchant(merchant).delete()
-        table = Distributor._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT setseed(%s)", [seed / 1000])
-            # parent of node g (1-based) is uniform among 1..g-1; paths by a recursive walk from the roots
-            cursor.execute(
-                f"""
-                CREATE TEMP TABLE bench_tree ON COMMIT DROP AS
-                SELECT g AS node, CASE WHEN g = 1 THEN NULL
-                                       ELSE 1 + floor(random() * (g - 1))::int END AS parent
-                  FROM generate_series(1, %s) g;
-                CREATE INDEX ON bench_tree (parent);
-                CREATE TEMP TABLE bench_paths ON COMMIT DROP AS
-                WITH RECURSIVE p AS (
-                    SELECT node, ARRAY[]::int[] AS ancestors FROM bench_tree WHERE parent IS NULL
-                    UNION ALL
-                    SELECT t.node, p.ancestors || t.parent FROM bench_tree t JOIN p ON t.parent = p.node)
-                SELECT node, ancestors FROM p;
-                INSERT INTO {table} (merchant_id, external_user_id, invite_code, display_name, status, depth,
-                                     ancestor_ids, level_locked, created_at, updated_at, activated_at,
-                                     phone_encrypted, phone_hash, phone_masked, status_reason, level_lock_reason,
-                                     real_name_encrypted, real_name_masked, id_type, id_number_encrypted,
-                                     id_number_hash, id_number_masked, payout_openid)
-                SELECT %s, 'bench-' || node, upper(substr(md5(%s || node::text), 1, 12)), 'D' || node, 'active',
-                       cardinality(ancestors), '{{}}', false, now(), now(), now(),
-                       '', '', '', '', '', '', '', '', '', '', '', ''
-                  FROM bench_paths ORDER BY node;
-                """,
-                [n, merchant.pk, slug],
-            )
-            # node numbers -> real ids: ids were assigned in node order
-            cursor.execute(f"SELECT min(id) FROM {table} WHERE merchant_id = %s", [merchant.pk])
-            offset = cursor.fetchone()[0] - 1
-            cursor.execute(
-                f"""
-                UPDATE {table} d
-                   SET ancestor_ids = (SELECT coalesce(array_agg(a + %s ORDER BY o), '{{}}')
-                                         FROM unnest(p.ancestors) WITH ORDINALITY AS u(a, o)),
-                       inviter_id = CASE WHEN cardinality(p.ancestors) = 0 THEN NULL
-                                         ELSE p.ancestors[cardinality(p.ancestors)] + %s END
-                  FROM bench_paths p
-                 WHERE d.merchant_id = %s AND d.id = p.node + %s
-                """,
-                [offset, offset, merchant.pk, offset],
-            )
-    from bench.common import owner_analyze
-
-    owner_analyze(table)
-    return merchant
+from bench import generate
+from bench.common import database_url, owner_connect, report, row, setup_django, timed
+from bench.fixtures import api_key, distributor_tree
+from bench.server import server
 
 
 def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
-    from bench.common import owner_connect, row, timed
+    # after setup_django(): app modules need Django's apps loaded
     from distribution import rls
     from distributors import selectors
     from distributors.models import Distributor
@@ -210,14 +146,9 @@ def measure(merchant, *, samples: int, seed: int = 11) -> list[dict]:
 
 def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
     """`GET /api/v1/distributors/{id}` (the distributor, their 3-level upline and team counts by depth) on
-    the real server (bench/ingest.py's gunicorn, production settings), one client on a keep-alive
+    the real server (bench/server.py's gunicorn, production settings), one client on a keep-alive
     connection, next to the same two statements by hand (the row with its upline, the team aggregate)."""
-    import http.client
-    from urllib.parse import urlsplit
-
-    from bench import ingest
-    from bench.common import database_url, owner_connect, row, timed
-    from distributors.models import Distributor
+    from distributors.models import Distributor  # after setup_django(): app modules need Django's apps loaded
 
     table = Distributor._meta.db_table
     ids = list(Distributor.objects.for_merchant(merchant).order_by("id").values_list("id", flat=True))
@@ -247,7 +178,7 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
             )
             return cursor.fetchall()
 
-    with ingest.server(database_url()) as base, ingest.api_key(merchant.pk) as key:
+    with server(database_url()) as base, api_key(merchant.pk) as key:
         address = urlsplit(base)
         client = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
         headers = {"X-Api-Key": key, "Accept": "application/json"}
@@ -285,8 +216,6 @@ def measure_api(merchant, *, samples: int, seed: int = 13) -> list[dict]:
 
 def run(scale: str = "small") -> list[dict]:
     """On the generated merchant's tree (bench/generate.py)."""
-    from bench import generate
-
     merchant = generate.generate(scale)
     samples = 500 if scale in ("full", "huge") else 200
     return measure(merchant, samples=samples) + measure_api(merchant, samples=samples)
@@ -298,13 +227,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
 
-    from bench.common import report, setup_django
-
     setup_django()
-    import time
-
     start = time.perf_counter()
-    merchant = generate(args.distributors)
+    merchant = distributor_tree(args.distributors)
     print(f"network of {args.distributors} distributors ready in {time.perf_counter() - start:.1f}s")
     report("network", measure(merchant, samples=args.samples), {"distributors": args.distributors})
 

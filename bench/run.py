@@ -20,6 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import generate
+from bench.common import RESULTS, machine_facts, print_table, setup_django
+
 SCENARIOS = ["ingest", "settlement", "tiers", "network", "celery_throughput"]
 
 
@@ -33,13 +36,9 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
 
-    from bench.common import RESULTS, machine_facts, print_table, setup_django
-
     setup_django()
     facts = machine_facts()
     print(f"machine: {json.dumps(facts)}", flush=True)
-    from bench import generate
-
     started = time.perf_counter()
     merchant = generate.generate(args.scale, verbose=True)
     print(f"data ({args.scale}): merchant {merchant.slug} ready in {time.perf_counter() - started:.1f}s", flush=True)

@@ -23,8 +23,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from unittest import mock
+
+import psycopg
+from django.db import connection, transaction
+from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import owner_analyze, owner_connect, report, row, setup_django
+from bench.fixtures import distributor_tree
 
 RAW_SETTLE = """
 WITH m AS (
@@ -59,13 +67,9 @@ SELECT count(*) FROM m
 
 def generate(slug: str, lines: int, distributors: int) -> int:
     """A merchant with `lines` due commission lines (+10% not yet due), accrued in the ledger."""
-    from django.db import connection, transaction
+    from commissions.models import CommissionLine  # after setup_django(): app modules need Django's apps loaded
 
-    from bench import network
-
-    merchant = network.generate(distributors, slug=slug)
-    from commissions.models import CommissionLine
-
+    merchant = distributor_tree(distributors, slug=slug)
     if CommissionLine.objects.for_merchant(merchant).count() >= lines:
         return merchant.pk
     orders = (lines * 11 // 10 + 1) // 2
@@ -165,8 +169,6 @@ def generate(slug: str, lines: int, distributors: int) -> int:
                 WHERE a.id = s.account_id""",
             {"m": m},
         )
-    from bench.common import owner_analyze
-
     owner_analyze(
         "commissions_commissionline",
         "settlements_posting",
@@ -179,18 +181,15 @@ def generate(slug: str, lines: int, distributors: int) -> int:
 
 
 def measure(ours_id: int, raw_id: int) -> list[dict]:
-    from bench.common import owner_connect, row
+    # after setup_django(): app modules need Django's apps loaded
     from commissions.models import CommissionLine
+    from distribution import outbox, rls
     from distribution.auth import Actor
     from ledger.checks import ledger_problems
     from merchants.models import Merchant
     from settlements.services import runs
 
-    due = CommissionLine.objects.for_merchant(ours_id).filter(status="confirmed", unlock_at__lte=time_now()).count()
-    from unittest import mock
-
-    from distribution import outbox, rls
-
+    due = CommissionLine.objects.for_merchant(ours_id).filter(status="confirmed", unlock_at__lte=timezone.now()).count()
     start = time.perf_counter()
     # as the settlement worker runs it: the application's role, in the merchant's row-level-security context
     with rls.merchant(ours_id):
@@ -231,8 +230,6 @@ def run(scale: str = "small") -> list[dict]:
 def drop_merchants(merchant_ids: list[int]) -> None:
     """Remove what a run generated. The ledger's rows are immutable to the application, so this goes
     around its triggers as the owner (a superuser), which only a benchmark database may do."""
-    import psycopg
-
     try:
         _drop(merchant_ids)
     except psycopg.Error as exc:  # not a superuser: leave them (they are only disk space)
@@ -240,8 +237,6 @@ def drop_merchants(merchant_ids: list[int]) -> None:
 
 
 def _drop(merchant_ids: list[int]) -> None:
-    from bench.common import owner_connect
-
     with owner_connect() as conn:
         with conn.transaction(), conn.cursor() as c:
             c.execute("SET LOCAL session_replication_role = replica")  # no triggers: immutable postings, FKs
@@ -260,23 +255,13 @@ def _drop(merchant_ids: list[int]) -> None:
         )
 
 
-def time_now():
-    from django.utils import timezone
-
-    return timezone.now()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--distributors", type=int, default=100_000)
     args = parser.parse_args()
 
-    from bench.common import report, setup_django
-
     setup_django()
-    from django.db import connection
-
     with connection.cursor() as c:
         c.execute("SET statement_timeout = 0")
     start = time.perf_counter()

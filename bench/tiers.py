@@ -23,9 +23,18 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
+from unittest import mock
+
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import generate
+from bench.common import owner_connect, report, row, setup_django
 
 RAW_RECALCULATE = """
 WITH o AS (
@@ -100,8 +109,7 @@ SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM changed)
 
 def reset(merchant_id: int) -> None:
     """Everyone back on the default level, no history, no runs."""
-    from django.db import transaction
-
+    # after setup_django(): app modules need Django's apps loaded
     from distributors.models import Distributor, Level, LevelChange
     from tiers.models import TierRun
 
@@ -113,16 +121,13 @@ def reset(merchant_id: int) -> None:
 
 
 def levels(merchant_id: int) -> dict[int, int]:
-    from distributors.models import Distributor
+    from distributors.models import Distributor  # after setup_django(): app modules need Django's apps loaded
 
     return dict(Distributor.objects.for_merchant(merchant_id).values_list("id", "level__rank"))
 
 
 def ours(merchant, as_of) -> tuple[float, dict]:
-    from unittest import mock
-
-    from django.test import override_settings
-
+    # after setup_django(): app modules need Django's apps loaded
     from distribution import outbox, rls
     from distributors.services import tiers
 
@@ -137,10 +142,6 @@ def ours(merchant, as_of) -> tuple[float, dict]:
 
 
 def raw(merchant, as_of) -> tuple[float, dict]:
-    from datetime import timedelta
-
-    from bench.common import owner_connect
-
     with owner_connect() as conn:  # by hand, as the tables' owner: no policies
         start = time.perf_counter()
         with conn.transaction(), conn.cursor() as c:
@@ -160,10 +161,9 @@ def raw(merchant, as_of) -> tuple[float, dict]:
 
 
 def measure(merchant, *, repeat: int = 1) -> list[dict]:
-    from django.utils import timezone
-
-    from bench.common import row
+    # after setup_django(): app modules need Django's apps loaded
     from distributors.models import Distributor, LevelChange
+    from orders.models import Order
 
     as_of = timezone.now()
     ours_times, raw_times = [], []
@@ -181,8 +181,6 @@ def measure(merchant, *, repeat: int = 1) -> list[dict]:
         assert levels(merchant.pk) == ours_levels, "the raw statement and the tier run disagree on some level"
         assert ours_history == raw_history, "the raw statement and the tier run wrote different evidence"
     distributors = Distributor.objects.for_merchant(merchant).count()
-    from orders.models import Order
-
     orders = Order.objects.for_merchant(merchant).count()
     counts = ", ".join(f"{rank}: {sum(1 for v in ours_levels.values() if v == rank)}" for rank in range(4))
     print(
@@ -200,8 +198,6 @@ def measure(merchant, *, repeat: int = 1) -> list[dict]:
 
 
 def run(scale: str = "small") -> list[dict]:
-    from bench import generate
-
     merchant = generate.generate(scale)
     return measure(merchant, repeat=3)
 
@@ -210,8 +206,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=["tiny", "small", "full", "huge"], default="small")
     args = parser.parse_args()
-    from bench.common import report, setup_django
-
     setup_django()
     report("tiers", run(args.scale), {"scale": args.scale})
 

@@ -108,6 +108,15 @@ def test_no_import_cycles_between_the_apps_modules():
     assert cycles(import_graph(local_packages())) == []
 
 
+def test_no_import_cycles_in_the_bench_or_the_test_stubs():
+    """The benchmarks (scripts that share data generators and a server launcher, importing one another
+    inside functions too) and the provider stubs under tests/stubs keep the apps' rule."""
+    graph = import_graph(["bench", "tests/stubs"])
+    assert {"bench.fixtures", "bench.server"} <= graph["bench.ingest"]  # the graph sees them
+    assert "tests.stubs.wechatpay.routes" in graph["tests.stubs.wechatpay.faults"]
+    assert cycles(graph) == []
+
+
 def test_the_layer_contracts_hold():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True, check=False

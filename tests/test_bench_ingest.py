@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
-from bench import ingest
+from bench import fixtures, ingest, server
 from commissions.models import CommissionLine
 from ledger.checks import ledger_problems
 from ledger.models import Account
@@ -24,12 +24,12 @@ def test_ingest_benchmark_creates_exactly_the_orders_it_reports_with_two_depths_
     monkeypatch, tmp_path
 ):
     cleaned = []
-    delete_keys = ingest.delete_redis_keys
-    monkeypatch.setattr(ingest, "delete_redis_keys", lambda token: cleaned.append(token) or delete_keys(token))
+    delete_keys = server.delete_redis_keys
+    monkeypatch.setattr(server, "delete_redis_keys", lambda token: cleaned.append(token) or delete_keys(token))
 
-    fixture = ingest.generate(60, 50, 5, slug="bench-ingest-smoke")
+    fixture = fixtures.ingest_merchant(60, 50, 5, slug="bench-ingest-smoke")
     assert fixture.rates == (1000, 500) and len(fixture.skus) == 5
-    assert ingest.generate(60, 50, 5, slug="bench-ingest-smoke") == fixture  # reused, nothing added
+    assert fixtures.ingest_merchant(60, 50, 5, slug="bench-ingest-smoke") == fixture  # reused, nothing added
     orders = Order.objects.for_merchant(fixture.merchant_id)
 
     rows = ingest.measure(fixture, seconds=1, clients=(1, 4), warmup=4, log_path=tmp_path / "server.log")

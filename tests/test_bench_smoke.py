@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import network, settlement
+from bench import fixtures, network, settlement
 from commissions.models import CommissionLine
 from distributors.models import Distributor
 
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_network_benchmark_generates_a_consistent_tree_and_measures_every_scenario():
-    merchant = network.generate(300, slug="bench-smoke")
+    merchant = fixtures.distributor_tree(300, slug="bench-smoke")
     rows = list(Distributor.objects.for_merchant(merchant).order_by("id"))
     assert len(rows) == 300 and rows[0].inviter_id is None and rows[0].ancestor_ids == []
     by_id = {d.pk: d for d in rows}
@@ -48,7 +48,7 @@ def test_a_settlement_benchmark_run_cleans_up_after_itself():
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_network_api_benchmark_reads_through_the_real_server():
-    merchant = network.generate(200, slug="bench-smoke-api")
+    merchant = fixtures.distributor_tree(200, slug="bench-smoke-api")
     rows = network.measure_api(merchant, samples=5)
     assert [r["target"] for r in rows] == [0.10, None]
     assert rows[1]["scenario"] == "API distributor detail of the root (199 in team)"

@@ -22,7 +22,8 @@ from tests.settlements.helpers import (
     settle,
     shop_with_due_commission,
 )
-from tests.stubs.wechatpay_stub import WechatPayStub, make_key_sets
+from tests.stubs.wechatpay.keys import make_key_sets
+from tests.stubs.wechatpay.server import WechatPayStub
 
 pytestmark = pytest.mark.django_db
 

@@ -27,15 +27,9 @@ from settlements.providers.base import (
 from settlements.providers.wechatpay.client import NotificationError, WechatPayClient
 from settlements.providers.wechatpay.transfers import parse_transfer_bill
 from settlements.providers.wechatpay.transport import WechatPayConfig
-from tests.stubs.wechatpay_stub import (
-    DETAILS_DIFFER,
-    ORDER_PROCESSING_MESSAGE,
-    StubKeys,
-    WechatPayStub,
-    make_key_sets,
-    running_wechatpay_stub,
-    unrelated_private_key_pem,
-)
+from tests.stubs.wechatpay.keys import StubKeys, make_key_sets, unrelated_private_key_pem
+from tests.stubs.wechatpay.protocol import DETAILS_DIFFER, ORDER_PROCESSING_MESSAGE
+from tests.stubs.wechatpay.server import WechatPayStub, running_wechatpay_stub
 
 TX = "4208450740201411110007820472"
 ALICE = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"  # a distributor's openid
