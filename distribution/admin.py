@@ -1,4 +1,8 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
@@ -8,13 +12,17 @@ from distribution import outbox, rates
 from distribution.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage
 from distribution.money import format_amount
 
+if TYPE_CHECKING:
+    from django.db.models import Model, QuerySet
+    from django.http import HttpRequest, HttpResponse
+
 
 def money(minor: int | None, currency: str) -> str:
     """An amount as operators read it: `336.00 CNY` (never bare minor units)."""
     return "—" if minor is None else f"{format_amount(minor, currency)} {currency}"
 
 
-def describe_rates(commission_rates: list[dict], currency: str) -> str:
+def describe_rates(commission_rates: list[dict[str, Any]], currency: str) -> str:
     """`depth 1: 10.00 CNY/unit · depth 2: 4.00%`, or `—` when there are none."""
     parts = [
         f"depth {r['depth']}: "
@@ -24,46 +32,52 @@ def describe_rates(commission_rates: list[dict], currency: str) -> str:
     return " · ".join(parts) or "—"
 
 
-class MoneyColumns:
+if TYPE_CHECKING:  # what the mixin's super() calls reach: the ModelAdmin it is mixed into
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class MoneyColumns(_ModelAdmin):
     """Admin columns and read-only fields for amounts, shown as `336.00 CNY` instead of minor units: list
     them in `money_fields` (the currency is the row's `currency`, else its merchant's)."""
 
     money_fields: tuple[str, ...] = ()
 
     @classmethod
-    def _money_column(cls, name: str):
-        def column(obj):
+    def _money_column(cls, name: str) -> Callable[[Any], str]:
+        @admin.display(description=name.replace("_", " "), ordering=name)
+        def column(obj: Any) -> str:
             currency = getattr(obj, "currency", None) or obj.merchant.currency
             return money(getattr(obj, name), currency)
 
-        column.short_description = name.replace("_", " ")
-        column.admin_order_field = name
         column.__name__ = name
         return column
 
-    def _with_money(self, names):
+    def _with_money(self, names: Iterable[Any]) -> list[Any]:
+        """The names, with each of `money_fields` replaced by its column (the admin takes both)."""
         return [self._money_column(n) if isinstance(n, str) and n in self.money_fields else n for n in names]
 
-    def get_list_display(self, request):
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         return self._with_money(super().get_list_display(request))
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         return self._with_money(super().get_readonly_fields(request, obj))
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> list[Any]:
         return self._with_money(super().get_fields(request, obj))
 
 
 class ReadOnlyAdmin(MoneyColumns, admin.ModelAdmin):
     """Operators read these rows; nobody edits them by hand."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -100,7 +114,7 @@ class JobRunAdmin(ReadOnlyAdmin):
     def short_error(self, obj: JobRun) -> str:
         return obj.error[:120]
 
-    def summary(self) -> list[dict]:
+    def summary(self) -> list[Mapping[str, Any]]:
         since = timezone.now() - timedelta(days=1)
         last = JobRun.objects.filter(job=OuterRef("job"), merchant=OuterRef("merchant")).order_by("-started_at")
         last_error = last.filter(status=JobRun.Status.FAILED)
@@ -119,7 +133,7 @@ class JobRunAdmin(ReadOnlyAdmin):
             .order_by("job", "merchant__slug")
         )
 
-    def changelist_view(self, request, extra_context=None):
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         extra_context = {**(extra_context or {}), "summary": self.summary()}
         return super().changelist_view(request, extra_context=extra_context)
 
@@ -131,11 +145,11 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     search_fields = ["task"]
     actions = ["publish_now"]
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return obj is None  # the list's action only
 
     @admin.action(description="Publish now (unsent messages)")
-    def publish_now(self, request, queryset):
+    def publish_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
         sent = sum(
             1 for pk in queryset.filter(published_at__isnull=True).values_list("pk", flat=True) if outbox.publish(pk)
         )

@@ -35,7 +35,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
 
 def audit_record(
     *,
-    merchant,
+    merchant: Any,  # the tenant, an instance of settings.TENANT_MODEL (a model the kernel does not import)
     actor: Actor,
     action: str,
     obj: models.Model | None = None,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from merchants.models import Merchant
+    from distribution.tenancy import Tenant
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class Actor:
 @dataclass(frozen=True)
 class Principal:
     kind: str  # staff | api_key | distributor
-    merchant: Merchant
+    merchant: Tenant
     actor: Actor
     role: str | None = None  # staff and API keys
     external_user_id: str | None = None  # distributor tokens

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from django.apps import apps
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.apps import AppConfig, apps
 from django.core import checks
+
+if TYPE_CHECKING:
+    from django.db.models import Model
 
 
 @checks.register(checks.Tags.models)
-def tenant_models_lead_indexes_with_merchant(app_configs=None, **kwargs):
+def tenant_models_lead_indexes_with_merchant(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.Error]:
     return tenant_index_errors(apps.get_models())
 
 
-def tenant_index_errors(models) -> list[checks.Error]:
+def tenant_index_errors(models: Iterable[type[Model]]) -> list[checks.Error]:
     from distribution.tenancy import TenantModel
 
     errors = []
@@ -20,7 +28,7 @@ def tenant_index_errors(models) -> list[checks.Error]:
             continue
         opts = model._meta
         leading = [idx.fields[0] for idx in opts.indexes if idx.fields]
-        leading += [c.fields[0] for c in opts.constraints if getattr(c, "fields", None)]
+        leading += [names[0] for c in opts.constraints if (names := getattr(c, "fields", None))]
         leading += [fields[0] for fields in opts.unique_together]
         merchant_field = opts.get_field("merchant")
         if merchant_field.unique:

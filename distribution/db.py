@@ -20,11 +20,11 @@ def insert_unless_exists(instance: models.Model, *, unique: Sequence[str]) -> bo
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection=connection) for f in fields]
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields)
-    conflict = ", ".join(qn(meta.get_field(name).column) for name in unique)
+    columns = ", ".join(qn(f.column) for f in fields)  # type: ignore[arg-type]  # concrete: it has a column
+    conflict = ", ".join(qn(meta.get_field(name).column) for name in unique)  # type: ignore[union-attr, arg-type]  # concrete fields
     sql = (  # names from the model's meta, quoted; values bound
         f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
-        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {qn(meta.pk.column)}"
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {qn(meta.pk.column)}"  # type: ignore[arg-type]  # a pk has a column
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, values)

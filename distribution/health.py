@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 
 @require_GET
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
@@ -44,7 +44,7 @@ CHECKS = {"database": _check_database, "migrations": _check_migrations, "redis":
 
 
 @require_GET
-def readyz(request):
+def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, str] = {}
     ok = True
     for name, check in CHECKS.items():

@@ -6,6 +6,7 @@ import inspect
 import time
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -16,14 +17,17 @@ from distribution.models import JobRun
 # Tasks retry only on these (a dropped connection, a failover, a serialization failure), with
 # exponential backoff and a maximum; any other error is a bug and fails the job where operators see it.
 TRANSIENT = (OperationalError, InterfaceError)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 RETRY_TRANSIENT = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 5}
 
 
-def merchant_of_row(model: str, argument: str) -> Callable[[dict], int | None]:
+def merchant_of_row(model: str, argument: str) -> Callable[[dict[str, Any]], int | None]:
     """For `tracked` and `rls.tenant_task`: a task's merchant is its row's (`model` as "app.Model", the row's
     id in the task argument `argument`)."""
 
-    def merchant_of(arguments: dict) -> int | None:
+    def merchant_of(arguments: dict[str, Any]) -> int | None:
         from django.apps import apps
 
         rows = apps.get_model(model).objects.unscoped().filter(pk=arguments[argument])
@@ -32,15 +36,17 @@ def merchant_of_row(model: str, argument: str) -> Callable[[dict], int | None]:
     return merchant_of
 
 
-def tracked(job: str, merchant_of: Callable[[dict], int | None] | None = None) -> Callable:
+def tracked(
+    job: str, merchant_of: Callable[[dict[str, Any]], int | None] | None = None
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Record each call of a task body as a JobRun: merchant from a `merchant_id` argument, or from
     `merchant_of(arguments)`."""
 
-    def decorator(fn: Callable) -> Callable:
+    def decorator(fn: Callable[_P, _R]) -> Callable[_P, _R]:
         signature = inspect.signature(fn)
 
         @wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             from celery import current_task
 
             task_id = getattr(getattr(current_task, "request", None), "id", None) or ""

@@ -6,18 +6,28 @@ from __future__ import annotations
 import os
 import socket
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import F, Q
 from django.utils import timezone
 
+if TYPE_CHECKING:
+    from distribution.tenancy import TenantManager
+
 MAX_ATTEMPTS = 10
+
+
+class RunModel(Protocol):
+    """A run's model (a tenant model of an app above the kernel), with the fields `claim` and `stale` name."""
+
+    objects: TenantManager[Any]
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(model, run_id: int, worker: str, lease: timedelta) -> bool:
+def claim(model: RunModel, run_id: int, worker: str, lease: timedelta) -> bool:
     """Take the run: it is pending, or running under a lapsed lease, or already ours.
 
     The model needs `status` (pending/running/...), `lease_owner`, `heartbeat_at`, `attempts`, `started_at`.
@@ -38,7 +48,7 @@ def claim(model, run_id: int, worker: str, lease: timedelta) -> bool:
     return bool(claimed)
 
 
-def stale(model, lease: timedelta, max_attempts: int = MAX_ATTEMPTS) -> list[int]:
+def stale(model: RunModel, lease: timedelta, max_attempts: int = MAX_ATTEMPTS) -> list[int]:
     """Runs nobody is working on: running with a lapsed lease, or pending and never picked up.
 
     A run taken `max_attempts` times without finishing keeps failing (a bug, not a crash): it is marked

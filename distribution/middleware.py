@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.utils.cache import patch_vary_headers
 
 from distribution import rls
 from distribution.context import new_request_id, request_id_var
+
+_GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 
 class RequestIdMiddleware:
@@ -16,12 +19,12 @@ class RequestIdMiddleware:
 
     header = "X-Request-ID"
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: _GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = new_request_id(request.headers.get(self.header))
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # our own attribute on Django's request
         token = request_id_var.set(request_id)
         try:
             response = self.get_response(request)
@@ -46,15 +49,15 @@ class RequestGuardMiddleware:
     Every answer is in the one error shape, for the API, the login pages and the webhook alike.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: _GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         refusal = self.refusal(request)
         return refusal if refusal is not None else self.get_response(request)
 
     @staticmethod
-    def refusal(request):
+    def refusal(request: HttpRequest) -> JsonResponse | None:
         from distribution.api.errors import error_body, payload_too_large_body
 
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -78,10 +81,10 @@ class TrailingSlashMiddleware:
     `/api/docs`). A GET or HEAD with one is redirected (308) to the path without it; any other method is
     refused with 404 `trailing_slash`, naming the right path, rather than followed with its body again."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: _GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
         if path.startswith("/api/") and path.endswith("/") and len(path) > len("/api/"):
             from django.http import HttpResponsePermanentRedirect
@@ -116,10 +119,10 @@ class ApiResponseHeadersMiddleware:
     PREFIX = "/api/v1/"
     CREDENTIAL_HEADERS = ("Authorization", "X-Api-Key", "Cookie")
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: _GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if request.path.startswith(self.PREFIX):
             response["Cache-Control"] = "no-store"
@@ -134,10 +137,10 @@ class TenantContextMiddleware:
 
     ADMIN_PREFIX = "/admin/"
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: _GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         with rls.scope():
             if request.path.startswith(self.ADMIN_PREFIX) and _is_operator(request):
                 with rls.bypass():
@@ -145,6 +148,6 @@ class TenantContextMiddleware:
             return self.get_response(request)
 
 
-def _is_operator(request) -> bool:
+def _is_operator(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_active and user.is_staff)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,7 +14,7 @@ from distribution.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task: str, *args, **kwargs) -> OutboxMessage:
+def enqueue(task: str, *args: Any, **kwargs: Any) -> OutboxMessage:
     """Queue `task` to run once the current transaction commits (or now, outside one)."""
     message = OutboxMessage.objects.create(task=task, args=list(args), kwargs=kwargs)
     transaction.on_commit(lambda: publish(message.pk))

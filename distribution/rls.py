@@ -30,9 +30,16 @@ import inspect
 import logging
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from django.apps import AppConfig
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
 logger = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 POLICY = "tenant_isolation"
 MERCHANT_SETTING = "app.merchant_id"
@@ -78,7 +85,7 @@ def _in_state(state: State) -> Iterator[None]:
         _state.reset(token)
 
 
-def scope():
+def scope() -> contextlib._GeneratorContextManager[None]:
     """A fresh, fail-closed state for one request or task; the state before it is restored afterwards."""
     return _in_state(NOTHING)
 
@@ -88,12 +95,12 @@ def use_merchant(merchant_id: int) -> None:
     _state.set(State(int(merchant_id), False))
 
 
-def merchant(merchant_id: int):
+def merchant(merchant_id: int) -> contextlib._GeneratorContextManager[None]:
     """This merchant's rows only, inside the block."""
     return _in_state(State(int(merchant_id), False))
 
 
-def bypass():
+def bypass() -> contextlib._GeneratorContextManager[None]:
     """Every merchant's rows, inside the block (or the decorated function): the one way to cross tenants on
     purpose."""
     return _in_state(BYPASS)
@@ -106,16 +113,18 @@ def process_bypass() -> None:
 
 
 # --- tasks --------------------------------------------------------------------------------------------
-def tenant_task(merchant_of: Callable[[dict[str, Any]], int | None] | None = None) -> Callable:
+def tenant_task(
+    merchant_of: Callable[[dict[str, Any]], int | None] | None = None,
+) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
     """Run a task body in its merchant's context: its `merchant_id` argument, or `merchant_of(arguments)`
     (which may read the task's own row under the bypass to find it). With no merchant found, the body runs
     in the fail-closed state and sees nothing."""
 
-    def decorator(fn: Callable) -> Callable:
+    def decorator(fn: Callable[_P, _R]) -> Callable[_P, _R]:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
             arguments = signature.bind_partial(*args, **kwargs).arguments
             with scope():
                 if merchant_of is None:
@@ -127,33 +136,33 @@ def tenant_task(merchant_of: Callable[[dict[str, Any]], int | None] | None = Non
                     use_merchant(merchant_id)
                 return fn(*args, **kwargs)
 
-        wrapper.tenant_context = "merchant"
+        wrapper.tenant_context = "merchant"  # type: ignore[attr-defined]  # a mark on the function, read by a test
         return wrapper
 
     return decorator
 
 
-def platform_task(fn: Callable) -> Callable:
+def platform_task(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """A task that works across merchants (a sweep, a fan-out, a cleanup): its body runs under the bypass."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with scope(), bypass():
             return fn(*args, **kwargs)
 
-    wrapper.tenant_context = "platform"
+    wrapper.tenant_context = "platform"  # type: ignore[attr-defined]  # a mark on the function, read by a test
     return wrapper
 
 
-def no_tenant_data(fn: Callable) -> Callable:
+def no_tenant_data(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """A task that reads no tenant table (a ping, the outbox, job records): it runs fail-closed."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         with scope():
             return fn(*args, **kwargs)
 
-    wrapper.tenant_context = "none"
+    wrapper.tenant_context = "none"  # type: ignore[attr-defined]  # a mark on the function, read by a test
     return wrapper
 
 
@@ -182,7 +191,7 @@ def policy_sql(table: str, column: str, quote: Callable[[str], str]) -> list[str
     ]
 
 
-def ensure_policies(connection) -> int:
+def ensure_policies(connection: BaseDatabaseWrapper) -> int:
     """Enable row-level security with the tenant policy on every tenant table (as the tables' owner).
     Idempotent; returns the number of tables."""
     tables = tenant_tables()
@@ -206,13 +215,13 @@ def grant_sql(role: str, quote: Callable[[str], str]) -> list[str]:
     ]
 
 
-def role_exists(connection, role: str) -> bool:
+def role_exists(connection: BaseDatabaseWrapper, role: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
         return cursor.fetchone() is not None
 
 
-def create_app_role(connection, role: str, password: str = "") -> None:
+def create_app_role(connection: BaseDatabaseWrapper, role: str, password: str = "") -> None:
     """The application's login role: no superuser, no BYPASSRLS, owns nothing (made if missing)."""
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
@@ -228,7 +237,7 @@ def create_app_role(connection, role: str, password: str = "") -> None:
             cursor.execute(statement)
 
 
-def grant_app_role(connection, role: str) -> bool:
+def grant_app_role(connection: BaseDatabaseWrapper, role: str) -> bool:
     """Grants for the application role on every table (after a migration made new ones), if it exists."""
     if not role or not role_exists(connection, role):
         return False
@@ -238,7 +247,7 @@ def grant_app_role(connection, role: str) -> bool:
     return True
 
 
-def owns_tables(connection) -> bool:
+def owns_tables(connection: BaseDatabaseWrapper) -> bool:
     """Whether this session may alter the tenant tables (it is their owner, or a member of the owner)."""
     from django.apps import apps
     from django.conf import settings
@@ -254,7 +263,7 @@ def owns_tables(connection) -> bool:
     return bool(row and row[0])
 
 
-def after_migrate(sender, using: str = "default", **kwargs) -> None:
+def after_migrate(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     """post_migrate: policies on every tenant table, grants for the application role. Runs once per migrate
     (for the kernel app's signal), as the tables' owner."""
     from django.conf import settings

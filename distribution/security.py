@@ -9,9 +9,10 @@ and proves nothing). With the default of 0 the header is ignored, so rotating it
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 
@@ -22,7 +23,7 @@ def _address(value: str | None) -> str | None:
         return None
 
 
-def client_ip(request) -> str | None:
+def client_ip(request: HttpRequest) -> str | None:
     """The client's address, or None when the request has none (an internal request, a unix socket)."""
     remote = _address(request.META.get("REMOTE_ADDR"))
     trusted = settings.TRUSTED_PROXY_COUNT
@@ -35,7 +36,7 @@ def client_ip(request) -> str | None:
     return _address(forwarded[-min(trusted, len(forwarded))]) or remote
 
 
-def login_username(request, credentials: dict | None = None) -> str:
+def login_username(request: HttpRequest | None, credentials: dict[str, Any] | None = None) -> str:
     """The username a login attempt is counted under (django-axes): as given, cut to a username's length
     (150), so that a 15 KB "username" is counted, not a database error."""
     if credentials is not None:
@@ -45,12 +46,15 @@ def login_username(request, credentials: dict | None = None) -> str:
     return str(value or "").replace("\x00", "")[:150]
 
 
-def login_lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+def login_lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
     """django-axes calls this once a username or an address has failed LOGIN_FAILURE_LIMIT times: a 429 with
     Retry-After, in the API's error shape for the API and as a page for the admin and browser logins."""
     minutes = settings.LOGIN_LOCKOUT_MINUTES
     message = f"Too many failed logins for this account or address: try again in {minutes} minutes."
     retry_after = str(minutes * 60)
+    response: HttpResponse
     if request.path.startswith("/api/v1/"):
         from distribution.api.errors import error_body
 

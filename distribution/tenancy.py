@@ -6,27 +6,40 @@ the admin) is spelled `Model.objects.unscoped()` so that it can be found with gr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, Self, TypeVar
 
 from django.db import models
 
-if TYPE_CHECKING:
-    from merchants.models import Merchant
+_M = TypeVar("_M", bound=models.Model)
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_merchant(self, merchant: Merchant | int) -> TenantQuerySet:
+class Tenant(Protocol):
+    """What the kernel reads of a merchant: an instance of settings.TENANT_MODEL, a model of an app above the
+    kernel (so the kernel names no class of it)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def currency(self) -> str: ...
+
+
+class TenantQuerySet(models.QuerySet[_M]):
+    def for_merchant(self, merchant: Tenant | int) -> Self:
         merchant_id = merchant if isinstance(merchant, int) else merchant.pk
         if merchant_id is None:
             raise ValueError("for_merchant() needs a saved merchant")
         return self.filter(merchant_id=merchant_id)
 
-    def unscoped(self) -> TenantQuerySet:
+    def unscoped(self) -> Self:
         """All merchants' rows, on purpose (platform jobs, operators)."""
         return self.all()
 
 
-class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+_TenantManagerBase = models.Manager.from_queryset(TenantQuerySet)  # named, so that mypy's django plugin reads it
+
+
+class TenantManager(_TenantManagerBase[_M]):
     pass
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -21,12 +21,12 @@ logger = logging.getLogger("distribution.api")
 class IdempotentReplay(Exception):
     """Raised when a request repeats an earlier one: the stored response is answered again."""
 
-    def __init__(self, status: int, body: Any):
+    def __init__(self, status: int | None, body: Any) -> None:
         self.status = status
         self.body = body
 
 
-def error_body(code: str, message: str, fields: dict | None = None, **extra: Any) -> dict:
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
 
@@ -42,7 +42,7 @@ def _flatten(detail: Any) -> Any:
 _RENAMED_CODES = {"parse_error": "malformed_request", "error": "bad_request"}
 
 
-def exception_handler(exc: Exception, context: dict) -> Response:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, IdempotentReplay):
         return Response(exc.body, status=exc.status, headers={"Idempotent-Replayed": "true"})
 
@@ -77,10 +77,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         code = getattr(exc.detail, "code", None) or exc.default_code
         code = _RENAMED_CODES.get(code, code)
         headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = exc.auth_header
-        if getattr(exc, "wait", None) is not None:
-            headers["Retry-After"] = str(int(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)  # the challenge DRF sets on a 401
+        if auth_header:
+            headers["WWW-Authenticate"] = auth_header
+        wait = getattr(exc, "wait", None)  # a throttle's seconds to wait
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait))
         message = exc.detail if isinstance(exc.detail, str) else "The request is invalid."
         return Response(error_body(code, str(message)), status=exc.status_code, headers=headers)
 
@@ -88,24 +90,24 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     return Response(error_body("internal_error", "An internal error occurred."), status=500)
 
 
-def payload_too_large_body() -> dict:
+def payload_too_large_body() -> dict[str, Any]:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return error_body("payload_too_large", f"The request body is larger than {limit} bytes.")
 
 
-def json_404(request, exception=None):
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
-def json_500(request):
+def json_500(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("internal_error", "An internal error occurred."), status=500)
 
 
-def json_400(request, exception=None):
+def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(payload_too_large_body(), status=413)
     return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 
-def json_403(request, exception=None):
+def json_403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)

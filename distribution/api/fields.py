@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -14,8 +16,11 @@ from rest_framework import serializers
 from distribution import identifiers, money
 from distribution.inputs import is_ascii_integer
 
+if TYPE_CHECKING:
+    from distribution.tenancy import Tenant, TenantModel, TenantQuerySet
 
-def merchant_from_context(context: dict):
+
+def merchant_from_context(context: Mapping[str, Any]) -> Tenant | None:
     merchant = context.get("merchant")
     if merchant is None:
         request = context.get("request")
@@ -40,7 +45,9 @@ class MoneyField(serializers.Field):
         "max_value": "Must be at most {max_value}.",
     }
 
-    def __init__(self, *, min_value: int | None = None, max_value: int | None = money.MAX_AMOUNT, **kwargs):
+    def __init__(
+        self, *, min_value: int | None = None, max_value: int | None = money.MAX_AMOUNT, **kwargs: Any
+    ) -> None:
         self.min_value = min_value
         self.max_value = max_value
         super().__init__(**kwargs)
@@ -52,7 +59,7 @@ class MoneyField(serializers.Field):
         merchant = merchant_from_context(self.context)
         return merchant.currency if merchant is not None else "CNY"
 
-    def to_internal_value(self, data) -> int:
+    def to_internal_value(self, data: Any) -> int:
         # A string in the documented shape, ASCII digits only: no JSON number ("1E-999999999", 12.5), no
         # exponent, sign, underscore, padding or other digits ("1e3", "+12", "1_000.00", " 12", "１２").
         if not isinstance(data, str) or not MONEY_STRING.fullmatch(data):
@@ -78,7 +85,7 @@ class IntegerField(serializers.IntegerField):
     """A whole number: a JSON integer or a string of ASCII digits ("12", "-3"). DRF's own field also takes
     12.0, " 12", "+12", "1_000" and "１２" (int() does); this one refuses them."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not (isinstance(data, int) or is_ascii_integer(data)):
             self.fail("invalid")
         return super().to_internal_value(data)
@@ -97,11 +104,11 @@ class DateTimeField(serializers.DateTimeField):
     EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
     LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
-    def __init__(self, *, future_limit: timedelta | None = None, **kwargs):
+    def __init__(self, *, future_limit: timedelta | None = None, **kwargs: Any) -> None:
         self.future_limit = future_limit
         super().__init__(**kwargs)
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> datetime:
         if isinstance(value, str) and (not value.isascii() or len(value) > 64):
             self.fail("ascii")
         parsed = super().to_internal_value(value)
@@ -116,11 +123,11 @@ class PhoneField(serializers.CharField):
     """A phone number in any usual spelling ('+86 137-0000-1111', full-width or other digits), returned in
     its canonical form ('13700001111', distribution.identifiers)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 40)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data) -> str:
+    def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
         if value == "":
             return value
@@ -134,7 +141,7 @@ class PhoneField(serializers.CharField):
 class BasisPointsField(IntegerField):
     """A rate in basis points: 1000 = 10%."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 0)
         kwargs.setdefault("max_value", money.BASIS_POINTS)
         super().__init__(**kwargs)
@@ -152,19 +159,19 @@ class TenantRelatedField(serializers.RelatedField):
         "incorrect_type": "Incorrect type.",
     }
 
-    def __init__(self, *, model, slug_field: str = "pk", **kwargs):
+    def __init__(self, *, model: type[TenantModel], slug_field: str = "pk", **kwargs: Any) -> None:
         self.model = model
         self.slug_field = slug_field
         kwargs["queryset"] = model.objects.none()  # DRF wants one; get_queryset() scopes the real one
         super().__init__(**kwargs)
 
-    def get_queryset(self):
+    def get_queryset(self) -> TenantQuerySet[Any]:
         merchant = merchant_from_context(self.context)
         if merchant is None:
             raise ImproperlyConfigured("TenantRelatedField needs the merchant in the serializer context")
         return self.model.objects.for_merchant(merchant)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, (bool, dict, list)) or data is None:
             self.fail("incorrect_type")
         if self.slug_field == "pk":
@@ -183,7 +190,7 @@ class TenantRelatedField(serializers.RelatedField):
         except (self.model.DoesNotExist, ValueError, TypeError):
             self.fail("does_not_exist")
 
-    def to_representation(self, value):
+    def to_representation(self, value: Any) -> Any:
         return getattr(value, self.slug_field)
 
 
@@ -195,7 +202,7 @@ class SecretField(serializers.CharField):
     (distribution.idempotency.storable), so a replay returns the object and says the secret is not repeated.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("allow_null", True)
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
@@ -211,5 +218,5 @@ class SecretField(serializers.CharField):
 class SecretWithheldField(serializers.ReadOnlyField):
     """False in the response that shows a secret; true (with the secret null) in its stored replay."""
 
-    def get_attribute(self, instance) -> bool:
+    def get_attribute(self, instance: Any) -> bool:
         return False

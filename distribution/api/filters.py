@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
@@ -12,11 +13,14 @@ from django_filters.rest_framework import DjangoFilterBackend
 from distribution.inputs import is_ascii_integer
 from distribution.tenancy import TenantModel
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+
 
 class StrictBooleanField(forms.NullBooleanField):
     widget = forms.TextInput
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> bool | None:  # type: ignore[override]  # None too, as NullBooleanField
         if value in (None, ""):
             return None
         if value in (True, "true", "True", "1"):
@@ -25,7 +29,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return False
         raise forms.ValidationError("Use true or false.", code="invalid")
 
-    def validate(self, value):
+    def validate(self, value: Any) -> None:
         pass
 
 
@@ -36,7 +40,7 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
     """ISO 8601 with any offset, handed to the database in UTC (PostgreSQL refuses offsets past ±15:59)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime | None:
         if isinstance(value, str) and not value.isascii():
             raise forms.ValidationError("Use an ISO 8601 date and time in ASCII digits.", code="invalid")
         parsed = super().to_python(value)
@@ -55,7 +59,7 @@ class DateTimeFilter(django_filters.IsoDateTimeFilter):
 class AsciiIntegerField(forms.IntegerField):
     """A whole number in ASCII digits (forms.IntegerField also reads "１２", " 12" and "1_000")."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> int | None:
         if value in self.empty_values:
             return None
         if not is_ascii_integer(value):
@@ -71,7 +75,7 @@ class ScopedModelChoiceField(forms.ModelChoiceField):
     """An object's id, looked up in the caller's merchant only: another merchant's id and an id that does
     not exist get the same answer (a 400 naming the filter)."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> models.Model | None:
         if value in self.empty_values:
             return None
         if not is_ascii_integer(value):
@@ -82,12 +86,13 @@ class ScopedModelChoiceField(forms.ModelChoiceField):
 class ScopedModelChoiceFilter(django_filters.ModelChoiceFilter):
     field_class = ScopedModelChoiceField
 
-    def __init__(self, *args, model, **kwargs):
-        def scoped(request):
+    def __init__(self, *args: Any, model: type[models.Model], **kwargs: Any) -> None:
+        def scoped(request: Request | None) -> models.QuerySet[Any]:
             merchant = getattr(getattr(request, "auth", None), "merchant", None)
-            if merchant is None:  # no caller (schema generation): nothing to choose from
-                return model.objects.none()
-            return model.objects.for_merchant(merchant) if issubclass(model, TenantModel) else model.objects.none()
+            # no caller (schema generation), or not a tenant's model: nothing to choose from
+            if merchant is not None and issubclass(model, TenantModel):
+                return model.objects.for_merchant(merchant)
+            return model.objects.none()  # type: ignore[attr-defined]  # a related model is concrete: it has objects
 
         kwargs["queryset"] = scoped
         super().__init__(*args, **kwargs)

@@ -1,6 +1,8 @@
 import json
 import re
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 from rest_framework import parsers
@@ -19,13 +21,15 @@ class JSONParser(parsers.JSONParser):
     """JSON with numbers that have a fraction parsed as `Decimal`: a float never reaches money code. A body
     that is not JSON, or nests deeper than MAX_DEPTH, is a 400 `invalid_json`."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         parser_context = parser_context or {}
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         return loads(stream.read(), encoding=encoding)
 
 
-def loads(raw: bytes, *, encoding: str = "utf-8"):
+def loads(raw: bytes, *, encoding: str = "utf-8") -> Any:
     """The one JSON decoding of request bodies (the API and the signed webhook)."""
     try:
         data = json.loads(raw.decode(encoding), parse_float=Decimal, parse_constant=_refuse)
@@ -42,7 +46,7 @@ def loads(raw: bytes, *, encoding: str = "utf-8"):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _shape_problem(data, limit: int) -> str | None:
+def _shape_problem(data: Any, limit: int) -> str | None:
     """Nesting deeper than `limit`, or a lone surrogate (`"\\ud800"`) in a string or a key: JSON allows the
     escape, but it is no character, and no database, log or answer can hold it."""
     stack = [(data, 1)]
@@ -64,5 +68,5 @@ def _shape_problem(data, limit: int) -> str | None:
     return None
 
 
-def _refuse(name: str):
+def _refuse(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")

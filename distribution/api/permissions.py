@@ -1,19 +1,27 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
 from rest_framework import permissions
 
 from distribution.auth import Principal
 from distribution.errors import PermissionDenied
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
 SAFE_METHODS = permissions.SAFE_METHODS
 
 
 class IsMerchantPrincipal(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         principal = request.auth
         return isinstance(principal, Principal) and principal.kind in {"staff", "api_key"}
 
 
 class IsDistributorPrincipal(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         principal = request.auth
         return isinstance(principal, Principal) and principal.kind == "distributor"
 
@@ -24,11 +32,11 @@ class RolePermission(permissions.BasePermission):
 
     message = "Your role does not allow this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: Any) -> bool:  # view: a MerchantApi (permission_for)
         needed = view.permission_for(request.method)
-        if needed is None or request.auth.has_permission(needed):
+        principal = cast(Principal, request.auth)  # IsMerchantPrincipal, before this, let only a Principal in
+        if needed is None or principal.has_permission(needed):
             return True
-        principal = request.auth
         who = "API key" if principal.kind == "api_key" else "role"
         raise RoleNotAllowed(
             f"This needs the permission '{needed}', which your {who}'s role '{principal.role}' does not have: "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from distribution import rates
@@ -17,7 +19,7 @@ class CommissionRateSerializer(serializers.Serializer):
     rate_bps = BasisPointsField(required=False, allow_null=True, default=None)
     amount = MoneyField(min_value=0, required=False, allow_null=True, default=None)
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["mode"] == rates.PERCENT:
             if attrs["rate_bps"] is None:
                 raise serializers.ValidationError({"rate_bps": "Required for a percent rate."})
@@ -36,11 +38,11 @@ class CommissionRatesField(serializers.ListField):
 
     child = CommissionRateSerializer()
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", len(rates.DEPTHS))
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
         value = super().to_internal_value(data)
         depths = [rate["depth"] for rate in value]
         if len(depths) != len(set(depths)):

@@ -3,10 +3,12 @@ and the security schemes of our authentication classes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.plumbing import get_doc
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import Direction, OpenApiParameter
 from rest_framework import serializers
 
 from distribution.api.summaries import DESCRIPTIONS, SUMMARIES
@@ -17,7 +19,7 @@ from distribution.idempotency import HEADER
 class ErrorDetail(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.JSONField())
+    fields = serializers.DictField(child=serializers.JSONField())  # type: ignore[assignment]  # a field, not .fields
 
 
 class ErrorResponse(serializers.Serializer):
@@ -39,10 +41,10 @@ ERROR_STATUS_CODES = {str(status) for status in range(400, 600)}
 
 
 class AutoSchema(BaseAutoSchema):
-    def get_summary(self):
+    def get_summary(self) -> str | None:
         return SUMMARIES.get((self.method.lower(), self.path))
 
-    def get_description(self):
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
         """The method's docstring, else the view's own (never one inherited from a base class)."""
         method = getattr(self.view, self.method.lower(), None)
         own = type(self.view).__dict__.get("__doc__")
@@ -52,7 +54,7 @@ class AutoSchema(BaseAutoSchema):
             or DESCRIPTIONS.get((self.method.lower(), self.path), "")
         )
 
-    def get_override_parameters(self):
+    def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
         if self.method in getattr(self.view, "idempotent_methods", ()) and self.view.get_authenticators():
             params.append(
@@ -67,7 +69,7 @@ class AutoSchema(BaseAutoSchema):
             )
         return params
 
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction=direction)
         for code in _ERROR_STATUSES.get(self.method, ()):
             if code not in responses:
@@ -88,7 +90,7 @@ class StaffTokenScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.authentication.StaffTokenAuthentication"
     name = "StaffToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: BaseAutoSchema) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer"}
 
 
@@ -96,7 +98,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.authentication.MerchantAPIKeyAuthentication"
     name = "ApiKey"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: BaseAutoSchema) -> dict[str, Any]:
         return {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
 
 
@@ -104,7 +106,7 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.authentication.StaffSessionAuthentication"
     name = "StaffSession"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: BaseAutoSchema) -> dict[str, Any]:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
@@ -112,7 +114,7 @@ class PlatformKeyScheme(OpenApiAuthenticationExtension):
     target_class = "merchants.authentication.PlatformKeyAuthentication"
     name = "PlatformKey"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: BaseAutoSchema) -> dict[str, Any]:
         return {"type": "apiKey", "in": "header", "name": "X-Platform-Key"}
 
 
@@ -120,14 +122,14 @@ class DistributorTokenScheme(OpenApiAuthenticationExtension):
     target_class = "distributors.authentication.DistributorTokenAuthentication"
     name = "DistributorToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: BaseAutoSchema) -> dict[str, Any]:
         return {"type": "http", "scheme": "bearer"}
 
 
 class TenantRelatedFieldScheme(OpenApiSerializerFieldExtension):
     target_class = "distribution.api.fields.TenantRelatedField"
 
-    def map_serializer_field(self, auto_schema, direction):
+    def map_serializer_field(self, auto_schema: BaseAutoSchema, direction: Direction) -> dict[str, Any]:
         if self.target.slug_field == "pk":
             return {"type": "integer", "description": "An id of the caller's merchant."}
         return {"type": "string", "description": f"A {self.target.slug_field} of the caller's merchant."}

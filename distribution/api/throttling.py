@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -8,6 +10,12 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from distribution.security import client_ip
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from distribution.auth import Principal
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -39,7 +47,7 @@ def consume(scope: str, ident: str) -> tuple[bool, float]:
     rate = api_settings.DEFAULT_THROTTLE_RATES[scope]  # read per request: settings can change
     if rate is None:
         return True, 0.0
-    limit, duration = parse_rate(rate)
+    limit, duration = parse_rate(rate)  # type: ignore[arg-type]  # a rate is a string; the stubs say a number
     key = cache.make_key(f"throttle:{scope}:{ident}")
     client = _redis()
     pipe = client.pipeline(transaction=True)
@@ -60,7 +68,7 @@ def enforce(scope: str, ident: str) -> None:
         raise Throttled(wait=retry_after)
 
 
-def principal_ident(principal) -> str:
+def principal_ident(principal: Principal) -> str:
     """A credential's bucket: always inside its merchant (app user ids and staff ids repeat across merchants)."""
     return f"m{principal.merchant.pk}:{principal.actor.kind}:{principal.actor.id}"
 
@@ -73,9 +81,9 @@ class PrincipalRateThrottle(BaseThrottle):
     that TRUSTED_PROXY_COUNT allows us to believe (distribution.security.client_ip).
     """
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         scope = getattr(view, "throttle_scope", None) or "anon"
-        principal = getattr(request, "auth", None)
+        principal: Any = getattr(request, "auth", None)  # what the authentication set: a Principal has a merchant
         ident = principal_ident(principal) if getattr(principal, "merchant", None) else f"ip:{client_ip(request)}"
         allowed, self.retry_after = consume(scope, ident)
         return allowed

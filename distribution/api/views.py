@@ -4,7 +4,7 @@ queryset is scoped before a subclass sees it."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +17,18 @@ from rest_framework.response import Response
 from distribution import idempotency
 from distribution.api import validation
 from distribution.api.permissions import SAFE_METHODS, IsDistributorPrincipal, IsMerchantPrincipal, RolePermission
+from distribution.auth import Actor, Principal
 from distribution.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest, HttpResponseBase
+    from rest_framework import serializers
+    from rest_framework.authentication import BaseAuthentication
+    from rest_framework.permissions import BasePermission
+    from rest_framework.request import Request
+
+    from distribution.tenancy import Tenant, TenantModel
 
 UNSAFE_HANDLERS = ("post", "put", "patch", "delete")
 
@@ -32,7 +43,9 @@ class BaseApi(generics.GenericAPIView):
     metadata_class = None  # OPTIONS answers 405: the OpenAPI schema is the description of the API
 
     #: The tenant model this endpoint reads; `get_queryset()` scopes it to the caller's merchant.
-    model: ClassVar[type | None] = None
+    model: ClassVar[type[TenantModel] | None] = None
+    #: The request body's serializer, when `validate_input()` is called without one.
+    Input: ClassVar[type[serializers.Serializer]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -47,24 +60,24 @@ class BaseApi(generics.GenericAPIView):
 
     # --- tenancy ---------------------------------------------------------------------------------
     @property
-    def principal(self):
-        return self.request.auth
+    def principal(self) -> Principal:
+        return cast(Principal, self.request.auth)  # the permissions let no other credential in
 
     @property
-    def merchant(self):
-        return self.request.auth.merchant
+    def merchant(self) -> Tenant:
+        return self.principal.merchant
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         if self.model is None:
             raise ImproperlyConfigured(f"{type(self).__name__} has no model")
         return self.scope_queryset(self.model.objects.for_merchant(self.merchant))
 
-    def scope_queryset(self, queryset):
+    def scope_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """Narrow (or select_related) the merchant-scoped queryset; never widen it."""
         return queryset
 
     def get_serializer_context(self) -> dict[str, Any]:
-        context = super().get_serializer_context()
+        context: dict[str, Any] = super().get_serializer_context()  # type: ignore[assignment]  # DRF's is a dict
         auth = getattr(self.request, "auth", None)
         if auth is not None:
             context["merchant"] = auth.merchant
@@ -73,7 +86,12 @@ class BaseApi(generics.GenericAPIView):
 
     # --- input -----------------------------------------------------------------------------------
     def validate_input(
-        self, serializer_class=None, *, data=None, partial: bool = False, allow_unknown: bool = False
+        self,
+        serializer_class: type[serializers.Serializer] | None = None,
+        *,
+        data: Any = None,
+        partial: bool = False,
+        allow_unknown: bool = False,
     ) -> dict[str, Any]:
         """Validate a request body; unknown fields are refused at every depth (400 `unknown_field`)."""
         return validation.validate(
@@ -84,11 +102,11 @@ class BaseApi(generics.GenericAPIView):
             allow_unknown=allow_unknown,
         )
 
-    def validate_query(self, serializer_class) -> dict[str, Any]:
+    def validate_query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         return self.validate_input(serializer_class, data=self.request.query_params, allow_unknown=True)
 
     # --- idempotency -----------------------------------------------------------------------------
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         wants_key = request.method in self.idempotent_methods and (
             self.idempotency_required or idempotency.HEADER in request.headers
         )
@@ -101,9 +119,9 @@ class BaseApi(generics.GenericAPIView):
                 transaction.set_rollback(True)
         return response
 
-    def initial(self, request, *args, **kwargs):
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        request.idempotency_record_id = None
+        request.idempotency_record_id = None  # type: ignore[attr-defined]  # our own attribute on the request
         if request.method not in self.idempotent_methods:
             return
         key = request.headers.get(idempotency.HEADER)
@@ -116,7 +134,7 @@ class BaseApi(generics.GenericAPIView):
                 )
             return
         idempotency.validate_key(key)
-        request.idempotency_record_id = idempotency.claim(
+        request.idempotency_record_id = idempotency.claim(  # type: ignore[attr-defined]  # as above
             merchant_id=self.merchant.pk,
             scope=self.principal.idempotency_scope,
             key=key,
@@ -125,7 +143,7 @@ class BaseApi(generics.GenericAPIView):
             fingerprint=idempotency.request_fingerprint(request.method, request.path, request.data),
         )
 
-    def finalize_response(self, request, response, *args, **kwargs):
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         record_id = getattr(request, "idempotency_record_id", None)
         if record_id and 200 <= response.status_code < 300:
@@ -154,11 +172,11 @@ class MerchantApi(BaseApi):
             if hasattr(cls, handler) and handler.upper() not in cls.required_permissions:
                 raise ImproperlyConfigured(f"{cls.__name__}.{handler} needs an entry in required_permissions")
 
-    def get_authenticators(self):
+    def get_authenticators(self) -> list[BaseAuthentication]:
         # the composition root names them (settings.MERCHANT_AUTHENTICATORS): the kernel knows no domain app
         return import_string(settings.MERCHANT_AUTHENTICATORS)()
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         return [IsMerchantPrincipal(), RolePermission()]
 
     def permission_for(self, method: str) -> str | None:
@@ -171,8 +189,8 @@ class MerchantApi(BaseApi):
         raise ImproperlyConfigured(f"{type(self).__name__} has no permission for {method}")
 
     @property
-    def actor(self):
-        return self.request.auth.actor
+    def actor(self) -> Actor:
+        return self.principal.actor
 
 
 class ObjectActionApi(MerchantApi):
@@ -180,7 +198,7 @@ class ObjectActionApi(MerchantApi):
     subclass names the service, its input, the service's keyword for the object's id and the answer."""
 
     abstract = True
-    input_class: ClassVar[type]
+    input_class: ClassVar[type[serializers.Serializer]]
     object_argument: ClassVar[str]  # the service's keyword for the object's id, e.g. "withdrawal_id"
     service_arguments: ClassVar[dict[str, Any]] = {}  # fixed keywords for the service
 
@@ -195,7 +213,7 @@ class ObjectActionApi(MerchantApi):
         """The service's keywords from the validated input, besides the reason."""
         return dict(self.service_arguments)
 
-    def post(self, request, pk):
+    def post(self, request: Request, pk: Any) -> Response:
         obj = self.get_object()
         data = self.validate_input(self.input_class)
         result = type(self).service(
@@ -213,30 +231,36 @@ class DistributorApi(BaseApi):
 
     throttle_scope = "distributor"
 
-    def get_authenticators(self):
+    def get_authenticators(self) -> list[BaseAuthentication]:
         return import_string(settings.DISTRIBUTOR_AUTHENTICATORS)()
 
-    def get_permissions(self):
+    def get_permissions(self) -> list[BasePermission]:
         return [IsDistributorPrincipal()]
 
     @property
     def external_user_id(self) -> str:
-        return self.request.auth.external_user_id
+        return self.principal.external_user_id  # type: ignore[return-value]  # a distributor token's names one
 
     @property
-    def actor(self):
-        return self.request.auth.actor
+    def actor(self) -> Actor:
+        return self.principal.actor
 
 
 class ListMixin(mixins.ListModelMixin):
     """GET: the scoped, filtered queryset as a cursor-paginated list of `serializer_class`."""
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.list(request, *args, **kwargs)
 
 
-class RetrieveMixin:
+if TYPE_CHECKING:  # what the mixin's calls reach: the view it is mixed into
+    _GenericView = generics.GenericAPIView[Any]
+else:
+    _GenericView = object
+
+
+class RetrieveMixin(_GenericView):
     """GET: the object named in the URL, from the scoped queryset (another merchant's is a 404)."""
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
