@@ -129,7 +129,7 @@ def levels(merchant_id: int) -> dict[int, int]:
 def ours(merchant, as_of) -> tuple[float, dict]:
     # after setup_django(): app modules need Django's apps loaded
     from distribution import outbox, rls
-    from distributors.services import tiers
+    from tiers import services as tiers
 
     start = time.perf_counter()
     # as the tiers worker runs it: the application's role, in the merchant's row-level-security context

@@ -54,7 +54,7 @@ def test_a_declared_entry_that_is_gone_is_disabled_not_deleted(monkeypatch):
 
 
 def test_the_nightly_fan_out_picks_the_merchants_whose_local_hour_it_is(monkeypatch):
-    from distributors import tasks
+    from tiers import tasks
 
     shanghai, berlin = make_merchant("alpha"), make_merchant("beta")
     berlin.timezone = "Europe/Berlin"

@@ -16,12 +16,13 @@ from config.celery import app
 from distribution import crypto, leases, outbox
 from distribution.models import JobRun, OutboxMessage
 from distributors.models import BlacklistEntry, Distributor, Level, LevelChange
-from distributors.services import levels, tiers
+from distributors.services import levels
 from risk.models import RiskFlag
 from tests.distributors.helpers import ACTOR, join
 from tests.factories import make_merchant
 from tests.orders.helpers import raw_order
 from tests.processes import celery_deployment, wait_until
+from tiers import services as tiers
 from tiers.models import TierRun
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

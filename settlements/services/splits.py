@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from commissions.models import CommissionLine
+from distribution.state import StateMachine
 from distributors.models import Distributor
 from ledger import services as ledger
 from ledger.models import Account, LedgerTransaction
@@ -31,6 +32,20 @@ logger = logging.getLogger(__name__)
 A = Account.Kind
 K = LedgerTransaction.Kind
 S = SplitRequest.Status
+# A split's life: created (our number stored) → unknown (sent, outcome not known) → processing / finished /
+# failed; an unknown or processing split the provider never received goes back to created and is sent
+# again under the same number.
+SPLIT_STATES = StateMachine(
+    "split",
+    {
+        S.CREATED: {S.UNKNOWN},
+        S.UNKNOWN: {S.CREATED, S.UNKNOWN, S.PROCESSING, S.FINISHED, S.FAILED},
+        S.PROCESSING: {S.CREATED, S.PROCESSING, S.FINISHED, S.FAILED},
+        S.FINISHED: set(),
+        S.FAILED: set(),
+    },
+)
+OPEN = [state for state, targets in SPLIT_STATES.transitions.items() if targets]  # still to drive
 
 
 def out_order_no(run: SettlementRun, order_id: int) -> str:
@@ -88,7 +103,7 @@ def splits_prepare(*, run: SettlementRun, currency: str, settled: dict[int, int]
 def splits_dispatch(*, run: SettlementRun | None = None, merchant_id: int | None = None) -> int:
     """Send (or query) every split that is due: the run's, or all of a merchant's, or all."""
     now = timezone.now()
-    qs = SplitRequest.objects.unscoped().filter(status__in=[S.CREATED, S.UNKNOWN, S.PROCESSING])
+    qs = SplitRequest.objects.unscoped().filter(status__in=OPEN)
     if run is not None:
         qs = qs.filter(run=run)
     if merchant_id is not None:
@@ -104,10 +119,11 @@ def split_advance(split_id: int) -> SplitRequest:
     """One step for one split: send it, or ask how it went; book what is final."""
     with transaction.atomic():
         split = SplitRequest.objects.unscoped().select_for_update().get(pk=split_id)
-        if split.status not in (S.CREATED, S.UNKNOWN, S.PROCESSING):
+        if split.status not in OPEN:
             return split
         sending = split.status == S.CREATED
         if sending:  # from here on the request may exist at the provider: remember that before calling
+            SPLIT_STATES.check(split.status, S.UNKNOWN)
             split.status = S.UNKNOWN
         split.attempts += 1
         split.save(update_fields=["status", "attempts", "updated_at"])
@@ -145,6 +161,7 @@ def split_advance(split_id: int) -> SplitRequest:
 
 
 def _retry_later(split: SplitRequest, status: str, error: str, *, immediately: bool = False) -> SplitRequest:
+    SPLIT_STATES.check(split.status, status)
     return retry_later(split, immediately=immediately, status=status, last_error=error[:300])
 
 
@@ -159,7 +176,7 @@ def _fail(split: SplitRequest, receivers: list[SplitReceiver], exc: ProviderErro
             )
             txns.append(_return(split, r))
     ledger.post(split.merchant_id, currency, txns)
-    SplitRequest.objects.unscoped().filter(pk=split.pk).update(status=S.FAILED, last_error=str(exc)[:300])
+    SPLIT_STATES.apply(SplitRequest.objects.unscoped(), split.pk, S.FAILED, last_error=str(exc)[:300])
     split.refresh_from_db()
     return split
 
@@ -195,8 +212,10 @@ def _apply(split: SplitRequest, receivers: list[SplitReceiver], result: SplitRes
     ledger.post(split.merchant_id, split.order.currency, txns)
     pending_left = SplitReceiver.objects.unscoped().filter(split=split, result=SplitReceiver.Result.PENDING).exists()
     finished = result.state == "FINISHED" and not pending_left
-    SplitRequest.objects.unscoped().filter(pk=split.pk).update(
-        status=S.FINISHED if finished else S.PROCESSING,
+    SPLIT_STATES.apply(
+        SplitRequest.objects.unscoped(),
+        split.pk,
+        S.FINISHED if finished else S.PROCESSING,
         provider_order_id=result.order_id or split.provider_order_id,
         last_error="",
         next_attempt_at=None if finished else timezone.now() + timedelta(seconds=30),
