@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -34,7 +35,7 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    from config.celery import app
+    app = current_app  # the project's Celery app (config.celery), without the kernel importing the composition root
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ def publish(message_id: int) -> bool:
     )
     if not claimed:
         return False
-    from config.celery import app
+    app = current_app  # the project's Celery app (config.celery), without the kernel importing the composition root
 
     if app.conf.task_always_eager:  # tests and eager set-ups run it here and now, as .delay() would
         app.loader.import_default_modules()  # the apps' tasks modules (a worker imports them at start)

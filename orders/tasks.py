@@ -5,7 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from distribution import rls
+from distribution.api.validation import validate
+from distribution.errors import PermissionDenied
 from distribution.jobs import RETRY_TRANSIENT
+from merchants.models import Merchant
+from orders.inputs import OrderPaidInput
+from orders.models import OrderEvent
+from orders.services import intake
 
 
 @shared_task(name="orders.ingest", acks_late=True, **RETRY_TRANSIENT)
@@ -15,13 +21,6 @@ def ingest(merchant_id: int, payload: dict) -> int:
     as decimal strings), validated by the same serializer and passed to `intake.order_ingest_paid`.
     Idempotent like the endpoint (the same order again changes nothing); a suspended merchant is refused as
     both ways in refuse it. Returns the order's id."""
-    from distribution.api.validation import validate
-    from distribution.errors import PermissionDenied
-    from merchants.models import Merchant
-    from orders.api.serializers import OrderPaidInput
-    from orders.models import OrderEvent
-    from orders.services import intake
-
     merchant = Merchant.objects.get(pk=merchant_id)
     if not merchant.is_active:
         raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")

@@ -7,71 +7,7 @@ from distribution.money import format_amount
 from orders.models import Order, OrderItem
 
 
-# --- orders ------------------------------------------------------------------------------------------------
-class OrderItemInput(serializers.Serializer):
-    line_id = serializers.CharField(max_length=64, help_text="The shop's id for this line (unique in the order).")
-    product = serializers.CharField(max_length=64, help_text="The product's external id.")
-    title = serializers.CharField(
-        max_length=200,
-        required=False,
-        allow_blank=True,
-        help_text="Used only when the program creates unknown products.",
-    )
-    quantity = IntegerField(min_value=1, max_value=1_000_000)
-    unit_price = MoneyField(min_value=0)
-    discount = MoneyField(min_value=0, default=0)
-    paid_amount = MoneyField(
-        min_value=0,
-        required=False,
-        allow_null=True,
-        help_text="Optional check: must equal quantity × unit price − discount.",
-    )
-
-
-class OrderPaidInput(serializers.Serializer):
-    """A paid order. Send it again (same content) as often as you like: it is created once."""
-
-    external_id = serializers.CharField(max_length=64)
-    customer_external_id = serializers.CharField(max_length=64)
-    share_code = serializers.CharField(
-        max_length=16,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The distributor share code the customer came with, if any.",
-    )
-    kind = serializers.ChoiceField(choices=Order.Kind.choices, default=Order.Kind.NORMAL)
-    currency = serializers.CharField(max_length=3, required=False)
-    paid_at = DateTimeField()
-    payment_transaction_id = serializers.CharField(
-        max_length=64,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The payment's transaction id at WeChat Pay (needed for profit sharing).",
-    )
-    shipping_amount = MoneyField(min_value=0, default=0)
-    items = OrderItemInput(many=True, allow_empty=False, max_length=500)
-    event_id = serializers.CharField(
-        max_length=100, required=False, help_text="Your id for this event; default order:<external_id>:paid."
-    )
-
-    def validate_paid_at(self, value):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
-        if value > timezone.now() + timedelta(minutes=5):
-            raise serializers.ValidationError("Cannot be in the future.")
-        return value
-
-    def validate_items(self, items):
-        ids = [item["line_id"] for item in items]
-        if len(ids) != len(set(ids)):
-            raise serializers.ValidationError("line_id must be unique within the order.")
-        return items
-
-
+# --- orders (the paid-order body is orders.inputs.OrderPaidInput) -------------------------------------------
 class RefundLineInput(serializers.Serializer):
     line_id = serializers.CharField(max_length=64)
     amount = MoneyField(min_value=0)

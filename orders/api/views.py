@@ -14,6 +14,7 @@ from distributors.api.views.base import MyApi
 from merchants.roles import Perm
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
+from orders.inputs import OrderPaidInput
 from orders.models import Order, OrderEvent, WebhookEndpoint
 from orders.services import intake, webhooks
 
@@ -80,7 +81,7 @@ class OrderListApi(ListMixin, MerchantApi):
         return queryset.select_related("distributor")
 
     @extend_schema(
-        request=s.OrderPaidInput,
+        request=OrderPaidInput,
         responses={200: s.IngestOutput, 201: s.IngestOutput},
         examples=[
             OpenApiExample(
@@ -96,7 +97,7 @@ class OrderListApi(ListMixin, MerchantApi):
         ],
     )
     def post(self, request):
-        data = dict(self.validate_input(s.OrderPaidInput))
+        data = dict(self.validate_input(OrderPaidInput))
         event_id = data.pop("event_id", None)
         result = intake.order_ingest_paid(
             merchant=self.merchant, data=data, source=OrderEvent.Source.API, event_id=event_id
@@ -256,7 +257,7 @@ class OrderWebhookApi(APIView):
         kind, event_id = WEBHOOK_TYPES[envelope["type"]], envelope["id"]
         data = dict(envelope["data"])
         if kind == "paid":
-            paid = validate_data(s.OrderPaidInput, data, context=context)
+            paid = validate_data(OrderPaidInput, data, context=context)
             fields = {k: v for k, v in paid.items() if k != "event_id"}
             result = intake.order_ingest_paid(
                 merchant=merchant, data=fields, source=OrderEvent.Source.WEBHOOK, event_id=event_id
