@@ -113,11 +113,6 @@ class AlreadyBlacklisted(Conflict):
     default_message = "A live blacklist entry for this value exists."
 
 
-class NotBlacklisted(Conflict):
-    code = "not_blacklisted"
-    default_message = "Only a blacklisted distributor's commission can be forfeited."
-
-
 class AgreementNotCurrent(ValidationFailed):
     code = "agreement_not_current"
     default_message = "Only the current agreement can be accepted."

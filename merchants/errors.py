@@ -71,3 +71,11 @@ class NotASession(ValidationFailed):
 class CannotRevokeSelf(PermissionDenied):
     code = "cannot_revoke_self"
     default_message = "A key cannot revoke itself."
+
+
+class MerchantSuspended(PermissionDenied):
+    """Raised where a suspended merchant's work is refused outside authentication (the signed webhook, the
+    ingest task); authentication answers the same code through DRF (merchants/authentication.py)."""
+
+    code = "merchant_suspended"
+    default_message = "This merchant is suspended."

@@ -6,8 +6,8 @@ from celery import shared_task
 
 from distribution import rls
 from distribution.api.validation import validate
-from distribution.errors import PermissionDenied
 from distribution.jobs import RETRY_TRANSIENT
+from merchants.errors import MerchantSuspended
 from merchants.models import Merchant
 from orders.inputs import OrderPaidInput
 from orders.models import OrderEvent
@@ -23,7 +23,7 @@ def ingest(merchant_id: int, payload: dict) -> int:
     both ways in refuse it. Returns the order's id."""
     merchant = Merchant.objects.get(pk=merchant_id)
     if not merchant.is_active:
-        raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
+        raise MerchantSuspended()
     data = dict(validate(OrderPaidInput, payload, context={"merchant": merchant, "currency": merchant.currency}))
     event_id = data.pop("event_id", None)
     result = intake.order_ingest_paid(merchant=merchant, data=data, source=OrderEvent.Source.API, event_id=event_id)

@@ -6,13 +6,13 @@ from rest_framework.response import Response
 
 from commissions import selectors
 from commissions.api import serializers as s
+from commissions.errors import NotBlacklisted
 from commissions.models import CommissionLine
 from commissions.services import commission_forfeit
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi
 from distributors.api.serializers.common import ReasonInput
 from distributors.api.views.base import MyApi, _DistributorObjectApi
-from distributors.errors import NotBlacklisted
 from distributors.models import Distributor
 from merchants.roles import Perm
 
@@ -72,7 +72,6 @@ class DistributorForfeitCommissionApi(_DistributorObjectApi):
     Money already withdrawing or paid out is not touched. Repeating it forfeits nothing more."""
 
     required_permissions = {"POST": Perm.MONEY_APPROVE}
-    error_codes_app = "distributors"  # it refuses with their codes (`not_blacklisted`)
 
     @extend_schema(request=ReasonInput, responses={200: s.ForfeitOutput})
     def post(self, request, pk):

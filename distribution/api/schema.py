@@ -74,8 +74,7 @@ class AutoSchema(BaseAutoSchema):
         for code in _ERROR_STATUSES.get(self.method, ()):
             if code not in responses:
                 responses[code] = self._get_response_for_code(ErrorResponse, code)
-        # the codes of the view's app, or of the app it names as the one whose errors it answers with
-        app = getattr(self.view, "error_codes_app", None) or type(self.view).__module__.split(".")[0]
+        app = type(self.view).__module__.split(".")[0]  # the kernel's codes and those of the view's app
         for code, response in responses.items():
             if code in ERROR_STATUS_CODES:
                 codes = codes_for(app, int(code))

@@ -8,9 +8,10 @@ from distribution.api import parsers, throttling
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import ListMixin, MerchantApi
-from distribution.errors import NotFound, PermissionDenied, ValidationFailed
+from distribution.errors import NotFound, ValidationFailed
 from distribution.security import client_ip
 from distributors.api.views.base import MyApi
+from merchants.errors import MerchantSuspended
 from merchants.roles import Perm
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
@@ -250,7 +251,7 @@ class OrderWebhookApi(APIView):
         rls.use_merchant(endpoint.merchant_id)
         merchant = endpoint.merchant
         if not merchant.is_active:
-            raise PermissionDenied("This merchant is suspended.", code="merchant_suspended")
+            raise MerchantSuspended()
         payload = parsers.loads(raw)
         context = {"merchant": merchant, "currency": merchant.currency}
         envelope = validate(s.WebhookEnvelope, payload, context=context)
