@@ -10,6 +10,10 @@ import os
 
 from celery import Celery, signals
 from celery.schedules import crontab
+from django.conf import settings
+from django.db import close_old_connections
+
+from distribution.context import current_request_id, new_request_id, request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,7 +33,6 @@ ROUTES = {
 
 def queue_name(queue: str) -> str:
     """The queue's name on the broker: CELERY_QUEUE_PREFIX lets environments (or test runs) share one."""
-    from django.conf import settings
 
     return settings.TASK_QUEUE_PREFIX + queue
 
@@ -114,8 +117,6 @@ PERIODIC_TASKS: dict[str, dict] = {
 
 @signals.before_task_publish.connect
 def _propagate_request_id(headers=None, **kwargs):
-    from distribution.context import current_request_id
-
     if headers is not None and "request_id" not in headers:
         request_id = current_request_id()
         if request_id:
@@ -124,8 +125,6 @@ def _propagate_request_id(headers=None, **kwargs):
 
 @signals.task_prerun.connect
 def _bind_request_id(task=None, **kwargs):
-    from distribution.context import new_request_id, request_id_var
-
     request_id = getattr(task.request, "request_id", None) if task else None
     request_id_var.set(new_request_id(request_id or (task.request.id if task else None)))
 
@@ -138,6 +137,5 @@ def _recycle_old_connections(task=None, **kwargs):
     from closing every one). Not for eager tasks: they run inside their caller's transaction."""
     if task is not None and getattr(task.request, "is_eager", False):
         return
-    from django.db import close_old_connections
 
     close_old_connections()

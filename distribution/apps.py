@@ -6,6 +6,7 @@ class DistributionConfig(AppConfig):
     verbose_name = "Platform kernel"
 
     def ready(self) -> None:
+        # what ready() wires imports models, so it is imported once the app registry is ready
         from django.db.models.signals import post_migrate
 
         from distribution import checks  # noqa: F401  (registers system checks)

@@ -10,6 +10,8 @@ import inspect
 from dataclasses import dataclass
 from functools import cache
 
+from django.apps import apps
+
 from distribution.errors import ApplicationError
 
 
@@ -17,7 +19,6 @@ from distribution.errors import ApplicationError
 def catalogue_apps() -> tuple[str, ...]:
     """Every installed app of the project that declares error codes (an `errors` module), in INSTALLED_APPS
     order: a new app's codes join the catalogue without a list to update."""
-    from django.apps import apps
 
     return tuple(c.name for c in apps.get_app_configs() if importlib.util.find_spec(f"{c.name}.errors") is not None)
 

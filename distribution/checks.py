@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from django.apps import AppConfig, apps
 from django.core import checks
 
+from distribution.tenancy import TenantModel
+
 if TYPE_CHECKING:
     from django.db.models import Model
 
@@ -20,8 +22,6 @@ def tenant_models_lead_indexes_with_merchant(
 
 
 def tenant_index_errors(models: Iterable[type[Model]]) -> list[checks.Error]:
-    from distribution.tenancy import TenantModel
-
     errors = []
     for model in models:
         if not issubclass(model, TenantModel) or model._meta.proxy:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from celery import current_task
+from django.apps import apps
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -28,8 +30,6 @@ def merchant_of_row(model: str, argument: str) -> Callable[[dict[str, Any]], int
     id in the task argument `argument`)."""
 
     def merchant_of(arguments: dict[str, Any]) -> int | None:
-        from django.apps import apps
-
         rows = apps.get_model(model).objects.unscoped().filter(pk=arguments[argument])
         return rows.values_list("merchant_id", flat=True).first()
 
@@ -47,8 +47,6 @@ def tracked(
 
         @wraps(fn)
         def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            from celery import current_task
-
             task_id = getattr(getattr(current_task, "request", None), "id", None) or ""
             bound = signature.bind_partial(*args, **kwargs).arguments
             with rls.bypass():  # the task's own row names its merchant

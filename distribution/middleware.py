@@ -5,10 +5,12 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
 from distribution import rls
+from distribution.api.errors import error_body, payload_too_large_body
 from distribution.context import new_request_id, request_id_var
 
 _GetResponse = Callable[[HttpRequest], HttpResponseBase]
@@ -58,8 +60,6 @@ class RequestGuardMiddleware:
 
     @staticmethod
     def refusal(request: HttpRequest) -> JsonResponse | None:
-        from distribution.api.errors import error_body, payload_too_large_body
-
         length = request.META.get("CONTENT_LENGTH") or "0"
         if not _LENGTH.fullmatch(length):
             return JsonResponse(error_body("malformed_request", "Malformed Content-Length."), status=400)
@@ -87,11 +87,6 @@ class TrailingSlashMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
         if path.startswith("/api/") and path.endswith("/") and len(path) > len("/api/"):
-            from django.http import HttpResponsePermanentRedirect
-            from django.urls import Resolver404, resolve
-
-            from distribution.api.errors import error_body
-
             canonical = path.rstrip("/")
             try:
                 resolve(canonical)

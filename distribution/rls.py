@@ -32,6 +32,10 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar
 
+from django.apps import apps
+from django.conf import settings
+from django.db import connections
+
 if TYPE_CHECKING:
     from django.apps import AppConfig
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -169,10 +173,8 @@ def no_tenant_data(fn: Callable[_P, _R]) -> Callable[_P, _R]:
 # --- the database side ---------------------------------------------------------------------------------
 def tenant_tables() -> list[tuple[str, str]]:
     """(table, merchant column) of every table a policy protects: each TenantModel's, and the merchants."""
-    from django.apps import apps
-    from django.conf import settings
 
-    from distribution.tenancy import TenantModel
+    from distribution.tenancy import TenantModel  # a model module: this one is read before the app registry
 
     Merchant = apps.get_model(settings.TENANT_MODEL)
     tables = {Merchant._meta.db_table: Merchant._meta.pk.column}
@@ -249,8 +251,6 @@ def grant_app_role(connection: BaseDatabaseWrapper, role: str) -> bool:
 
 def owns_tables(connection: BaseDatabaseWrapper) -> bool:
     """Whether this session may alter the tenant tables (it is their owner, or a member of the owner)."""
-    from django.apps import apps
-    from django.conf import settings
 
     Merchant = apps.get_model(settings.TENANT_MODEL)
 
@@ -266,8 +266,6 @@ def owns_tables(connection: BaseDatabaseWrapper) -> bool:
 def after_migrate(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     """post_migrate: policies on every tenant table, grants for the application role. Runs once per migrate
     (for the kernel app's signal), as the tables' owner."""
-    from django.conf import settings
-    from django.db import connections
 
     connection = connections[using]
     if not owns_tables(connection):  # e.g. the test runner's flush, as the application role: nothing to do

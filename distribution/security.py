@@ -15,6 +15,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
+from distribution.api.errors import error_body
+
 
 def _address(value: str | None) -> str | None:
     try:
@@ -56,8 +58,6 @@ def login_lockout_response(
     retry_after = str(minutes * 60)
     response: HttpResponse
     if request.path.startswith("/api/v1/"):
-        from distribution.api.errors import error_body
-
         response = JsonResponse(error_body("login_locked", message), status=429)
     else:
         html = render_to_string("distribution/login_locked.html", {"message": message}, request=request)

@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from distribution import rls
-from distribution.models import IdempotencyRecord
+from distribution.models import IdempotencyRecord, JobRun
+from distribution.outbox import sweep
 
 
 @shared_task(name="distribution.ping")
@@ -32,15 +33,11 @@ def idempotency_cleanup() -> int:
 @shared_task(name="distribution.outbox_sweep")
 @rls.no_tenant_data
 def outbox_sweep() -> int:
-    from distribution.outbox import sweep
-
     return sweep()
 
 
 @shared_task(name="distribution.jobs_cleanup")
 @rls.no_tenant_data
 def jobs_cleanup() -> int:
-    from distribution.models import JobRun
-
     deleted, _ = JobRun.objects.filter(started_at__lt=timezone.now() - timedelta(days=30)).delete()
     return deleted

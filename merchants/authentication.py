@@ -10,7 +10,7 @@ from rest_framework import authentication, exceptions
 
 from distribution import rls
 from distribution.auth import Actor, Principal
-from merchants.models import Membership, Merchant, MerchantAPIKey, StaffToken
+from merchants.models import Membership, Merchant, MerchantAPIKey, PlatformAPIKey, StaffToken
 from merchants.roles import permissions_of
 from merchants.services.credentials import credential_touch
 
@@ -133,8 +133,6 @@ class PlatformKeyAuthentication(authentication.BaseAuthentication):
     header = "HTTP_X_PLATFORM_KEY"
 
     def authenticate(self, request):
-        from merchants.models import PlatformAPIKey
-
         key = request.META.get(self.header)
         if not key:
             return None

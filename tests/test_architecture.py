@@ -117,6 +117,41 @@ def test_no_import_cycles_in_the_bench_or_the_test_stubs():
     assert cycles(graph) == []
 
 
+def deferred_imports_without_a_reason(packages: list[str]) -> list[str]:
+    """`path:line` of each import inside a function (outside `if TYPE_CHECKING:`) with no comment on its
+    line or on a comment line leading the run of imports it belongs to."""
+    found = []
+    for package in packages:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            lines = path.read_text().splitlines()
+            for function in ast.walk(ast.parse("\n".join(lines))):
+                if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    continue
+                for node in _imports(function):
+                    if not _has_reason(lines, node.lineno - 1):
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return sorted(set(found))
+
+
+def _has_reason(lines: list[str], index: int) -> bool:
+    while index >= 0:
+        line = lines[index].strip()
+        if "#" in line:
+            return True
+        if not (line.startswith(("from ", "import ")) or line == ""):
+            return False
+        index -= 1
+    return False
+
+
+def test_an_import_inside_a_function_says_why():
+    """Imports go at the top of the module; where Django's loading order (or a heavy, optional dependency)
+    needs one inside a function, a comment says so."""
+    assert deferred_imports_without_a_reason(local_packages()) == []
+
+
 def test_the_layer_contracts_hold():
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports")], cwd=ROOT, capture_output=True, text=True, check=False

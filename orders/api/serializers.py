@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from distribution import rates
@@ -28,10 +31,6 @@ class OrderEventInput(serializers.Serializer):
     amount = MoneyField(min_value=1, required=False)
 
     def validate(self, attrs):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         if attrs["type"] == "refunded":
             if not attrs.get("refund_id"):
                 raise serializers.ValidationError({"refund_id": "Required for a refund."})

@@ -13,6 +13,7 @@ from distribution.security import client_ip
 from distributors.api.views.base import MyApi
 from merchants.errors import MerchantSuspended
 from merchants.roles import Perm
+from orders import selectors
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
 from orders.inputs import OrderPaidInput
@@ -23,22 +24,7 @@ from orders.services import intake, webhooks
 # --- orders ------------------------------------------------------------------------------------------------
 def order_detail_data(order: Order, context: dict) -> dict:
     """The order as stored now, with its items and commission lines (four reads)."""
-    from commissions.models import CommissionLine
-
-    order = (
-        Order.objects.for_merchant(order.merchant_id)
-        .select_related("distributor")
-        .prefetch_related("items__product")
-        .get(pk=order.pk)
-    )
-    order.commission_lines_list = list(
-        CommissionLine.objects.for_merchant(order.merchant_id)
-        .filter(order=order)
-        .select_related("beneficiary", "order_item")
-        .order_by("order_item_id", "depth", "kind")
-    )
-    data = s.OrderDetailOutput(order, context=context).data
-    return data
+    return s.OrderDetailOutput(selectors.order_with_lines(order.merchant_id, order.pk), context=context).data
 
 
 def ingest_data(result: intake.IngestResult, context: dict) -> dict:

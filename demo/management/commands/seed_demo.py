@@ -38,6 +38,7 @@ from distribution import outbox, rls
 from distribution.auth import Actor
 from distributors.models import Distributor, Level
 from distributors.services import applications, bindings, identity, levels, recruitment
+from distributors.services.identity import _CN_CHECK, _CN_WEIGHTS
 from ledger.services import distributor_balances
 from merchants.models import Membership, Merchant, MerchantAPIKey
 from merchants.roles import Role
@@ -135,7 +136,6 @@ def derived_secret(purpose: str, length: int = 24) -> str:
 
 def resident_id(serial: int) -> str:
     """A checksum-valid sample ID number (GB 11643): Beijing Chaoyang, born 1990-01-01 + serial days."""
-    from distributors.services.identity import _CN_CHECK, _CN_WEIGHTS
 
     born = date(1990, 1, 1) + timedelta(days=serial * 37)
     body = f"110105{born:%Y%m%d}{serial % 1000:03d}"
