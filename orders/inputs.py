@@ -5,7 +5,8 @@ the serializers live here, in the domain, where the task can use them without re
 Amounts are decimal strings in the body and integer minor units once validated.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -57,17 +58,17 @@ class OrderPaidInput(serializers.Serializer):
         help_text="The payment's transaction id at WeChat Pay (needed for profit sharing).",
     )
     shipping_amount = MoneyField(min_value=0, default=0)
-    items = OrderItemInput(many=True, allow_empty=False, max_length=500)
+    items = OrderItemInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]  # stubs lack many=True's max_length
     event_id = serializers.CharField(
         max_length=100, required=False, help_text="Your id for this event; default order:<external_id>:paid."
     )
 
-    def validate_paid_at(self, value):
+    def validate_paid_at(self, value: datetime) -> datetime:
         if value > timezone.now() + timedelta(minutes=5):
             raise serializers.ValidationError("Cannot be in the future.")
         return value
 
-    def validate_items(self, items):
+    def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ids = [item["line_id"] for item in items]
         if len(ids) != len(set(ids)):
             raise serializers.ValidationError("line_id must be unique within the order.")

@@ -14,7 +14,7 @@ from distributors.errors import (
 )
 from distributors.models import CustomerBinding, Distributor
 from distributors.services.bindings import binding_record_visit, live_bindings
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 from orders.models import Order
 
 # A refused binding never refuses the order: the customer paid; only the binding stays as it was.
@@ -30,7 +30,7 @@ class Attribution:
 
 def attribute(
     *,
-    merchant,
+    merchant: Merchant,
     customer_external_id: str,
     share_code: str,
     paid_at: datetime,

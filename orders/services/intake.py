@@ -25,7 +25,7 @@ from distribution.db import insert_unless_exists
 from distribution.errors import NotFound
 from distribution.money import allocate
 from distribution.state import StateMachine
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 from orders.errors import (
     AmountMismatch,
     CurrencyMismatch,
@@ -69,12 +69,12 @@ def fingerprint(data: Any) -> str:
 
 def _claim_event(
     *,
-    merchant,
+    merchant: Merchant,
     event_id: str,
     type_: str,
     external_order_id: str,
     source: str,
-    payload: dict,
+    payload: dict[str, Any],
     occurred_at: datetime | None,
     order: Order | None = None,
 ) -> OrderEvent | None:
@@ -100,7 +100,7 @@ def _claim_event(
 
 
 # --- paid --------------------------------------------------------------------------------------------------
-def _products(merchant, program, items: list[dict]) -> dict[str, Product]:
+def _products(merchant: Merchant, program: DistributionProgram, items: list[dict[str, Any]]) -> dict[str, Product]:
     wanted = {item["product"] for item in items}
     found = {p.external_id: p for p in Product.objects.for_merchant(merchant).filter(external_id__in=wanted)}
     missing = sorted(wanted - set(found))
@@ -117,7 +117,7 @@ def _products(merchant, program, items: list[dict]) -> dict[str, Product]:
     return found
 
 
-def _paid_amounts(items: list[dict]) -> list[int]:
+def _paid_amounts(items: list[dict[str, Any]]) -> list[int]:
     amounts = []
     for index, item in enumerate(items):
         gross = item["quantity"] * item["unit_price"]
@@ -131,7 +131,9 @@ def _paid_amounts(items: list[dict]) -> list[int]:
 
 
 @transaction.atomic
-def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None = None) -> IngestResult:
+def order_ingest_paid(
+    *, merchant: Merchant, data: dict[str, Any], source: str, event_id: str | None = None
+) -> IngestResult:
     """A paid order: create it with its items, attribute it and make its commission lines.
 
     The same order again (any event id, any channel) returns the existing one; the same external id
@@ -215,7 +217,7 @@ def order_ingest_paid(*, merchant, data: dict, source: str, event_id: str | None
 
 
 # --- later events ------------------------------------------------------------------------------------------
-def default_event_id(external_id: str, type_: str, data: dict) -> str:
+def default_event_id(external_id: str, type_: str, data: dict[str, Any]) -> str:
     if type_ == OrderEvent.Type.REFUNDED:
         return f"order:{external_id}:refund:{data['refund_id']}"
     return f"order:{external_id}:{type_}"
@@ -223,7 +225,7 @@ def default_event_id(external_id: str, type_: str, data: dict) -> str:
 
 @transaction.atomic
 def order_apply_event(
-    *, merchant, external_id: str, type_: str, data: dict, source: str, event_id: str | None = None
+    *, merchant: Merchant, external_id: str, type_: str, data: dict[str, Any], source: str, event_id: str | None = None
 ) -> IngestResult:
     """shipped / completed / refunded / closed for an existing order (404 if there is none)."""
     occurred_at = data.get("occurred_at") or timezone.now()
@@ -270,7 +272,7 @@ def _locked_items(order: Order) -> dict[int, OrderItem]:
     }
 
 
-def _refund(order: Order, data: dict, at: datetime) -> None:
+def _refund(order: Order, data: dict[str, Any], at: datetime) -> None:
     if order.status not in REFUNDABLE:
         ORDER_STATES.check(order.status, "refunded")
     items = _locked_items(order)

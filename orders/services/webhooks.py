@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +24,9 @@ from distribution.audit import audit_record
 from distribution.auth import Actor
 from orders.errors import InvalidSignature, NoWebhookEndpoint, SignatureExpired, WebhookEndpointExists
 from orders.models import WebhookEndpoint
+
+if TYPE_CHECKING:
+    from merchants.models import Merchant
 
 HEADER = "X-Distribution-Signature"
 TOLERANCE_SECONDS = 300
@@ -81,7 +85,7 @@ def _new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def endpoint_of(merchant) -> WebhookEndpoint:
+def endpoint_of(merchant: Merchant) -> WebhookEndpoint:
     """The merchant's endpoint (404 `no_webhook_endpoint` until it is created)."""
     endpoint = WebhookEndpoint.objects.for_merchant(merchant).first()
     if endpoint is None:
@@ -90,7 +94,7 @@ def endpoint_of(merchant) -> WebhookEndpoint:
 
 
 @transaction.atomic
-def webhook_endpoint_create(*, merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
+def webhook_endpoint_create(*, merchant: Merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
     """The merchant's endpoint and its first secret, returned once (a second create is a 409: rotate instead)."""
     secret = _new_secret()
     try:
@@ -107,7 +111,7 @@ def webhook_endpoint_create(*, merchant, actor: Actor) -> tuple[WebhookEndpoint,
 
 
 @transaction.atomic
-def webhook_secret_rotate(*, merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
+def webhook_secret_rotate(*, merchant: Merchant, actor: Actor) -> tuple[WebhookEndpoint, str]:
     """A new secret, returned once; the old one keeps working for 24 hours so the shop can switch."""
     endpoint = WebhookEndpoint.objects.for_merchant(merchant).select_for_update().first()
     if endpoint is None:

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from distribution.auth import Actor
 from distribution.money import format_amount
+from merchants.models import Merchant
 from settlements.errors import NotManual
 from settlements.models import PayoutBatch, Withdrawal
 from settlements.services.withdrawals import finish_withdrawal, lock_withdrawal, move_withdrawal
@@ -31,12 +32,13 @@ EXPORT_COLUMNS = [
     "currency",
     "requested_at",
 ]
+ExportRow = list[str | int]  # one withdrawal, under EXPORT_COLUMNS
 
 
 @transaction.atomic
 def withdrawals_export(
-    *, merchant, actor: Actor, idempotency_key: str | None = None
-) -> tuple[PayoutBatch | None, list[list]]:
+    *, merchant: Merchant, actor: Actor, idempotency_key: str | None = None
+) -> tuple[PayoutBatch | None, list[ExportRow]]:
     """Every approved manual withdrawal not exported yet, as one batch (they become `processing`), and its
     rows under EXPORT_COLUMNS for the file (distribution.exports writes it). With an `idempotency_key` that
     made a batch before, that batch and its rows again, and nothing changes."""
@@ -69,7 +71,7 @@ def withdrawals_export(
     return batch, [_export_row(w) for w in rows]
 
 
-def batch_rows(batch: PayoutBatch) -> list[list]:
+def batch_rows(batch: PayoutBatch) -> list[ExportRow]:
     """A batch's file rows, from its withdrawals (in their current state, which the file does not show)."""
     withdrawals = (
         Withdrawal.objects.for_merchant(batch.merchant_id)
@@ -80,7 +82,7 @@ def batch_rows(batch: PayoutBatch) -> list[list]:
     return [_export_row(w) for w in withdrawals]
 
 
-def _export_row(w: Withdrawal) -> list:
+def _export_row(w: Withdrawal) -> ExportRow:
     return [
         w.pk,
         w.out_bill_no,
@@ -97,7 +99,9 @@ def _export_row(w: Withdrawal) -> list:
 
 
 @transaction.atomic
-def withdrawal_mark(*, merchant, actor: Actor, withdrawal_id: int, paid: bool, reason: str = "") -> Withdrawal:
+def withdrawal_mark(
+    *, merchant: Merchant, actor: Actor, withdrawal_id: int, paid: bool, reason: str = ""
+) -> Withdrawal:
     """The merchant's bank paid (or refused) a manual withdrawal."""
     withdrawal = lock_withdrawal(merchant, withdrawal_id)
     if withdrawal.provider != Withdrawal.Provider.MANUAL:

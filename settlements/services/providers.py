@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from distribution import crypto
 from settlements.errors import ProviderNotConfigured
 from settlements.models import WechatPayAccount
 
+if TYPE_CHECKING:
+    from settlements.providers.wechatpay.client import WechatPayClient
+
 # Query answers that mean "no such request": it never arrived, so the same number can be sent again.
 NOT_FOUND_CODES = frozenset({"RESOURCE_NOT_EXISTS", "NOT_FOUND", "ORDER_NOT_EXIST", "ORDER_NOT_EXISTS"})
 
 
-def wechat_client(merchant_id: int):
+def wechat_client(merchant_id: int) -> WechatPayClient:
     """The merchant's client. One per account version and process, so its HTTP connections are reused;
     changing the account in the admin gives a new one."""
     account = WechatPayAccount.objects.for_merchant(merchant_id).first()
@@ -22,7 +26,7 @@ def wechat_client(merchant_id: int):
 
 
 @lru_cache(maxsize=64)
-def _client(account_id: int, version: str):
+def _client(account_id: int, version: str) -> WechatPayClient:
     from settlements.providers.wechatpay.client import WechatPayClient
     from settlements.providers.wechatpay.transport import WechatPayConfig
 

@@ -9,12 +9,17 @@ asked again soon; a request that never arrived is sent again at once, with the s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from django.db.models import Model
 from django.utils import timezone
+
+from settlements.models import SplitRequest, Withdrawal
 
 # The wait after the first, second, third call, and after every later one.
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
+
+# The rows that count their calls (`attempts`) and store when the next is due (`next_attempt_at`).
+Retried = TypeVar("Retried", SplitRequest, Withdrawal)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -27,7 +32,7 @@ def next_attempt_at(attempts: int, *, immediately: bool = False) -> datetime:
     return timezone.now() + (timedelta(0) if immediately else retry_delay(attempts))
 
 
-def retry_later(row: Model, *, immediately: bool = False, **fields) -> Model:
+def retry_later(row: Retried, *, immediately: bool = False, **fields: object) -> Retried:
     """Store `fields` and the next call's time on a split or withdrawal after its call, and read it again."""
     type(row).objects.unscoped().filter(pk=row.pk).update(
         **fields, next_attempt_at=next_attempt_at(row.attempts, immediately=immediately)

@@ -73,10 +73,17 @@ def settlement_request(
     return run
 
 
-def settlement_execute(run_id: int, **options) -> SettlementRun | None:
+def settlement_execute(
+    run_id: int,
+    *,
+    worker: str | None = None,
+    chunk_size: int | None = None,
+    lease: timedelta | None = None,
+    max_chunks: int | None = None,
+) -> SettlementRun | None:
     """Work through the run (distribution.runs.RunEngine.execute: worker, chunk_size, lease, max_chunks);
     a completed run paid through WeChat profit sharing then sends its splits."""
-    run = SETTLEMENT_RUNS.execute(run_id, **options)
+    run = SETTLEMENT_RUNS.execute(run_id, worker=worker, chunk_size=chunk_size, lease=lease, max_chunks=max_chunks)
     if run is not None and run.status == R.COMPLETED and run.provider == PROFIT_SHARING:
         splits_dispatch(run=run)
     return run

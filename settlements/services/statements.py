@@ -31,7 +31,7 @@ class Statement:
     tax: int
     closing_balance: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return asdict(self)
 
 

@@ -137,7 +137,7 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
     return withdrawal
 
 
-def lock_withdrawal(merchant, withdrawal_id: int) -> Withdrawal:
+def lock_withdrawal(merchant: Merchant, withdrawal_id: int) -> Withdrawal:
     """The merchant's withdrawal, locked for the rest of the transaction."""
     withdrawal = Withdrawal.objects.for_merchant(merchant).select_for_update().filter(pk=withdrawal_id).first()
     if withdrawal is None:
@@ -145,7 +145,9 @@ def lock_withdrawal(merchant, withdrawal_id: int) -> Withdrawal:
     return withdrawal
 
 
-def move_withdrawal(withdrawal: Withdrawal, target: str, *, merchant, actor: Actor, reason: str = "", **fields) -> None:
+def move_withdrawal(
+    withdrawal: Withdrawal, target: str, *, merchant: Merchant, actor: Actor, reason: str = "", **fields: object
+) -> None:
     """Take a locked withdrawal to `target` (a transition the state machine allows), with `fields`, audited."""
     WITHDRAWAL_STATES.check(withdrawal.status, target)
     old = withdrawal.status
@@ -163,7 +165,7 @@ def move_withdrawal(withdrawal: Withdrawal, target: str, *, merchant, actor: Act
     )
 
 
-def _approve(withdrawal: Withdrawal, *, merchant, actor: Actor, reason: str) -> None:
+def _approve(withdrawal: Withdrawal, *, merchant: Merchant, actor: Actor, reason: str) -> None:
     move_withdrawal(
         withdrawal,
         W.APPROVED,
@@ -179,7 +181,7 @@ def _approve(withdrawal: Withdrawal, *, merchant, actor: Actor, reason: str) -> 
 
 
 @transaction.atomic
-def withdrawal_approve(*, merchant, actor: Actor, withdrawal_id: int, reason: str = "") -> Withdrawal:
+def withdrawal_approve(*, merchant: Merchant, actor: Actor, withdrawal_id: int, reason: str = "") -> Withdrawal:
     withdrawal = lock_withdrawal(merchant, withdrawal_id)
     _approve(withdrawal, merchant=merchant, actor=actor, reason=reason)
     return withdrawal
@@ -211,7 +213,7 @@ def _book_paid(withdrawal: Withdrawal) -> None:
 
 
 @transaction.atomic
-def withdrawal_reject(*, merchant, actor: Actor, withdrawal_id: int, reason: str) -> Withdrawal:
+def withdrawal_reject(*, merchant: Merchant, actor: Actor, withdrawal_id: int, reason: str) -> Withdrawal:
     """Refuse a withdrawal that has not gone out: the reserve returns to the available balance."""
     withdrawal = lock_withdrawal(merchant, withdrawal_id)
     move_withdrawal(
@@ -230,7 +232,7 @@ def withdrawal_reject(*, merchant, actor: Actor, withdrawal_id: int, reason: str
 
 
 def finish_withdrawal(
-    withdrawal: Withdrawal, *, merchant, actor: Actor, paid: bool, reason: str = "", **fields
+    withdrawal: Withdrawal, *, merchant: Merchant, actor: Actor, paid: bool, reason: str = "", **fields: object
 ) -> None:
     """The payout of a locked, processing withdrawal is over: book it as paid, or return the money."""
     move_withdrawal(

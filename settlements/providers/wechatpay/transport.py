@@ -32,18 +32,20 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import requests
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome
 
 logger = logging.getLogger(__name__)
+_Result = TypeVar("_Result")  # what a parser makes of an answer: SplitResult, ReturnResult, TransferResult
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
@@ -84,6 +86,7 @@ class WechatPayConfig:
 def _load_platform_public_key(pem: str) -> rsa.RSAPublicKey:
     """Accept either WeChat's newer "微信支付公钥" (a bare public key) or a platform certificate."""
     data = pem.encode()
+    key: PublicKeyTypes
     if b"BEGIN CERTIFICATE" in data:
         key = x509.load_pem_x509_certificate(data).public_key()
     else:
@@ -309,12 +312,12 @@ class WechatPayTransport:
     # --- parsing -------------------------------------------------------------------------------------------
     @staticmethod
     def _parse(
-        parser: Callable[[Mapping[str, Any]], Any],
+        parser: Callable[[Mapping[str, Any]], _Result],
         data: Mapping[str, Any],
         number: str,
         *,
         transaction_id: str | None = None,
-    ) -> Any:
+    ) -> _Result:
         """Parse a signed answer and check it is about our number (and payment): a signed answer we cannot
         read, or one about something else, leaves the outcome unknown rather than wrong."""
         if transaction_id is not None and data.get("transaction_id", transaction_id) != transaction_id:
