@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from distribution import crypto
 from settlements.errors import ProviderNotConfigured
 from settlements.models import WechatPayAccount
-
-if TYPE_CHECKING:
-    from settlements.providers.wechatpay.client import WechatPayClient
+from settlements.providers.wechatpay.client import WechatPayClient
+from settlements.providers.wechatpay.transport import WechatPayConfig
 
 # Query answers that mean "no such request": it never arrived, so the same number can be sent again.
 NOT_FOUND_CODES = frozenset({"RESOURCE_NOT_EXISTS", "NOT_FOUND", "ORDER_NOT_EXIST", "ORDER_NOT_EXISTS"})
@@ -27,9 +25,6 @@ def wechat_client(merchant_id: int) -> WechatPayClient:
 
 @lru_cache(maxsize=64)
 def _client(account_id: int, version: str) -> WechatPayClient:
-    from settlements.providers.wechatpay.client import WechatPayClient
-    from settlements.providers.wechatpay.transport import WechatPayConfig
-
     account = WechatPayAccount.objects.unscoped().get(pk=account_id)
     return WechatPayClient(
         WechatPayConfig(
