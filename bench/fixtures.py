@@ -24,7 +24,7 @@ def distributor_tree(n: int, *, slug: str | None = None, seed: int = 7):
     from distributors.models import Distributor
     from merchants.models import Merchant
     from merchants.services.lifecycle import merchant_create
-    from tests.factories import UserFactory
+    from tests.builders.factories import UserFactory
 
     slug = slug or f"{BENCH_SLUG_PREFIX}{n}"
     merchant = Merchant.objects.filter(slug=slug).first()

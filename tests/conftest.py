@@ -4,7 +4,7 @@ import pytest
 
 from distribution import rls
 from merchants.roles import Role
-from tests.factories import make_merchant
+from tests.builders.factories import make_merchant
 from tests.helpers import Api
 
 
@@ -104,9 +104,9 @@ def pytest_runtest_call(item):
 
 @pytest.fixture
 def shop(api, merchant):
-    """A merchant's shop (tests/orders/helpers.setup_shop: products, a seller and their inviter) and an operator
+    """A merchant's shop (tests/builders/orders.setup_shop: products, a seller and their inviter) and an operator
     API key client for it; its people are `shop.people`."""
-    from tests.orders.helpers import setup_shop
+    from tests.builders.orders import setup_shop
 
     people = setup_shop(merchant)
     client = api.api_key(merchant, Role.OPERATOR)

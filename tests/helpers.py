@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from merchants.roles import Role
 from merchants.services.credentials import staff_login
-from tests.factories import make_api_key, make_distributor_token, make_member
+from tests.builders.factories import make_api_key, make_distributor_token, make_member
 
 PASSWORD = "correct horse battery"
 

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from tests.world import build_world
+from tests.builders.world import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from commissions.models import CommissionLine
 from distributors.models import Level
 from merchants.roles import Role
 from settlements.models import PayoutBatch, Withdrawal
-from tests.factories import make_distributor_token
+from tests.builders.factories import make_distributor_token
 from tests.helpers import assert_error
 from tests.money_format import money_keys, schema_violations
 
@@ -142,7 +142,7 @@ class TestHomePage:
 class TestPayoutBatches:
     @pytest.fixture
     def approved(self, api, merchant):
-        from tests.settlements.helpers import approved_withdrawal
+        from tests.builders.settlements import approved_withdrawal
 
         return approved_withdrawal(merchant)
 
@@ -171,7 +171,7 @@ class TestPayoutBatches:
 
 
 def test_commission_lines_show_the_rate_in_its_own_unit(api, merchant):
-    from tests.orders.helpers import paid_body, setup_shop
+    from tests.builders.orders import paid_body, setup_shop
 
     people = setup_shop(merchant)
     body = paid_body(share_code=people["seller"].invite_code)

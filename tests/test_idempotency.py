@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from catalog.models import Product
 from distribution.models import IdempotencyRecord
 from merchants.roles import Role
-from tests.factories import make_api_key, make_merchant
+from tests.builders.factories import make_api_key, make_merchant
 from tests.helpers import assert_error, parallel
 
 PRODUCT = {"external_id": "sku-1", "title": "Tea", "price": "12.30"}

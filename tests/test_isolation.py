@@ -12,9 +12,9 @@ from django.db import connection
 
 from distribution.api.views import DistributorApi, MerchantApi
 from merchants.roles import Role
+from tests.builders.world import build_world
 from tests.helpers import Api, assert_error
 from tests.routes import api_routes, object_for
-from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 

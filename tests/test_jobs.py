@@ -17,7 +17,7 @@ from distribution import outbox
 from distribution.admin import JobRunAdmin
 from distribution.jobs import RETRY_TRANSIENT, tracked
 from distribution.models import JobRun, OutboxMessage
-from tests.factories import UserFactory, make_merchant
+from tests.builders.factories import UserFactory, make_merchant
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,10 @@ import pytest
 
 from merchants.errors import RoleNotGrantable
 from merchants.roles import ROLE_PERMISSIONS, Perm, Role, may_grant, permissions_of, require_grantable
-from tests.factories import SYSTEM, make_api_key, make_member
+from tests.builders.factories import SYSTEM, make_api_key, make_member
+from tests.builders.world import build_world
 from tests.helpers import assert_error
 from tests.routes import api_routes, object_for
-from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -18,9 +18,9 @@ from distribution.models import JobRun, OutboxMessage
 from distributors.models import BlacklistEntry, Distributor, Level, LevelChange
 from distributors.services import levels
 from risk.models import RiskFlag
-from tests.distributors.helpers import ACTOR, join
-from tests.factories import make_merchant
-from tests.orders.helpers import raw_order
+from tests.builders.distributors import ACTOR, join
+from tests.builders.factories import make_merchant
+from tests.builders.orders import raw_order
 from tests.processes import celery_deployment, wait_until
 from tiers import services as tiers
 from tiers.models import TierRun

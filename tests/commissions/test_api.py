@@ -3,7 +3,7 @@
 import pytest
 
 from merchants.roles import Role
-from tests.orders.helpers import event, paid_body, send
+from tests.builders.orders import event, paid_body, send
 
 pytestmark = pytest.mark.django_db
 

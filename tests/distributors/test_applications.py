@@ -9,8 +9,8 @@ from distributors.models import INVITE_ALPHABET, AgreementAcceptance, Applicatio
 from distributors.services import blacklist, levels, lifecycle, recruitment
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, OTHER_VALID_ID, VALID_ID, join, tree
-from tests.factories import ProductFactory, make_merchant
+from tests.builders.distributors import ACTOR, OTHER_VALID_ID, VALID_ID, join, tree
+from tests.builders.factories import ProductFactory, make_merchant
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

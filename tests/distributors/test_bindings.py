@@ -12,8 +12,8 @@ from distributors.models import CustomerBinding, ShareVisit
 from distributors.services import bindings, lifecycle
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, join, tree
-from tests.factories import make_api_key, make_merchant
+from tests.builders.distributors import ACTOR, join, tree
+from tests.builders.factories import make_api_key, make_merchant
 from tests.helpers import assert_error
 
 T0 = timezone.now().replace(microsecond=0) - timedelta(days=100)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from distribution.models import AuditEvent
 from distributors.models import BlacklistEntry, Distributor
 from merchants.roles import Role
-from tests.distributors.helpers import VALID_ID, join
+from tests.builders.distributors import VALID_ID, join
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from distributors.models import AgreementAcceptance, Distributor
 from distributors.services import bindings, recruitment
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, VALID_ID, join
+from tests.builders.distributors import ACTOR, VALID_ID, join
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from distributors.models import Level
 from distributors.services import bindings, levels, lifecycle
 from merchants.roles import Role
 from orders.models import Order
-from tests.distributors.helpers import ACTOR, join, tree
+from tests.builders.distributors import ACTOR, join, tree
 from tests.helpers import assert_error
 from tiers.progress import Metrics, distributor_metrics, evaluate, level_progress
 

@@ -7,7 +7,7 @@ from distributors.models import CustomerBinding, Distributor
 from distributors.services import bindings, levels
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, join, tree
+from tests.builders.distributors import ACTOR, join, tree
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,7 @@ def test_the_new_inviter_must_be_active(api, merchant):
 
 
 def test_identity_submitted_by_the_server_and_verified(api, merchant):
-    from tests.distributors.helpers import VALID_ID
+    from tests.builders.distributors import VALID_ID
 
     d = join(merchant, "u")
     staff = api.staff(merchant, Role.OPERATOR)
@@ -163,7 +163,7 @@ def test_identity_submitted_by_the_server_and_verified(api, merchant):
 
 
 def test_personal_data_never_leaves_unmasked(api, merchant):
-    from tests.distributors.helpers import VALID_ID
+    from tests.builders.distributors import VALID_ID
 
     program_update(merchant=merchant, actor=ACTOR, changes={"application_requires_real_name": True})
     d = join(merchant, "u", phone="13912345678", real_name="赵钱孙", id_number=VALID_ID)

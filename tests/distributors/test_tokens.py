@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from distributors.models import DistributorToken
 from merchants.roles import Role
-from tests.factories import make_distributor_token
+from tests.builders.factories import make_distributor_token
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

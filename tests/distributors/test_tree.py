@@ -6,7 +6,7 @@ from distributors import selectors
 from distributors.services import lifecycle
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, tree
+from tests.builders.distributors import ACTOR, tree
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

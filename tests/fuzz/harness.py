@@ -50,11 +50,11 @@ from orders.models import WebhookEndpoint
 from orders.services import webhooks
 from settlements.models import Withdrawal
 from settlements.services import withdrawals
-from tests.factories import make_api_key, make_distributor_token, owner_of
+from tests.builders.factories import make_api_key, make_distributor_token, owner_of
+from tests.builders.world import build_world
 from tests.fuzz import strategies as hs
 from tests.helpers import PASSWORD, login_request
 from tests.routes import _PARAM, EXTRA_PARAMS, api_routes, object_for
-from tests.world import build_world
 
 # Left out: the checks that a schema-valid request is always accepted and a schema-invalid one always
 # refused. Semantic rules (an expiry in the past, an unknown time zone, an opaque cursor) refuse some

@@ -10,7 +10,7 @@ from distribution.models import AuditEvent
 from merchants.models import Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role
 from merchants.services.lifecycle import merchant_set_status
-from tests.factories import SYSTEM, UserFactory, make_api_key, make_member, make_merchant
+from tests.builders.factories import SYSTEM, UserFactory, make_api_key, make_member, make_merchant
 from tests.helpers import PASSWORD, assert_error, login_request
 
 pytestmark = pytest.mark.django_db
@@ -236,7 +236,7 @@ class TestApiKeys:
 
     def test_a_key_is_useless_at_another_merchant(self, api, merchant, other_merchant):
         client = api.api_key(other_merchant)
-        ProductFactory = __import__("tests.factories", fromlist=["ProductFactory"]).ProductFactory
+        ProductFactory = __import__("tests.builders.factories", fromlist=["ProductFactory"]).ProductFactory
         ProductFactory(merchant=merchant, external_id="secret-sku")
         assert_error(client.get("/api/v1/products/secret-sku"), 404, "not_found")
         assert client.get("/api/v1/products").json()["results"] == []

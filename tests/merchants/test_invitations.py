@@ -19,7 +19,7 @@ from merchants.models import Invitation, Membership
 from merchants.roles import Role
 from merchants.services.lifecycle import merchant_set_status
 from merchants.services.staff import invitation_create
-from tests.factories import SYSTEM, UserFactory, make_member, make_merchant, owner_of
+from tests.builders.factories import SYSTEM, UserFactory, make_member, make_merchant, owner_of
 from tests.helpers import PASSWORD, assert_error, login_request, parallel
 
 User = get_user_model()

@@ -5,7 +5,7 @@ import pytest
 from distribution.models import AuditEvent
 from merchants.models import Membership, StaffToken
 from merchants.roles import Role
-from tests.factories import make_member, owner_of
+from tests.builders.factories import make_member, owner_of
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from distribution.auth import Actor
 from merchants.roles import Role
 from orders.models import Order, OrderEvent, OrderItem
 from orders.services import webhooks
-from tests.factories import make_api_key, make_merchant
-from tests.orders.helpers import paid_body, setup_shop
+from tests.builders.factories import make_api_key, make_merchant
+from tests.builders.orders import paid_body, setup_shop
 
 
 @pytest.mark.django_db(transaction=True)

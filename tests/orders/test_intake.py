@@ -10,9 +10,9 @@ from commissions.models import CommissionLine
 from distributors.services import bindings, lifecycle
 from merchants.services.programs import program_update
 from orders.models import Order, OrderEvent, OrderItem, Refund
-from tests.distributors.helpers import ACTOR
+from tests.builders.distributors import ACTOR
+from tests.builders.orders import PAID_AT, event, lines, paid_body, send
 from tests.helpers import assert_error
-from tests.orders.helpers import PAID_AT, event, lines, paid_body, send
 
 pytestmark = pytest.mark.django_db
 

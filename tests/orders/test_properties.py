@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from commissions.models import CommissionLine
 from distribution.errors import ApplicationError
 from orders.services import intake
-from tests.orders.helpers import PAID_AT, setup_shop
+from tests.builders.orders import PAID_AT, setup_shop
 
 pytestmark = pytest.mark.django_db
 counter = itertools.count()

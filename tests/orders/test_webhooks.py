@@ -12,9 +12,9 @@ from distribution import crypto
 from merchants.roles import Role
 from orders.models import Order, OrderEvent, WebhookEndpoint
 from orders.services import webhooks
-from tests.factories import make_merchant
+from tests.builders.factories import make_merchant
+from tests.builders.orders import paid_body, setup_shop
 from tests.helpers import assert_error
-from tests.orders.helpers import paid_body, setup_shop
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 from merchants.models import StaffToken
 from merchants.roles import Role
 from orders.services import webhooks
-from tests.factories import make_member, make_merchant
+from tests.builders.factories import make_member, make_merchant
+from tests.builders.orders import paid_body, setup_shop
 from tests.helpers import PASSWORD, assert_error
-from tests.orders.helpers import paid_body, setup_shop
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +119,7 @@ def test_a_distributor_throttle_counts_inside_its_merchant(api, merchant):
 
 def test_a_staff_throttle_counts_inside_its_merchant(api, merchant):
     other = make_merchant("beta")
-    from tests.factories import UserFactory
+    from tests.builders.factories import UserFactory
 
     user = UserFactory(username="both")
     make_member(merchant, Role.OWNER, username="both")

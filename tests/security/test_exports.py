@@ -10,8 +10,8 @@ from distribution import exports
 from distributors.models import Distributor
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import VALID_ID
-from tests.settlements.helpers import ACTOR, settle, shop_with_due_commission
+from tests.builders.distributors import VALID_ID
+from tests.builders.settlements import ACTOR, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from catalog.models import Product
 from merchants.roles import Role
 from orders.models import Order
 from orders.services import webhooks
+from tests.builders.orders import setup_shop
 from tests.helpers import assert_error
-from tests.orders.helpers import setup_shop
 from tests.routes import api_routes
 
 pytestmark = pytest.mark.django_db
@@ -165,7 +165,7 @@ def test_odd_credentials_are_a_401(key):
 
 def test_a_webhook_id_sent_again_is_acknowledged_with_the_same_body_and_refused_with_another(endpoint, merchant):
     """Finding 13: what the README says about a replayed webhook id is what happens."""
-    from tests.orders.helpers import paid_body
+    from tests.builders.orders import paid_body
 
     def deliver(event):
         raw = json.dumps(event).encode()

@@ -8,7 +8,7 @@ from distribution.identifiers import canonical_id_number, canonical_phone, fold
 from distributors.models import Application, Distributor
 from merchants.roles import Role
 from risk.models import RiskFlag
-from tests.distributors.helpers import VALID_ID, join
+from tests.builders.distributors import VALID_ID, join
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

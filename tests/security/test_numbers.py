@@ -9,7 +9,7 @@ from distributors.services.levels import level_create
 from merchants.models import DistributionProgram
 from merchants.roles import Role
 from orders.models import Order
-from tests.distributors.helpers import ACTOR, join
+from tests.builders.distributors import ACTOR, join
 from tests.helpers import assert_error
 from tiers.models import TierRun
 

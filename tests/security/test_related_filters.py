@@ -5,9 +5,9 @@ import pytest
 
 from distribution.api.filters import FilterBackend
 from distributors.models import Distributor
+from tests.builders.world import build_world
 from tests.helpers import assert_error
 from tests.routes import api_routes
-from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from distribution import rls
 from distribution.tenancy import TenantModel
 from merchants.models import Merchant
 from merchants.roles import Role
-from tests.factories import make_merchant
+from tests.builders.factories import make_merchant
+from tests.builders.world import build_world
 from tests.security.rls_probe import visible_merchants
-from tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_a_malformed_merchant_setting_fails_instead_of_matching(worlds):
 def test_the_ledger_balance_check_sees_every_posting_whatever_the_session_is_set_to(api):
     """The deferred balance trigger runs at commit, as its owner: a request's session state cannot hide
     postings from it (a whole order's commission is booked and committed inside one request)."""
-    from tests.orders.helpers import paid_body, setup_shop
+    from tests.builders.orders import paid_body, setup_shop
 
     merchant = make_merchant("gamma")
     setup_shop(merchant)

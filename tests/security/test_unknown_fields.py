@@ -12,8 +12,8 @@ from merchants.roles import Role
 from orders.models import Order
 from orders.services import webhooks
 from orders.tasks import ingest
+from tests.builders.orders import paid_body, setup_shop
 from tests.helpers import assert_error
-from tests.orders.helpers import paid_body, setup_shop
 
 pytestmark = pytest.mark.django_db
 

@@ -15,10 +15,10 @@ from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.models import Withdrawal
 from settlements.services import runs
-from tests.distributors.helpers import join
-from tests.factories import make_distributor_token, make_merchant
+from tests.builders.distributors import join
+from tests.builders.factories import make_distributor_token, make_merchant
+from tests.builders.settlements import ACTOR, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
 from tests.helpers import parallel
-from tests.settlements.helpers import ACTOR, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

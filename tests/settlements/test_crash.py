@@ -15,10 +15,10 @@ from ledger.checks import ledger_problems
 from ledger.models import LedgerTransaction
 from settlements.models import SettlementRun
 from settlements.services import runs
-from tests.distributors.helpers import join
-from tests.factories import make_merchant
+from tests.builders.distributors import join
+from tests.builders.factories import make_merchant
+from tests.builders.settlements import ACTOR, due_order, shop_with_due_commission
 from tests.processes import celery_worker, wait_until
-from tests.settlements.helpers import ACTOR, due_order, shop_with_due_commission
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 WORKER_ENV = {"SETTLEMENT_CHUNK_SIZE": "1", "RUN_CHUNK_PAUSE_MS": "150", "RUN_LEASE_SECONDS": "2"}

@@ -12,8 +12,8 @@ from ledger.checks import ledger_problems
 from merchants.services.programs import program_update
 from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
 from settlements.services import splits, transfers, withdrawals
-from tests.distributors.helpers import VALID_ID
-from tests.settlements.helpers import (
+from tests.builders.distributors import VALID_ID
+from tests.builders.settlements import (
     ACTOR,
     INVITER_EARNS,
     SELLER_EARNS,
@@ -202,7 +202,7 @@ def test_a_final_refusal_fails_the_withdrawal_and_returns_the_money(stub, mercha
 
 
 def test_the_real_name_goes_encrypted_above_2000_yuan(stub, merchant, payee):
-    from tests.settlements.helpers import due_order as more
+    from tests.builders.settlements import due_order as more
 
     for n in range(90):  # 90 × 24.00 = 2160.00 more
         more(merchant, payee.invite_code, f"big-{n}")

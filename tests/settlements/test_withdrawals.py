@@ -13,9 +13,9 @@ from ledger.services import MERCHANT
 from merchants.roles import Role
 from merchants.services.programs import program_update
 from settlements.models import Withdrawal
-from tests.distributors.helpers import VALID_ID
+from tests.builders.distributors import VALID_ID
+from tests.builders.settlements import ACTOR, SELLER_EARNS, balances, settle, shop_with_due_commission
 from tests.helpers import assert_error
-from tests.settlements.helpers import ACTOR, SELLER_EARNS, balances, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db
 

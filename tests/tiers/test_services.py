@@ -14,9 +14,9 @@ from distributors.models import Distributor, Level, LevelChange
 from distributors.services import bindings, levels, lifecycle
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from tests.distributors.helpers import ACTOR, join, tree
+from tests.builders.distributors import ACTOR, join, tree
+from tests.builders.orders import raw_order
 from tests.helpers import assert_error
-from tests.orders.helpers import raw_order
 from tiers import services as tiers
 from tiers.models import TierRun
 from tiers.progress import distributor_metrics, evaluate

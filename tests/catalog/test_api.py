@@ -5,7 +5,7 @@ import pytest
 from catalog.models import Product
 from distribution.models import AuditEvent
 from merchants.roles import Role
-from tests.factories import ProductFactory
+from tests.builders.factories import ProductFactory
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db

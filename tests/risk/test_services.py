@@ -1,5 +1,4 @@
-"""Risk checks: every periodic rule with its evidence, the blacklist sweep, the application check, the
-merchant's review of flags, and what blacklisting does to commission under each program policy."""
+"""Risk services: every periodic rule with its evidence, the blacklist sweep and the application check."""
 
 from __future__ import annotations
 
@@ -8,31 +7,20 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commissions.models import CommissionLine
 from distribution import crypto
 from distributors.models import Application, BlacklistEntry, CustomerBinding, Distributor
 from distributors.services import applications, bindings, blacklist, lifecycle
-from ledger.models import LedgerTransaction
 from merchants.roles import Role
 from merchants.services.programs import program_update
-from orders.services import intake
 from risk import rules
 from risk.models import RiskFlag
 from risk.services import application_check, risk_sweep
-from settlements.services import withdrawals
-from tests.distributors.helpers import ACTOR, join
+from tests.builders.distributors import ACTOR, join
+from tests.builders.orders import raw_order
+from tests.builders.risk import flags
 from tests.helpers import assert_error
-from tests.orders.helpers import raw_order
-from tests.settlements.helpers import INVITER_EARNS, SELLER_EARNS, balances, due_order, settle, setup_shop
 
 pytestmark = pytest.mark.django_db
-
-
-def flags(merchant, rule=None):
-    qs = RiskFlag.objects.for_merchant(merchant).order_by("id")
-    if rule:
-        qs = qs.filter(rule=rule)
-    return list(qs.values_list("rule", "distributor_id", "evidence", "status"))
 
 
 class TestRules:
@@ -232,162 +220,3 @@ class TestApplicationCheck:
         response = staff.post("/api/v1/applications", {"external_user_id": "x", "phone": "13800000009"}, format="json")
         assert_error(response, 422, "applicant_blacklisted")
         assert not Application.objects.for_merchant(merchant).exists()
-
-
-class TestReview:
-    @pytest.fixture
-    def twins(self, merchant):
-        a = join(merchant, "a", phone="13800000001")
-        b = join(merchant, "b", phone="13800000001")
-        risk_sweep(merchant=merchant)
-        return a, b
-
-    def test_blacklisting_from_a_flag(self, api, merchant, twins):
-        a, _ = twins
-        flag = RiskFlag.objects.for_merchant(merchant).get(distributor=a)
-        staff = api.staff(merchant, Role.OPERATOR)
-        response = staff.post(
-            f"/api/v1/risk-flags/{flag.pk}/review", {"action": "blacklist", "note": "confirmed"}, format="json"
-        )
-        assert response.status_code == 200, response.content
-        body = response.json()
-        assert (body["status"], body["review_note"], body["distributor"]) == ("blacklisted", "confirmed", a.pk)
-        a.refresh_from_db()
-        assert a.status == "blacklisted"
-        entry = BlacklistEntry.objects.for_merchant(merchant).get()
-        assert (entry.kind, entry.reason) == ("distributor", f"risk flag {flag.pk} (shared_identity): confirmed")
-        again = staff.post(f"/api/v1/risk-flags/{flag.pk}/review", {"action": "dismiss"}, format="json")
-        assert_error(again, 409, "flag_already_reviewed")
-
-    def test_listing_filtering_and_bad_input(self, api, merchant, twins):
-        b = twins[1]
-        staff = api.staff(merchant, Role.VIEWER)
-        listed = staff.get("/api/v1/risk-flags", {"distributor": b.pk}).json()["results"]
-        assert [(f["rule"], f["distributor"], f["status"]) for f in listed] == [("shared_identity", b.pk, "open")]
-        flag_id = listed[0]["id"]
-        assert_error(staff.post(f"/api/v1/risk-flags/{flag_id}/review", {"action": "accept"}, format="json"), 403)
-        operator = api.staff(merchant, Role.OPERATOR)
-        assert_error(operator.post(f"/api/v1/risk-flags/{flag_id}/review", {"action": "ban"}, format="json"), 400)
-        assert RiskFlag.objects.get(pk=flag_id).status == "open"
-
-    def test_a_flag_without_a_distributor_cannot_blacklist(self, api, merchant):
-        flag = RiskFlag.objects.create(
-            merchant=merchant, rule="customer_switching", subject="customer:x", evidence={"customer": "x"}
-        )
-        response = api.staff(merchant, Role.OPERATOR).post(
-            f"/api/v1/risk-flags/{flag.pk}/review", {"action": "blacklist"}, format="json"
-        )
-        assert_error(response, 422, "no_distributor")
-
-
-class TestCommissionPolicy:
-    """The seller has 48.00 available (two settled orders), 24.00 due but unsettled and 24.00 pending
-    (an order not yet completed), and a 10.00 withdrawal waiting for approval."""
-
-    @pytest.fixture
-    def shop(self, merchant):
-        people = setup_shop(merchant)
-        code = people["seller"].invite_code
-        due_order(merchant, code, "o-1")
-        due_order(merchant, code, "o-2")
-        settle(merchant)
-        due_order(merchant, code, "o-3")
-        due_order(merchant, code, "o-4", completed=False)
-        program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
-        seller = Distributor.objects.get(pk=people["seller"].pk)
-        withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=1000)
-        assert balances(merchant, seller) == {
-            "pending": 2 * SELLER_EARNS,
-            "available": 2 * SELLER_EARNS - 1000,
-            "withdrawing": 1000,
-            "paid_out": 0,
-            "receivable": 0,
-        }
-        return people
-
-    def blacklist_seller(self, merchant, people):
-        return blacklist.blacklist_add(
-            merchant=merchant, actor=ACTOR, kind="distributor", distributor_id=people["seller"].pk, reason="fraud"
-        )
-
-    def test_freeze_holds_the_commission_in_settlement_until_the_merchant_decides(self, api, merchant, shop):
-        self.blacklist_seller(merchant, shop)
-        run = settle(merchant)
-        seller, boss = shop["seller"], shop["boss"]
-        assert run.lines_done == 2  # only the boss's lines of o-3
-        assert balances(merchant, seller)["pending"] == 2 * SELLER_EARNS
-        assert balances(merchant, boss)["available"] == 3 * INVITER_EARNS
-        # the merchant decides: forfeit (finance only)
-        url = f"/api/v1/distributors/{seller.pk}/forfeit-commission"
-        assert_error(api.staff(merchant, Role.OPERATOR).post(url, {"reason": "fraud"}, format="json"), 403)
-        finance = api.staff(merchant, Role.FINANCE)
-        response = finance.post(url, {"reason": "fraud"}, format="json")
-        assert response.status_code == 200, response.content
-        assert response.json() == {"lines_reversed": 4, "unsettled": "48.00", "available": "38.00"}
-        assert balances(merchant, seller) == {
-            "pending": 0,
-            "available": 0,
-            "withdrawing": 1000,
-            "paid_out": 0,
-            "receivable": 0,
-        }
-        forfeit = LedgerTransaction.objects.for_merchant(merchant).get(kind="forfeit")
-        assert sorted(forfeit.postings.values_list("amount", flat=True)) == [-3800, 3800]
-        # the withdrawal still waiting is the merchant's to reject; forfeiting again then takes that too
-        withdrawal = withdrawals.Withdrawal.objects.for_merchant(merchant).get()
-        withdrawals.withdrawal_reject(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk, reason="fraud")
-        again = finance.post(url, {"reason": "the rest"}, format="json").json()
-        assert again == {"lines_reversed": 0, "unsettled": "0.00", "available": "10.00"}
-        assert balances(merchant, seller)["available"] == 0
-
-    def test_reactivation_releases_frozen_commission_to_the_next_run(self, merchant, shop):
-        entry, _ = self.blacklist_seller(merchant, shop)
-        settle(merchant)
-        blacklist.blacklist_remove(merchant=merchant, actor=ACTOR, entry_id=entry.pk, reason="cleared")
-        lifecycle.distributor_reactivate(
-            merchant=merchant, actor=ACTOR, distributor_id=shop["seller"].pk, reason="cleared"
-        )
-        assert settle(merchant).lines_done == 2
-        assert balances(merchant, shop["seller"])["available"] == 3 * SELLER_EARNS - 1000
-
-    def test_forfeit_policy_reverses_at_once_and_books_it_back_to_the_merchant(self, api, merchant, shop):
-        program_update(merchant=merchant, actor=ACTOR, changes={"blacklist_commission_policy": "forfeit"})
-        self.blacklist_seller(merchant, shop)
-        seller = shop["seller"]
-        assert balances(merchant, seller) == {
-            "pending": 0,
-            "available": 0,
-            "withdrawing": 1000,
-            "paid_out": 0,
-            "receivable": 0,
-        }
-        lines = CommissionLine.objects.for_merchant(merchant).filter(beneficiary=seller)
-        assert sorted(lines.values_list("order__external_id", "status")) == [
-            ("o-1", "settled"),
-            ("o-1", "settled"),
-            ("o-2", "settled"),
-            ("o-2", "settled"),
-            ("o-3", "reversed"),
-            ("o-3", "reversed"),
-            ("o-4", "reversed"),
-            ("o-4", "reversed"),
-        ]
-        assert LedgerTransaction.objects.for_merchant(merchant).filter(kind="forfeit").count() == 1
-        assert balances(merchant, shop["boss"])["pending"] == 2 * INVITER_EARNS  # the upline keeps theirs
-        # a refund of a forfeited order later takes nothing more from the seller
-        intake.order_apply_event(
-            merchant=merchant,
-            external_id="o-4",
-            type_="refunded",
-            source="api",
-            data={"refund_id": "r-1", "amount": 24_000},
-        )
-        assert balances(merchant, seller)["pending"] == 0
-        assert balances(merchant, shop["boss"])["pending"] == INVITER_EARNS
-
-    def test_only_a_blacklisted_distributors_commission_can_be_forfeited(self, api, merchant, shop):
-        response = api.staff(merchant, Role.FINANCE).post(
-            f"/api/v1/distributors/{shop['seller'].pk}/forfeit-commission", {"reason": "x"}, format="json"
-        )
-        assert_error(response, 409, "not_blacklisted")
-        assert not LedgerTransaction.objects.for_merchant(merchant).filter(kind="forfeit").exists()

@@ -10,7 +10,7 @@ from distribution.auth import Actor
 from ledger import services as ledger
 from orders.services import intake
 from settlements.services import runs
-from tests.orders.helpers import setup_shop
+from tests.builders.orders import setup_shop
 
 ACTOR = Actor.system("tests")
 LONG_AGO = timezone.now().replace(microsecond=0) - timedelta(days=40)

@@ -16,7 +16,7 @@ from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import payouts, runs, withdrawals
-from tests.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
+from tests.builders.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
 from tiers.models import TierRun
 
 

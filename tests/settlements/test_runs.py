@@ -15,8 +15,7 @@ from merchants.roles import Role
 from merchants.services.programs import program_update
 from settlements.models import SettlementRun
 from settlements.services import runs
-from tests.helpers import assert_error
-from tests.settlements.helpers import (
+from tests.builders.settlements import (
     ACTOR,
     INVITER_EARNS,
     LONG_AGO,
@@ -26,6 +25,7 @@ from tests.settlements.helpers import (
     settle,
     shop_with_due_commission,
 )
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,7 @@ def test_running_again_settles_nothing_new(merchant):
 
 
 def test_chunks_commit_progress_and_a_stopped_run_resumes(merchant):
-    from tests.distributors.helpers import join
+    from tests.builders.distributors import join
 
     people = shop_with_due_commission(merchant)
     for n in range(4):

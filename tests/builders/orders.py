@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from commissions.models import CommissionLine
-from tests.distributors.helpers import tree
-from tests.factories import ProductFactory
+from tests.builders.distributors import tree
+from tests.builders.factories import ProductFactory
 
 PAID_AT = timezone.now().replace(microsecond=0) - timedelta(days=3)
 

@@ -10,7 +10,14 @@ from ledger import services as ledger
 from ledger.checks import ledger_problems
 from ledger.models import Account, LedgerTransaction, Posting
 from ledger.services import DISTRIBUTOR, MERCHANT, Txn
-from tests.settlements.helpers import INVITER_EARNS, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
+from tests.builders.settlements import (
+    INVITER_EARNS,
+    SELLER_EARNS,
+    balances,
+    due_order,
+    settle,
+    shop_with_due_commission,
+)
 
 pytestmark = pytest.mark.django_db
 A = Account.Kind
@@ -109,7 +116,7 @@ def test_clawback_takes_available_first_then_books_a_receivable_repaid_by_later_
     # spend 20.00 of it (a withdrawal), then the order is refunded: 4.00 left to claw from, 20.00 owed
     from merchants.services.programs import program_update
     from settlements.services import withdrawals
-    from tests.settlements.helpers import ACTOR
+    from tests.builders.settlements import ACTOR
 
     program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
     withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=2000)
