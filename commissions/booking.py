@@ -16,6 +16,7 @@ replay books nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ledger import services as ledger
@@ -37,7 +38,7 @@ class LineChange:
     total: int  # the line's amount, reversed amount or clawed-back amount after this change
 
 
-def book_line_changes(*, merchant_id: int, currency: str, changes: list[LineChange] | tuple) -> None:
+def book_line_changes(*, merchant_id: int, currency: str, changes: Sequence[LineChange]) -> None:
     """Book accruals, reversals and clawbacks, in the caller's transaction."""
     txns: list[Txn] = []
     for c in changes:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from commissions.services import commission_forfeit
-from merchants.models import DistributionProgram
+from distribution.auth import Actor
+from merchants.models import DistributionProgram, Merchant
 
 
-def forfeit_under_policy(sender, *, merchant, actor, distributor_ids: list[int], reason: str, **kwargs) -> None:
+def forfeit_under_policy(
+    sender: object, *, merchant: Merchant, actor: Actor, distributor_ids: list[int], reason: str, **kwargs: Any
+) -> None:
     """What blacklisting does to commission not yet paid: the program freezes it (settlement holds it until
     the merchant decides) or forfeits it (reversed back to the merchant at once)."""
     program = DistributionProgram.objects.for_merchant(merchant).get()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, QuerySet, Sum
 
 from commissions.models import LINE_STATES, CommissionLine
+from distribution.tenancy import TenantQuerySet
 from distributors.models import Distributor
 
 L = CommissionLine
@@ -14,7 +15,7 @@ L = CommissionLine
 (SETTLES_FROM,) = LINE_STATES.sources(L.Status.SETTLED)
 
 
-def due_lines(merchant_id: int, as_of: datetime):
+def due_lines(merchant_id: int, as_of: datetime) -> TenantQuerySet[CommissionLine]:
     """Lines a settlement run as of `as_of` settles: commission lines that may settle (confirmed) whose
     after-sales window ended by then, except a blacklisted distributor's (held until the merchant decides).
     The one definition of "due": a run's totals and its chunks start from it."""
@@ -26,7 +27,7 @@ def due_lines(merchant_id: int, as_of: datetime):
     )
 
 
-def totals_by_status(lines) -> dict[str, dict[str, int]]:
+def totals_by_status(lines: QuerySet[CommissionLine]) -> dict[str, dict[str, int]]:
     """For a (filtered) queryset of lines: per status, how many, earned, reversed and net (minor units).
 
     Clawback lines count in their own bucket; `net` over everything is what the beneficiaries keep."""
@@ -46,5 +47,5 @@ def totals_by_status(lines) -> dict[str, dict[str, int]]:
     return out
 
 
-def net_total(lines) -> int:
+def net_total(lines: QuerySet[CommissionLine]) -> int:
     return lines.aggregate(net=Sum(F("amount") - F("reversed_amount")))["net"] or 0

@@ -28,7 +28,7 @@ from distribution.auth import Actor
 from distributors.models import Distributor
 from ledger import services as ledger
 from ledger.models import Account
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 
 if TYPE_CHECKING:  # orders sits above commissions: it calls these with its rows
     from orders.models import Order, OrderItem
@@ -39,9 +39,9 @@ L = CommissionLine
 def beneficiary_rows(order: Order, depth: int) -> list[Distributor | None]:
     """Depth 1 is the attributed distributor, then their upline from the row's own path: one query.
     None where a row is missing."""
-    if order.distributor_id is None:
+    seller = order.distributor  # None without a query when the order has no distributor
+    if seller is None:
         return []
-    seller = order.distributor
     chain = [seller.pk, *seller.upline_ids(depth - 1)]
     rows = Distributor.objects.for_merchant(order.merchant_id).select_related("level").in_bulk(chain)
     return [rows.get(distributor_id) for distributor_id in chain]
@@ -268,7 +268,7 @@ def commission_settle_due(
 
 
 @transaction.atomic
-def commission_forfeit(*, merchant, actor: Actor, distributor_id: int, reason: str) -> dict:
+def commission_forfeit(*, merchant: Merchant, actor: Actor, distributor_id: int, reason: str) -> dict[str, int]:
     """Forfeit a distributor's commission (blacklisting under the forfeit policy, or the merchant's
     decision on frozen commission): every unsettled line (pending or confirmed) is reversed and the
     available balance goes back to the merchant, ledgered. Money already withdrawing or paid out is not

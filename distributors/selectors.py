@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
+from distribution.tenancy import TenantQuerySet
 from distributors.models import Distributor
+from merchants.models import Merchant
 
 TEAM_STATUSES = (Distributor.Status.ACTIVE, Distributor.Status.FROZEN)
 # The ids below a distributor, through the view distributor_tree (migration distributors 0005): the same rows
@@ -13,7 +15,7 @@ TEAM_STATUSES = (Distributor.Status.ACTIVE, Distributor.Status.FROZEN)
 SUBTREE_IDS = "SELECT id FROM distributor_tree WHERE merchant_id = %s AND ancestor_ids @> ARRAY[%s]::bigint[]"
 
 
-def distributor_for_user(merchant, external_user_id: str) -> Distributor | None:
+def distributor_for_user(merchant: Merchant, external_user_id: str) -> Distributor | None:
     return (
         Distributor.objects.for_merchant(merchant)
         .select_related("level", "inviter")
@@ -32,7 +34,7 @@ def upline(distributor: Distributor, depth: int) -> list[Distributor]:
     return [rows[i] for i in ids if i in rows]
 
 
-def upline_by_id(merchant, distributor_id: int, depth: int) -> list[Distributor]:
+def upline_by_id(merchant: Merchant | int, distributor_id: int, depth: int) -> list[Distributor]:
     """The same upline without loading the distributor first: one query (nearest first)."""
     table = Distributor._meta.db_table
     ancestors = RawSQL(  # noqa: S611 - the table name is ours; values are bound
@@ -43,7 +45,9 @@ def upline_by_id(merchant, distributor_id: int, depth: int) -> list[Distributor]
     return list(Distributor.objects.for_merchant(merchant).filter(pk__in=ancestors).order_by("-depth"))
 
 
-def team(distributor: Distributor, *, depth: int | None = None, max_depth: int | None = None):
+def team(
+    distributor: Distributor, *, depth: int | None = None, max_depth: int | None = None
+) -> TenantQuerySet[Distributor]:
     """Members of the distributor's team (active or frozen): all of it, one relative depth (1 = direct
     recruits), or everything down to `max_depth`."""
     members = RawSQL(SUBTREE_IDS, [distributor.merchant_id, distributor.pk])  # noqa: S611 (constant SQL, bound values)

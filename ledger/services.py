@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -22,6 +23,8 @@ from ledger.models import Account, LedgerTransaction, Posting
 
 A = Account.Kind
 DISTRIBUTOR, MERCHANT = Account.OwnerKind.DISTRIBUTOR, Account.OwnerKind.MERCHANT
+
+AccountKey = tuple[str, int, str]  # (owner_kind, owner_id, kind)
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Txn:
         return self
 
 
-def locked_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+def locked_accounts(merchant_id: int, currency: str, keys: Set[AccountKey]) -> dict[AccountKey, tuple[int, int]]:
     """{(owner_kind, owner_id, kind): (account id, balance)}, creating missing accounts. Projected
     (distributor) accounts come locked, in id order, for the rest of the transaction."""
     if not keys:
@@ -70,7 +73,7 @@ def locked_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, s
     return found
 
 
-def _select_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+def _select_accounts(merchant_id: int, currency: str, keys: Set[AccountKey]) -> dict[AccountKey, tuple[int, int]]:
     """One statement: the distributor accounts locked in id order (a CTE), the merchant's not locked."""
     unknown = {k[0] for k in keys} - {DISTRIBUTOR, MERCHANT}
     if unknown:
@@ -115,12 +118,14 @@ def _select_accounts(merchant_id: int, currency: str, keys: set[tuple[str, int, 
     }
 
 
-def accounts_for(merchant_id: int, currency: str, keys: set[tuple[str, int, str]]) -> dict:
+def accounts_for(merchant_id: int, currency: str, keys: Set[AccountKey]) -> dict[AccountKey, int]:
     """{(owner_kind, owner_id, kind): account id}; see `locked_accounts`."""
     return {key: value[0] for key, value in locked_accounts(merchant_id, currency, keys).items()}
 
 
-def post(merchant_id: int, currency: str, txns: list[Txn], *, account_ids: dict | None = None) -> int:
+def post(
+    merchant_id: int, currency: str, txns: list[Txn], *, account_ids: Mapping[AccountKey, int] | None = None
+) -> int:
     """Write `txns` (skipping references already posted); returns how many were new. `account_ids`
     (from `accounts_for`, already locked) saves looking the accounts up again."""
     txns = [t for t in txns if t.legs]
@@ -214,7 +219,7 @@ def distributor_balances(merchant_id: int, distributor_id: int, currency: str) -
         .filter(owner_kind=DISTRIBUTOR, owner_id=distributor_id, currency=currency)
         .values_list("kind", "balance")
     )
-    out = dict.fromkeys(BALANCE_KINDS, 0)
+    out: dict[str, int] = dict.fromkeys(BALANCE_KINDS, 0)
     out.update(dict(rows))
     return out
 

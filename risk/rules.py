@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 
@@ -34,10 +35,10 @@ SWITCH_WINDOW_DAYS = 30
 class Hit:
     subject: str
     distributor_id: int | None
-    evidence: dict
+    evidence: dict[str, Any]  # JSON, stored on the flag
 
 
-def _rows(sql: str, params: dict) -> list[tuple]:
+def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

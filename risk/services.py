@@ -46,17 +46,17 @@ def flag_raise(*, merchant_id: int, rule: str, hit: rules.Hit) -> RiskFlag | Non
         return None
 
 
-def risk_sweep(*, merchant: Merchant, now: datetime | None = None) -> dict:
+def risk_sweep(*, merchant: Merchant, now: datetime | None = None) -> dict[str, list[int] | int]:
     """The periodic check: blacklist entries against live distributors, then every history rule."""
     now = now or timezone.now()
-    result = {"blacklisted": blacklist.blacklist_sweep(merchant=merchant, actor=SYSTEM)}
+    result: dict[str, list[int] | int] = {"blacklisted": blacklist.blacklist_sweep(merchant=merchant, actor=SYSTEM)}
     for name, rule in rules.PERIODIC_RULES.items():
         raised = [flag_raise(merchant_id=merchant.pk, rule=name, hit=hit) for hit in rule(merchant.pk, now)]
         result[name] = sum(1 for flag in raised if flag is not None)
     return result
 
 
-def application_check(application_id: int) -> dict:
+def application_check(application_id: int) -> dict[str, str | bool | list[int]]:
     """After an application: look for the same phone or ID number on another distributor. In `hold` mode
     a clean application is approved here (when auto-approval is on) and a hit waits for review."""
     application = (

@@ -69,8 +69,6 @@ def test_audit_events_are_immutable(merchant):
     assert AuditEvent.objects.for_merchant(merchant).get(pk=event.pk).reason == ""
 
 
-
-
 def test_every_model_is_in_the_admin_and_its_pages_render(merchant):
     our_apps = {app.rsplit(".", 1)[-1] for app in project_apps()}
     assert {"catalog", "ledger", "tiers", "risk"} <= our_apps  # every app, from INSTALLED_APPS

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -20,6 +21,22 @@ from distributors.models import Distributor, Level
 from distributors.selectors import TEAM_STATUSES
 from distributors.services.bindings import live_bindings
 from orders.models import Order
+
+
+class ConditionProgress(TypedDict):
+    condition: str  # a level's condition field: min_sales_amount, …
+    required: int
+    current: int
+    met: bool
+
+
+class LevelProgress(TypedDict):
+    current_level: Level | None
+    next_level: Level | None
+    condition_mode: str | None
+    window_days: int | None
+    conditions: list[ConditionProgress]
+    qualifies: bool
 
 
 @dataclass(frozen=True)
@@ -62,10 +79,10 @@ def distributor_metrics(distributor: Distributor, *, window_days: int | None, no
     )
 
 
-def evaluate(level: Level, metrics: Metrics) -> tuple[bool, list[dict]]:
+def evaluate(level: Level, metrics: Metrics) -> tuple[bool, list[ConditionProgress]]:
     """Whether `metrics` meet `level`'s conditions (any or all of the ones set), with each condition's
     progress. A level without conditions is never reached automatically."""
-    rows = [
+    rows: list[ConditionProgress] = [
         {
             "condition": name,
             "required": required,
@@ -94,10 +111,10 @@ def next_level(distributor: Distributor) -> Level | None:
     return levels.first()
 
 
-def level_progress(distributor: Distributor, *, now: datetime | None = None) -> dict:
+def level_progress(distributor: Distributor, *, now: datetime | None = None) -> LevelProgress:
     """Progress toward the next level up: each condition's requirement and current value."""
     upcoming = next_level(distributor)
-    body = {
+    body: LevelProgress = {
         "current_level": distributor.level,
         "next_level": upcoming,
         "condition_mode": None,
@@ -110,6 +127,11 @@ def level_progress(distributor: Distributor, *, now: datetime | None = None) -> 
     metrics = distributor_metrics(distributor, window_days=upcoming.window_days, now=now)
     qualifies, rows = evaluate(upcoming, metrics)
     body.update(
-        condition_mode=upcoming.condition_mode, window_days=upcoming.window_days, conditions=rows, qualifies=qualifies
+        {
+            "condition_mode": upcoming.condition_mode,
+            "window_days": upcoming.window_days,
+            "conditions": rows,
+            "qualifies": qualifies,
+        }
     )
     return body

@@ -16,6 +16,7 @@ distribution.runs).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -74,9 +75,16 @@ def tier_request(*, merchant: Merchant, as_of: datetime | None = None, trigger: 
     return run
 
 
-def tier_execute(run_id: int, **options) -> TierRun | None:
+def tier_execute(
+    run_id: int,
+    *,
+    worker: str | None = None,
+    chunk_size: int | None = None,
+    lease: timedelta | None = None,
+    max_chunks: int | None = None,
+) -> TierRun | None:
     """Work through the run (distribution.runs.RunEngine.execute: worker, chunk_size, lease, max_chunks)."""
-    return TIER_RUNS.execute(run_id, **options)
+    return TIER_RUNS.execute(run_id, worker=worker, chunk_size=chunk_size, lease=lease, max_chunks=max_chunks)
 
 
 def tier_resume_stale() -> list[int]:
@@ -84,7 +92,7 @@ def tier_resume_stale() -> list[int]:
     return TIER_RUNS.resume_stale()
 
 
-def _conditions_sql(level: Level, window_index: int, params: dict) -> str | None:
+def _conditions_sql(level: Level, window_index: int, params: dict[str, Any]) -> str | None:
     parts = []
     for field, column in CONDITION_COLUMNS.items():
         value = getattr(level, field)
@@ -120,7 +128,7 @@ def _step(run: TierRun, chunk_size: int) -> bool:
     program = DistributionProgram.objects.for_merchant(run.merchant_id).get()
     windows = sorted({lv.window_days for lv in levels if lv.conditions}, key=lambda w: -1 if w is None else w)
     windows = windows or [None]
-    params: dict = {
+    params: dict[str, Any] = {  # the statement's bound values
         "m": run.merchant_id,
         "lo": low,
         "hi": high,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -23,19 +25,21 @@ from distributors.errors import (
     InviterNotActive,
     SelfInvite,
 )
-from distributors.models import Application, Distributor, RecruitmentEntry, new_invite_code
+from distributors.models import Application, Distributor, Level, RecruitmentEntry, new_invite_code
 from distributors.services.blacklist import applicant_entry
 from distributors.services.common import advisory_lock, distributor_by_code, lock_tree
 from distributors.services.identity import clean_identity, identity_fields
 from distributors.services.levels import default_level
 from distributors.services.lifecycle import transition
 from distributors.services.recruitment import agreement_accept, current_agreement
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 
 S = Distributor.Status
 
 
-def _resolve_inviter(merchant, invite_code: str, external_user_id: str, existing: Distributor | None):
+def _resolve_inviter(
+    merchant: Merchant, invite_code: str, external_user_id: str, existing: Distributor | None
+) -> Distributor | None:
     if not invite_code:
         return None
     inviter = distributor_by_code(merchant, invite_code, error=InvalidInviteCode)
@@ -51,7 +55,7 @@ def _resolve_inviter(merchant, invite_code: str, external_user_id: str, existing
 @transaction.atomic
 def application_submit(
     *,
-    merchant,
+    merchant: Merchant,
     actor: Actor,
     external_user_id: str,
     channel: str,
@@ -120,7 +124,7 @@ def application_submit(
         raise AgreementRequired(extra={"current_version": agreement.version})
 
     now = timezone.now()
-    fields = {
+    fields: dict[str, Any] = {  # the distributor's field values
         "display_name": display_name,
         "inviter": inviter,
         "ancestor_ids": [*inviter.ancestor_ids, inviter.pk] if inviter else [],
@@ -174,7 +178,9 @@ def application_submit(
     return application
 
 
-def _create_distributor(merchant, external_user_id: str, level, fields: dict) -> Distributor:
+def _create_distributor(
+    merchant: Merchant, external_user_id: str, level: Level | None, fields: dict[str, Any]
+) -> Distributor:
     for _ in range(5):
         try:
             with transaction.atomic():
@@ -193,7 +199,7 @@ def _create_distributor(merchant, external_user_id: str, level, fields: dict) ->
 
 
 def _decide(
-    application: Application, *, merchant, actor: Actor, approve: bool, reason: str, auto: bool = False
+    application: Application, *, merchant: Merchant, actor: Actor, approve: bool, reason: str, auto: bool = False
 ) -> Application:
     if application.status != Application.Status.PENDING:
         raise InvalidTransition(
@@ -210,7 +216,7 @@ def _decide(
     return application
 
 
-def _lock_application(merchant, application_id: int) -> Application:
+def _lock_application(merchant: Merchant, application_id: int) -> Application:
     application = Application.objects.for_merchant(merchant).select_for_update().filter(pk=application_id).first()
     if application is None:
         raise NotFound("Application not found.")
@@ -218,14 +224,14 @@ def _lock_application(merchant, application_id: int) -> Application:
 
 
 @transaction.atomic
-def application_approve(*, merchant, actor: Actor, application_id: int, reason: str = "") -> Application:
+def application_approve(*, merchant: Merchant, actor: Actor, application_id: int, reason: str = "") -> Application:
     return _decide(
         _lock_application(merchant, application_id), merchant=merchant, actor=actor, approve=True, reason=reason
     )
 
 
 @transaction.atomic
-def application_reject(*, merchant, actor: Actor, application_id: int, reason: str) -> Application:
+def application_reject(*, merchant: Merchant, actor: Actor, application_id: int, reason: str) -> Application:
     return _decide(
         _lock_application(merchant, application_id), merchant=merchant, actor=actor, approve=False, reason=reason
     )

@@ -18,6 +18,7 @@ from django.utils import timezone
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import NotFound, ValidationFailed
+from distribution.tenancy import TenantQuerySet
 from distributors.errors import (
     BindingProtected,
     CustomerBoundElsewhere,
@@ -27,7 +28,7 @@ from distributors.errors import (
 )
 from distributors.models import CustomerBinding, Distributor, ShareVisit
 from distributors.services.common import advisory_lock, distributor_by_code
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 
 B = CustomerBinding
 
@@ -40,7 +41,7 @@ class BindingDecision:
     replayed: bool = False
 
 
-def live_bindings(merchant, at: datetime | None = None):
+def live_bindings(merchant: Merchant | int, at: datetime | None = None) -> TenantQuerySet[CustomerBinding]:
     """Active bindings that had started and had not expired at `at` (now)."""
     at = at or timezone.now()
     return (
@@ -50,7 +51,15 @@ def live_bindings(merchant, at: datetime | None = None):
     )
 
 
-def _new_binding(merchant, program, *, customer: str, distributor_id: int, at: datetime, source: str):
+def _new_binding(
+    merchant: Merchant,
+    program: DistributionProgram,
+    *,
+    customer: str,
+    distributor_id: int,
+    at: datetime,
+    source: str,
+) -> CustomerBinding:
     validity, protection = program.binding_validity_days, program.binding_protection_days
     return CustomerBinding(
         merchant=merchant,
@@ -73,7 +82,7 @@ def _end(binding: CustomerBinding, *, at: datetime, reason: str) -> None:
 @transaction.atomic
 def binding_record_visit(
     *,
-    merchant,
+    merchant: Merchant,
     customer_external_id: str,
     share_code: str,
     visited_at: datetime | None = None,
@@ -114,7 +123,15 @@ def binding_record_visit(
         return _decide(merchant, program, customer_external_id, distributor, at, visit_id, source)
 
 
-def _decide(merchant, program, customer_external_id, distributor, at, visit_id, source) -> BindingDecision:
+def _decide(
+    merchant: Merchant,
+    program: DistributionProgram,
+    customer_external_id: str,
+    distributor: Distributor,
+    at: datetime,
+    visit_id: str | None,
+    source: str,
+) -> BindingDecision:
     current = (
         CustomerBinding.objects.for_merchant(merchant)
         .select_for_update()
@@ -125,11 +142,12 @@ def _decide(merchant, program, customer_external_id, distributor, at, visit_id, 
         _end(current, at=current.expires_at, reason=B.EndReason.EXPIRED)
         current = None
 
-    previous = None
+    previous: CustomerBinding | None = None
+    binding: CustomerBinding | None = None  # the current one when already bound to this distributor
     if current is None:
         decision = "bound"
     elif current.distributor_id == distributor.pk:
-        decision = "already_bound"
+        decision, binding = "already_bound", current
     elif program.binding_mode == DistributionProgram.BindingMode.FIRST_TOUCH or at < current.bound_at:
         raise CustomerBoundElsewhere()
     elif current.protected_until is not None and at < current.protected_until:
@@ -138,9 +156,7 @@ def _decide(merchant, program, customer_external_id, distributor, at, visit_id, 
         decision, previous = "moved", current
         _end(current, at=at, reason=B.EndReason.REPLACED)
 
-    if decision == "already_bound":
-        binding = current
-    else:
+    if binding is None:
         binding = _new_binding(
             merchant, program, customer=customer_external_id, distributor_id=distributor.pk, at=at, source=source
         )
@@ -158,7 +174,7 @@ def _decide(merchant, program, customer_external_id, distributor, at, visit_id, 
     return BindingDecision(decision=decision, binding=binding, previous=previous)
 
 
-def _replay(merchant, visit_id: str, customer: str, distributor: Distributor) -> BindingDecision | None:
+def _replay(merchant: Merchant, visit_id: str, customer: str, distributor: Distributor) -> BindingDecision | None:
     visit = ShareVisit.objects.for_merchant(merchant).select_related("binding").filter(visit_id=visit_id).first()
     if visit is None:
         return None
@@ -170,7 +186,7 @@ def _replay(merchant, visit_id: str, customer: str, distributor: Distributor) ->
 @transaction.atomic
 def binding_transfer(
     *,
-    merchant,
+    merchant: Merchant,
     actor: Actor,
     from_distributor_id: int,
     to_distributor_id: int | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -19,11 +20,14 @@ from distributors.models import BlacklistEntry, Distributor
 from distributors.services.common import distributor_hash, live_blacklist, matching_entries, matching_entry  # noqa: F401 - its API
 from distributors.services.lifecycle import blacklisted_transition
 from distributors.signals import distributors_blacklisted
+from merchants.models import Merchant
 
 K = BlacklistEntry.Kind
 
 
-def applicant_entry(merchant, *, external_user_id: str, phone: str = "", id_number: str = "") -> BlacklistEntry | None:
+def applicant_entry(
+    merchant: Merchant, *, external_user_id: str, phone: str = "", id_number: str = ""
+) -> BlacklistEntry | None:
     """The live entry that blocks an applicant, if any (by app user id, phone or ID number)."""
     conditions = Q(kind=K.EXTERNAL_USER_ID, value_hash=crypto.keyed_hash(K.EXTERNAL_USER_ID, external_user_id))
     if phone:
@@ -36,7 +40,7 @@ def applicant_entry(merchant, *, external_user_id: str, phone: str = "", id_numb
 @transaction.atomic
 def blacklist_add(
     *,
-    merchant,
+    merchant: Merchant,
     actor: Actor,
     kind: str,
     reason: str,
@@ -50,19 +54,25 @@ def blacklist_add(
         raise ValidationFailed(fields={"expires_at": ["Must be in the future."]})
     distributor = None
     if kind == K.DISTRIBUTOR:
-        distributor = Distributor.objects.for_merchant(merchant).filter(pk=distributor_id).first()
+        distributor = (
+            Distributor.objects.for_merchant(merchant).filter(pk=distributor_id).first()
+            if distributor_id is not None
+            else None
+        )
         if distributor is None:
             raise NotFound("Distributor not found.", fields={"distributor": ["No such distributor."]})
         value_hash, display = distributor_hash(distributor.pk), str(distributor)
     else:
         if not value.strip():
             raise ValidationFailed(fields={"value": ["Required for this kind."]})
-        problem = {K.PHONE: phone_problem, K.ID_NUMBER: id_number_problem}.get(kind, lambda _: None)(value)
+        problems: dict[str, Callable[[str], str | None]] = {K.PHONE: phone_problem, K.ID_NUMBER: id_number_problem}
+        problem = problems.get(kind, lambda _: None)(value)
         if problem:
             raise ValidationFailed(fields={"value": [problem]})
         value = canonical(kind, value)
         value_hash = crypto.keyed_hash(kind, value)
-        display = {K.PHONE: mask_phone, K.ID_NUMBER: mask_id_number}.get(kind, str)(value)
+        masks: dict[str, Callable[[str], str]] = {K.PHONE: mask_phone, K.ID_NUMBER: mask_id_number}
+        display = masks.get(kind, str)(value)
     try:
         with transaction.atomic():
             entry = BlacklistEntry.objects.create(
@@ -86,12 +96,13 @@ def blacklist_add(
         reason=reason,
     )
 
-    field = {
+    fields: dict[str, str] = {
         K.DISTRIBUTOR: "pk",
         K.EXTERNAL_USER_ID: "external_user_id",
         K.PHONE: "phone_hash",
         K.ID_NUMBER: "id_number_hash",
-    }[kind]
+    }
+    field = fields[kind]
     lookup = distributor.pk if distributor else (value_hash if kind in (K.PHONE, K.ID_NUMBER) else value)
     affected = []
     candidates = (
@@ -109,7 +120,7 @@ def blacklist_add(
 
 
 @transaction.atomic
-def blacklist_sweep(*, merchant, actor: Actor) -> list[int]:
+def blacklist_sweep(*, merchant: Merchant, actor: Actor) -> list[int]:
     """Re-check live distributors against every live entry (entries added in the admin, identities
     submitted after an entry was made, ...): each match is blacklisted now."""
     entries = list(live_blacklist(merchant))
@@ -145,7 +156,7 @@ def blacklist_sweep(*, merchant, actor: Actor) -> list[int]:
 
 
 @transaction.atomic
-def blacklist_remove(*, merchant, actor: Actor, entry_id: int, reason: str = "") -> BlacklistEntry:
+def blacklist_remove(*, merchant: Merchant, actor: Actor, entry_id: int, reason: str = "") -> BlacklistEntry:
     """Take an entry off the list. It restores nothing: the merchant reactivates distributors by hand."""
     entry = BlacklistEntry.objects.for_merchant(merchant).select_for_update().filter(pk=entry_id).first()
     if entry is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from distribution.pii import mask_id_number, mask_name
 from distributors.errors import ApplicantBlacklisted, IdentityMissing, InvalidIdNumber
 from distributors.models import Distributor
 from distributors.services.common import live_blacklist, lock_distributor
+from merchants.models import Merchant
 
 ID_TYPES = ("cn_resident", "passport", "hk_macau_permit", "taiwan_permit")
 _CN_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -37,7 +39,7 @@ def clean_identity(*, real_name: str, id_type: str, id_number: str) -> tuple[str
     """The identity in canonical form (distribution.identifiers), or InvalidIdNumber with every problem."""
     real_name = real_name.strip()
     id_number = canonical_id_number(id_number)
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if not 2 <= len(real_name) <= 64:
         errors["real_name"] = ["Give the full legal name."]
     if id_type not in ID_TYPES:
@@ -51,7 +53,7 @@ def clean_identity(*, real_name: str, id_type: str, id_number: str) -> tuple[str
     return real_name, id_type, id_number
 
 
-def identity_fields(*, real_name: str, id_type: str, id_number: str, verified: bool) -> dict:
+def identity_fields(*, real_name: str, id_type: str, id_number: str, verified: bool) -> dict[str, Any]:
     """The model fields for an identity (already cleaned)."""
     now = timezone.now()
     return {
@@ -68,7 +70,14 @@ def identity_fields(*, real_name: str, id_type: str, id_number: str, verified: b
 
 @transaction.atomic
 def distributor_identity_submit(
-    *, merchant, actor: Actor, distributor_id: int, real_name: str, id_type: str, id_number: str, verified: bool
+    *,
+    merchant: Merchant,
+    actor: Actor,
+    distributor_id: int,
+    real_name: str,
+    id_type: str,
+    id_number: str,
+    verified: bool,
 ) -> Distributor:
     """Record a distributor's identity. `verified` is for the merchant's server, which checked it itself."""
     real_name, id_type, id_number = clean_identity(real_name=real_name, id_type=id_type, id_number=id_number)
@@ -90,7 +99,7 @@ def distributor_identity_submit(
 
 
 @transaction.atomic
-def distributor_identity_verify(*, merchant, actor: Actor, distributor_id: int) -> Distributor:
+def distributor_identity_verify(*, merchant: Merchant, actor: Actor, distributor_id: int) -> Distributor:
     distributor = lock_distributor(merchant, distributor_id)
     if distributor.identity_submitted_at is None:
         raise IdentityMissing()

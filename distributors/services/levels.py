@@ -12,6 +12,7 @@ from distribution.auth import Actor
 from distribution.errors import NotFound, ValidationFailed
 from distributors.errors import DefaultLevelRequired, LevelInUse
 from distributors.models import Distributor, Level
+from merchants.models import Merchant
 
 LEVEL_FIELDS = [
     "name",
@@ -44,16 +45,16 @@ def _validate(level: Level) -> None:
         raise ValidationFailed(fields=errors)
 
 
-def _save(level: Level, **kwargs) -> None:
+def _save(level: Level, update_fields: list[str] | None = None) -> None:
     try:
         with transaction.atomic():
-            level.save(**kwargs)
+            level.save(update_fields=update_fields)
     except IntegrityError:
         raise ValidationFailed(fields={"rank": ["Another level has this rank."]}) from None
 
 
 @transaction.atomic
-def level_create(*, merchant, actor: Actor, data: dict[str, Any]) -> Level:
+def level_create(*, merchant: Merchant, actor: Actor, data: dict[str, Any]) -> Level:
     level = Level(merchant=merchant, **rates.with_columns(data, **Level.RATE_COLUMNS))
     _validate(level)
     has_levels = Level.objects.for_merchant(merchant).exists()
@@ -75,7 +76,7 @@ def level_create(*, merchant, actor: Actor, data: dict[str, Any]) -> Level:
 
 
 @transaction.atomic
-def level_update(*, merchant, actor: Actor, level_id: int, changes: dict[str, Any]) -> Level:
+def level_update(*, merchant: Merchant, actor: Actor, level_id: int, changes: dict[str, Any]) -> Level:
     level = Level.objects.for_merchant(merchant).select_for_update().filter(pk=level_id).first()
     if level is None:
         raise NotFound("Level not found.")
@@ -95,7 +96,7 @@ def level_update(*, merchant, actor: Actor, level_id: int, changes: dict[str, An
 
 
 @transaction.atomic
-def level_delete(*, merchant, actor: Actor, level_id: int) -> None:
+def level_delete(*, merchant: Merchant, actor: Actor, level_id: int) -> None:
     level = Level.objects.for_merchant(merchant).select_for_update().filter(pk=level_id).first()
     if level is None:
         raise NotFound("Level not found.")
@@ -113,5 +114,5 @@ def level_delete(*, merchant, actor: Actor, level_id: int) -> None:
     level.delete()
 
 
-def default_level(merchant) -> Level | None:
+def default_level(merchant: Merchant) -> Level | None:
     return Level.objects.for_merchant(merchant).filter(is_default=True).first()

@@ -12,7 +12,9 @@ from distribution.state import StateMachine
 from distributors.errors import InviteCycle, InviterNotActive, StillBlacklisted
 from distributors.models import Distributor, Level, LevelChange
 from distributors.selectors import SUBTREE_IDS
+from distributors.services.bindings import binding_transfer
 from distributors.services.common import lock_distributor, lock_tree, matching_entry
+from merchants.models import Merchant
 
 S = Distributor.Status
 DISTRIBUTOR_STATES = StateMachine(
@@ -34,7 +36,9 @@ def _require(distributor: Distributor, expected: str, target: str) -> None:
         raise InvalidTransition(entity="distributor", current=distributor.status, target=target)
 
 
-def transition(distributor: Distributor, *, merchant, actor: Actor, target: str, reason: str = "") -> Distributor:
+def transition(
+    distributor: Distributor, *, merchant: Merchant, actor: Actor, target: str, reason: str = ""
+) -> Distributor:
     """Move a locked distributor row to `target` (or raise 409), recording who, why and when."""
     DISTRIBUTOR_STATES.check(distributor.status, target)
     old = distributor.status
@@ -59,21 +63,21 @@ def transition(distributor: Distributor, *, merchant, actor: Actor, target: str,
 
 
 @transaction.atomic
-def distributor_freeze(*, merchant, actor: Actor, distributor_id: int, reason: str) -> Distributor:
+def distributor_freeze(*, merchant: Merchant, actor: Actor, distributor_id: int, reason: str) -> Distributor:
     return transition(
         lock_distributor(merchant, distributor_id), merchant=merchant, actor=actor, target=S.FROZEN, reason=reason
     )
 
 
 @transaction.atomic
-def distributor_unfreeze(*, merchant, actor: Actor, distributor_id: int, reason: str = "") -> Distributor:
+def distributor_unfreeze(*, merchant: Merchant, actor: Actor, distributor_id: int, reason: str = "") -> Distributor:
     distributor = lock_distributor(merchant, distributor_id)
     _require(distributor, S.FROZEN, S.ACTIVE)
     return transition(distributor, merchant=merchant, actor=actor, target=S.ACTIVE, reason=reason)
 
 
 @transaction.atomic
-def distributor_reactivate(*, merchant, actor: Actor, distributor_id: int, reason: str) -> Distributor:
+def distributor_reactivate(*, merchant: Merchant, actor: Actor, distributor_id: int, reason: str) -> Distributor:
     """Bring a blacklisted distributor back by hand; refused while a live entry still matches them."""
     distributor = lock_distributor(merchant, distributor_id)
     _require(distributor, S.BLACKLISTED, S.ACTIVE)
@@ -84,11 +88,10 @@ def distributor_reactivate(*, merchant, actor: Actor, distributor_id: int, reaso
 
 @transaction.atomic
 def distributor_remove(
-    *, merchant, actor: Actor, distributor_id: int, reason: str, customers: str = "release"
+    *, merchant: Merchant, actor: Actor, distributor_id: int, reason: str, customers: str = "release"
 ) -> Distributor:
     """清退: remove a distributor for good. Their customers are released, or handed to their inviter
     when `customers="to_inviter"` and the inviter is active (else released)."""
-    from distributors.services.bindings import binding_transfer
 
     distributor = lock_distributor(merchant, distributor_id)
     transition(distributor, merchant=merchant, actor=actor, target=S.REMOVED, reason=reason)
@@ -108,7 +111,7 @@ def distributor_remove(
 
 @transaction.atomic
 def distributor_set_level(
-    *, merchant, actor: Actor, distributor_id: int, level_id: int, lock: bool, reason: str
+    *, merchant: Merchant, actor: Actor, distributor_id: int, level_id: int, lock: bool, reason: str
 ) -> Distributor:
     """Set a distributor's level by hand; `lock` keeps the automatic recalculation away from it."""
     level = Level.objects.for_merchant(merchant).filter(pk=level_id).first()
@@ -149,7 +152,7 @@ def distributor_set_level(
 
 @transaction.atomic
 def distributor_change_inviter(
-    *, merchant, actor: Actor, distributor_id: int, inviter_id: int | None, reason: str
+    *, merchant: Merchant, actor: Actor, distributor_id: int, inviter_id: int | None, reason: str
 ) -> Distributor:
     """换上级: move a distributor (and their whole team) under another inviter, or to the top.
 
@@ -208,7 +211,7 @@ def distributor_change_inviter(
     return distributor
 
 
-def blacklisted_transition(distributor: Distributor, *, merchant, actor: Actor, reason: str) -> bool:
+def blacklisted_transition(distributor: Distributor, *, merchant: Merchant, actor: Actor, reason: str) -> bool:
     """Blacklist a locked distributor if their state allows it; False when already blacklisted or removed."""
     if distributor.status in (S.BLACKLISTED, S.REMOVED):
         return False

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db import IntegrityError, transaction
 
+from catalog.models import Product
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import ValidationFailed
 from distributors.errors import AgreementVersionExists, CodeExhausted
 from distributors.models import Agreement, AgreementAcceptance, Distributor, RecruitmentEntry, new_invite_code
+from merchants.models import DistributionProgram, Merchant
 
 
-def current_agreement(merchant) -> Agreement | None:
+def current_agreement(merchant: Merchant) -> Agreement | None:
     return Agreement.objects.for_merchant(merchant).order_by("-published_at", "-id").first()
 
 
 @transaction.atomic
-def agreement_publish(*, merchant, actor: Actor, version: str, title: str, body: str) -> Agreement:
+def agreement_publish(*, merchant: Merchant, actor: Actor, version: str, title: str, body: str) -> Agreement:
     """Publish a new version; from now on applicants must accept it."""
     try:
         with transaction.atomic():
@@ -35,7 +38,7 @@ def agreement_publish(*, merchant, actor: Actor, version: str, title: str, body:
     return agreement
 
 
-def agreement_accept(*, merchant, distributor: Distributor, agreement: Agreement) -> AgreementAcceptance:
+def agreement_accept(*, merchant: Merchant, distributor: Distributor, agreement: Agreement) -> AgreementAcceptance:
     acceptance, _ = AgreementAcceptance.objects.get_or_create(
         merchant=merchant, distributor=distributor, agreement=agreement
     )
@@ -43,7 +46,9 @@ def agreement_accept(*, merchant, distributor: Distributor, agreement: Agreement
 
 
 @transaction.atomic
-def entry_create(*, merchant, actor: Actor, name: str, kind: str, product=None) -> RecruitmentEntry:
+def entry_create(
+    *, merchant: Merchant, actor: Actor, name: str, kind: str, product: Product | None = None
+) -> RecruitmentEntry:
     if (kind == RecruitmentEntry.Kind.PRODUCT) != (product is not None):
         raise ValidationFailed(fields={"product": ["Required for a product entry, and only for one."]})
     for _ in range(5):
@@ -68,7 +73,9 @@ def entry_create(*, merchant, actor: Actor, name: str, kind: str, product=None) 
 
 
 @transaction.atomic
-def entry_update(*, merchant, actor: Actor, entry: RecruitmentEntry, changes: dict) -> RecruitmentEntry:
+def entry_update(
+    *, merchant: Merchant, actor: Actor, entry: RecruitmentEntry, changes: dict[str, Any]
+) -> RecruitmentEntry:
     changed = {k: [getattr(entry, k), v] for k, v in changes.items() if getattr(entry, k) != v}
     if changed:
         for name, (_, value) in changed.items():
@@ -84,18 +91,18 @@ def _link(base_url: str, path: str, **params: str) -> str | None:
     return f"{base_url.rstrip('/')}/{path}?{urlencode(params)}"
 
 
-def invite_link(program, distributor: Distributor) -> str | None:
+def invite_link(program: DistributionProgram, distributor: Distributor) -> str | None:
     """Where a recruit lands to apply under this distributor."""
     return _link(program.app_base_url, "distribution/join", invite=distributor.invite_code)
 
 
-def share_link(program, distributor: Distributor) -> str | None:
+def share_link(program: DistributionProgram, distributor: Distributor) -> str | None:
     """A shop link that binds the customer who opens it to this distributor."""
     return _link(program.app_base_url, "", share=distributor.invite_code)
 
 
-def entry_link(program, entry: RecruitmentEntry) -> str | None:
+def entry_link(program: DistributionProgram, entry: RecruitmentEntry) -> str | None:
     params = {"entry": entry.code}
-    if entry.product_id:
+    if entry.product is not None:  # no query when the entry has none
         params["product"] = entry.product.external_id
     return _link(program.app_base_url, "distribution/join", **params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate, user_logged_in
@@ -18,6 +19,11 @@ from merchants.errors import InvalidCredentials, MerchantRequired, NotStaff, Rol
 from merchants.models import Membership, Merchant, MerchantAPIKey, StaffToken
 from merchants.roles import Role, require_grantable
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
+
+    from distributors.models import DistributorToken  # distributors sits above: its authentication calls us
+
 
 def staff_login(
     *, request: HttpRequest, username: str, password: str, merchant_slug: str | None = None
@@ -30,11 +36,11 @@ def staff_login(
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         raise InvalidCredentials()
-    memberships = Membership.objects.unscoped().filter(user=user, merchant__status=Merchant.Status.ACTIVE)
+    candidates = Membership.objects.unscoped().filter(user=user, merchant__status=Merchant.Status.ACTIVE)
     if merchant_slug:
-        memberships = memberships.filter(merchant__slug=merchant_slug)
+        candidates = candidates.filter(merchant__slug=merchant_slug)
     with rls.bypass():  # the user's memberships, in whichever merchants they are
-        memberships = list(memberships.select_related("merchant")[:2])
+        memberships = list(candidates.select_related("merchant")[:2])
     if not memberships:
         if merchant_slug:
             raise NotStaff(f"This account is not staff of the merchant '{merchant_slug}'.")
@@ -70,7 +76,7 @@ def api_key_create(
     name: str,
     role: str,
     expires_at: datetime | None = None,
-    created_by=None,
+    created_by: User | None = None,
 ) -> tuple[MerchantAPIKey, str]:
     """A new key; the plain key is returned once and never stored."""
     if role == Role.OWNER:
@@ -113,7 +119,13 @@ def api_key_revoke(*, merchant: Merchant, actor: Actor, actor_role: str, api_key
     return api_key
 
 
-def credential_touch(model, pk: str, *, last_used_at: datetime | None, every_seconds: int = 60) -> None:
+def credential_touch(
+    model: type[StaffToken | MerchantAPIKey | DistributorToken],
+    pk: str,
+    *,
+    last_used_at: datetime | None,
+    every_seconds: int = 60,
+) -> None:
     """Record a credential's last use, at most once a minute (a write per request would be a hot row).
 
     `last_used_at` is the value on the row the caller just loaded: when it is recent, nothing is sent.

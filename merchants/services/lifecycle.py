@@ -3,7 +3,7 @@ suspended and reactivated. Each change is audited and keeps the settlement sched
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -16,6 +16,9 @@ from merchants.roles import Role
 from merchants.schedule import sync_settlement_schedule
 from merchants.services.staff import invitation_create
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # settings.AUTH_USER_MODEL
+
 MERCHANT_PROFILE_FIELDS = ["name", "timezone"]
 
 
@@ -24,7 +27,7 @@ def merchant_create(
     *,
     name: str,
     slug: str,
-    owner: Any | None,
+    owner: User | None,
     currency: str = "CNY",
     timezone_name: str = "Asia/Shanghai",
     actor: Actor | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
@@ -29,6 +30,9 @@ from merchants.errors import (
 )
 from merchants.models import Invitation, Membership, Merchant, StaffToken
 from merchants.roles import Role, require_grantable
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User as StaffUser  # settings.AUTH_USER_MODEL
 
 User = get_user_model()
 
@@ -106,7 +110,13 @@ NEW_ACCOUNT_NAME = re.compile(r"^[\w.+-]+\Z")
 
 @transaction.atomic
 def invitation_create(
-    *, merchant: Merchant, actor: Actor, actor_role: str, role: str, email: str = "", invited_by=None
+    *,
+    merchant: Merchant,
+    actor: Actor,
+    actor_role: str,
+    role: str,
+    email: str = "",
+    invited_by: StaffUser | None = None,
 ) -> tuple[Invitation, str]:
     """A single-use invitation to join with `role`; the plain token is returned once and never stored."""
     require_grantable(actor_role, role)
@@ -152,14 +162,15 @@ def invitation_revoke(*, merchant: Merchant, actor: Actor, actor_role: str, invi
     return invitation
 
 
-def _new_account(merchant: Merchant, *, name: str, password: str, email: str):
+def _new_account(merchant: Merchant, *, name: str, password: str, email: str) -> StaffUser:
     """An unsaved user named `<name>@<merchant slug>`, validated: the merchant's own name space, so that
     choosing a name never meets (and so never reveals) an account of anyone else."""
     username = f"{name}@{merchant.slug}"
     errors: dict[str, list[str]] = {}
+    max_length = User._meta.get_field("username").max_length
     if not NEW_ACCOUNT_NAME.match(name):
         errors["username"] = ["Letters, digits and . + - _ only."]
-    elif len(username) > User._meta.get_field("username").max_length:
+    elif max_length is not None and len(username) > max_length:
         errors["username"] = ["Too long."]
     user = User(username=username, email=email)
     try:
@@ -176,7 +187,7 @@ def invitation_accept(
     *,
     request: HttpRequest,
     token: str,
-    user=None,
+    user: StaffUser | None = None,
     username: str = "",
     password: str = "",
     new_account: bool = False,
@@ -197,7 +208,7 @@ def invitation_accept(
     merchant = invitation.merchant
     account = None
     if new_account:
-        account = _new_account(merchant, name=username, password=password, email=email)
+        user = account = _new_account(merchant, name=username, password=password, email=email)  # saved below
     elif username or password:
         user = authenticate(request, username=username, password=password)  # counted like a login (axes)
         if user is None or not user.is_active:
@@ -222,7 +233,6 @@ def invitation_accept(
                     account.save()
             except IntegrityError:
                 raise UsernameTaken(fields={"username": [UsernameTaken.default_message]}) from None
-            user = account
         try:
             with transaction.atomic():
                 membership = Membership.objects.create(merchant=merchant, user=user, role=invitation.role)
