@@ -73,7 +73,10 @@ def alipay_withdrawal_pay(withdrawal_id: int) -> Withdrawal:
     if started is None:
         return Withdrawal.objects.unscoped().get(pk=withdrawal_id)
     withdrawal, creating = started
-    client = alipay_client(withdrawal.merchant_id)
+    try:
+        client = alipay_client(withdrawal.merchant_id)
+    except ProviderNotConfigured:  # nothing was sent: wait for the merchant's Alipay app, then carry on
+        return transfer_later(withdrawal, "" if creating else withdrawal.provider_state, ProviderNotConfigured.code)
     if not creating:
         return _query(client, withdrawal)
     payee = alipay_payee(withdrawal)

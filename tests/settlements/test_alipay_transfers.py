@@ -13,7 +13,7 @@ from distributors.models import Distributor
 from ledger.checks import ledger_problems
 from settlements import tasks
 from settlements.errors import IdentityNotVerified, PayoutAccountMissing
-from settlements.models import Withdrawal
+from settlements.models import AlipayAccount, Withdrawal
 from settlements.services import alipay_transfers, withdrawals
 from tests.builders.settlements import (
     ACTOR,
@@ -290,3 +290,17 @@ def test_a_wechat_withdrawal_is_not_touched_by_the_alipay_driver(stub, merchant,
     assert alipay_transfers.alipay_withdrawals_reconcile() == 0 and stub.request_log() == []
     Withdrawal.objects.unscoped().filter(pk=w.pk).update(provider="alipay_transfer")
     assert alipay_transfers.alipay_withdrawal_pay(w.pk).status == "paid"
+
+
+def test_a_merchant_without_an_alipay_app_waits_without_sending_and_pays_once_it_is_entered(stub, merchant, payee):
+    w = request(merchant, payee)
+    account = AlipayAccount.objects.for_merchant(merchant).get()
+    account.delete()
+    w = alipay_transfers.alipay_withdrawal_pay(w.pk)
+    assert (w.status, w.provider_state, w.failure_reason) == ("processing", "", "provider_not_configured")
+    assert stub.request_log() == [] and balances(merchant, payee)["withdrawing"] == 3000
+    account.pk = None
+    account.save()
+    due_now(w.pk)
+    assert alipay_transfers.alipay_withdrawals_reconcile(merchant.pk) == 1
+    paid_once(stub, merchant, payee, w)
