@@ -81,6 +81,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "task": "settlements.reconcile_payouts",
         "schedule": crontab(minute="*"),
     },
+    # Alipay transfers whose outcome is unknown, still dealing or refused unconfirmed: query them again.
+    "alipay-transfers-reconcile": {
+        "task": "settlements.reconcile_alipay_transfers",
+        "schedule": crontab(minute="*"),
+    },
     # The books must balance: check every invariant from scratch once a day (results in the logs).
     "ledger-check": {
         "task": "settlements.check_ledger",

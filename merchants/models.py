@@ -211,6 +211,7 @@ class DistributionProgram(TenantModel):
     class PayoutProvider(models.TextChoices):
         MANUAL = "manual", "Manual bank transfer (CSV export)"
         WECHAT_TRANSFER = "wechat_transfer", "WeChat Pay merchant transfer"
+        ALIPAY_TRANSFER = "alipay_transfer", "Alipay transfer to the distributor's Alipay account"
 
     class RiskCheck(models.TextChoices):
         OFF = "off", "No risk check"

@@ -5,7 +5,15 @@ from distribution import crypto
 from distribution.admin import ReadOnlyAdmin
 from merchants.admin import operator
 from merchants.models import Merchant
-from settlements.models import PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
+from settlements.models import (
+    AlipayAccount,
+    PayoutBatch,
+    SettlementRun,
+    SplitReceiver,
+    SplitRequest,
+    WechatPayAccount,
+    Withdrawal,
+)
 from settlements.services import withdrawals
 
 
@@ -106,14 +114,42 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
     search_fields = ["merchant__slug"]
 
 
-class WechatPayAccountForm(forms.ModelForm):
+class ProviderAccountForm(forms.ModelForm):
+    """A merchant's provider credentials: the merchant is chosen once; each secret field (`secrets`: form
+    field -> encrypted model field) is stored encrypted, never shown again, and left as is when empty."""
+
     for_merchant = forms.ModelChoiceField(queryset=Merchant.objects.all(), label="Merchant")
+    secrets: dict[str, str] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["for_merchant"].initial = self.instance.merchant_id
+            self.fields["for_merchant"].disabled = True
+        else:
+            for name in self.secrets:
+                self.fields[name].required = True
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if not account.pk:
+            account.merchant = self.cleaned_data["for_merchant"]
+        for name, stored in self.secrets.items():
+            if self.cleaned_data.get(name):
+                setattr(account, stored, crypto.encrypt(self.cleaned_data[name]))
+        if commit:
+            account.save()
+        return account
+
+
+class WechatPayAccountForm(ProviderAccountForm):
     private_key = forms.CharField(
         widget=forms.Textarea,
         required=False,
         help_text="The merchant API private key (PEM). Stored encrypted; leave empty to keep.",
     )
     apiv3_key = forms.CharField(required=False, help_text="The APIv3 key. Stored encrypted; leave empty to keep.")
+    secrets = {"private_key": "private_key_encrypted", "apiv3_key": "apiv3_key_encrypted"}
 
     class Meta:
         model = WechatPayAccount
@@ -127,24 +163,6 @@ class WechatPayAccountForm(forms.ModelForm):
             "transfer_scene_id",
         ]
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["for_merchant"].initial = self.instance.merchant_id
-            self.fields["for_merchant"].disabled = True
-
-    def save(self, commit=True):
-        account = super().save(commit=False)
-        if not account.pk:
-            account.merchant = self.cleaned_data["for_merchant"]
-        if self.cleaned_data.get("private_key"):
-            account.private_key_encrypted = crypto.encrypt(self.cleaned_data["private_key"])
-        if self.cleaned_data.get("apiv3_key"):
-            account.apiv3_key_encrypted = crypto.encrypt(self.cleaned_data["apiv3_key"])
-        if commit:
-            account.save()
-        return account
-
 
 @admin.register(WechatPayAccount)
 class WechatPayAccountAdmin(admin.ModelAdmin):
@@ -153,4 +171,27 @@ class WechatPayAccountAdmin(admin.ModelAdmin):
     form = WechatPayAccountForm
     list_display = ["merchant", "mchid", "appid", "merchant_serial_no", "base_url", "updated_at"]
     search_fields = ["mchid", "merchant__slug"]
+    list_select_related = ["merchant"]
+
+
+class AlipayAccountForm(ProviderAccountForm):
+    app_private_key = forms.CharField(
+        widget=forms.Textarea,
+        required=False,
+        help_text="The app private key (PKCS#8 PEM or Base64). Stored encrypted; leave empty to keep.",
+    )
+    secrets = {"app_private_key": "app_private_key_encrypted"}
+
+    class Meta:
+        model = AlipayAccount
+        fields = ["app_id", "alipay_public_key", "gateway_url"]
+
+
+@admin.register(AlipayAccount)
+class AlipayAccountAdmin(admin.ModelAdmin):
+    """Platform operators enter a merchant's Alipay app; the private key is never shown again."""
+
+    form = AlipayAccountForm
+    list_display = ["merchant", "app_id", "gateway_url", "updated_at"]
+    search_fields = ["app_id", "merchant__slug"]
     list_select_related = ["merchant"]

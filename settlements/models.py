@@ -138,6 +138,7 @@ class Withdrawal(TenantModel):
     class Provider(models.TextChoices):
         MANUAL = "manual", "Manual (bank transfer by the merchant, CSV export)"
         WECHAT_TRANSFER = "wechat_transfer", "WeChat Pay merchant transfer to the user's balance"
+        ALIPAY_TRANSFER = "alipay_transfer", "Alipay transfer to the user's Alipay account"
 
     distributor = models.ForeignKey("distributors.Distributor", on_delete=models.PROTECT, related_name="withdrawals")
     amount = models.BigIntegerField(help_text="Taken from the available balance.")
@@ -147,7 +148,9 @@ class Withdrawal(TenantModel):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
     provider = models.CharField(max_length=20, choices=Provider.choices)
-    payout_account = models.CharField(max_length=64, blank=True, help_text="openid for WeChat transfers.")
+    payout_account = models.CharField(
+        max_length=64, blank=True, help_text="openid for WeChat transfers; Alipay login id or user id for Alipay."
+    )
     out_bill_no = models.CharField(max_length=64, blank=True, help_text="Our number at the provider (from our id).")
     provider_state = models.CharField(max_length=24, blank=True)
     provider_bill_no = models.CharField(max_length=64, blank=True)
@@ -201,3 +204,20 @@ class WechatPayAccount(TenantModel):
 
     def __str__(self) -> str:
         return f"WeChat Pay {self.mchid}"
+
+
+class AlipayAccount(TenantModel):
+    """A merchant's Alipay open-platform app (public-key mode), for transfers to distributors' Alipay
+    accounts. The app private key is stored encrypted; platform operators enter it in the admin."""
+
+    app_id = models.CharField(max_length=32)
+    app_private_key_encrypted = models.TextField()
+    alipay_public_key = models.TextField(help_text="The Alipay public key (支付宝公钥) of the app, PEM or Base64.")
+    gateway_url = models.CharField(max_length=200, default="https://openapi.alipay.com/gateway.do")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merchant"], name="alipay_one_per_merchant")]
+
+    def __str__(self) -> str:
+        return f"Alipay app {self.app_id}"

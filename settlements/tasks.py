@@ -13,6 +13,7 @@ from distribution.jobs import RETRY_TRANSIENT, merchant_of_row, tracked
 from ledger.checks import ledger_problems
 from merchants.models import Merchant
 from settlements.models import SettlementRun
+from settlements.services.alipay_transfers import alipay_withdrawal_pay, alipay_withdrawals_reconcile
 from settlements.services.runs import settlement_execute, settlement_request, settlement_resume_stale
 from settlements.services.splits import splits_dispatch
 from settlements.services.transfers import withdrawal_pay, withdrawals_reconcile
@@ -68,6 +69,19 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 def reconcile_payouts() -> dict:
     """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
     return {"splits": splits_dispatch(), "withdrawals": withdrawals_reconcile()}
+
+
+@shared_task(name="settlements.pay_alipay_withdrawal", acks_late=True, **RETRY_TRANSIENT)
+@rls.tenant_task(merchant_of=_withdrawal_merchant)
+def pay_alipay_withdrawal(withdrawal_id: int) -> str:
+    return alipay_withdrawal_pay(withdrawal_id).status
+
+
+@shared_task(name="settlements.reconcile_alipay_transfers")
+@rls.platform_task
+def reconcile_alipay_transfers() -> int:
+    """Drive every Alipay transfer whose outcome is not final (unknown, dealing, refused) one step on."""
+    return alipay_withdrawals_reconcile()
 
 
 @shared_task(name="settlements.check_ledger")

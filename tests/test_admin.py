@@ -80,3 +80,28 @@ def test_adding_a_merchant_in_the_admin_invites_its_owner_in_the_same_step(opera
     invitation = Invitation.objects.for_merchant(merchant).get()
     assert (invitation.role, invitation.email) == ("owner", "boss@example.com")
     assert "Send this invitation token to boss@example.com" in response.content.decode()
+
+
+def test_an_alipay_app_is_entered_with_its_key_stored_encrypted_and_never_shown(operator_client):
+    from distribution import crypto
+    from settlements.models import AlipayAccount
+    from tests.builders.factories import make_merchant
+    from tests.stubs.alipay.server import make_alipay_keys
+
+    merchant = make_merchant("alpha")
+    config, _ = make_alipay_keys()
+    url = reverse("admin:settlements_alipayaccount_add")
+    form = {"for_merchant": merchant.pk, "app_id": config.app_id, "alipay_public_key": config.alipay_public_key_pem}
+    form["gateway_url"] = "https://openapi.alipay.com/gateway.do"
+    refused = operator_client.post(url, form)
+    assert refused.status_code == 200 and not AlipayAccount.objects.unscoped().exists()  # the key is required
+    operator_client.post(url, {**form, "app_private_key": config.app_private_key_pem})
+    account = AlipayAccount.objects.for_merchant(merchant).get()
+    assert crypto.decrypt(account.app_private_key_encrypted) == config.app_private_key_pem.strip()
+    change = reverse("admin:settlements_alipayaccount_change", args=[account.pk])
+    page = operator_client.get(change).content.decode()
+    assert "PRIVATE KEY" not in page and account.app_private_key_encrypted not in page
+    operator_client.post(change, {**form, "app_id": "2021000000000002", "app_private_key": ""})
+    account.refresh_from_db()
+    assert account.app_id == "2021000000000002"
+    assert crypto.decrypt(account.app_private_key_encrypted) == config.app_private_key_pem.strip()  # kept

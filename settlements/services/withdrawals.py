@@ -3,9 +3,9 @@
 The amount is reserved at once (available → withdrawing) under a lock on the available balance, so no
 balance can be spent twice whatever the concurrency (and a database check refuses a negative balance
 as a last line). Approval is automatic or by finance/owner; the payout then goes through the merchant's
-provider, `manual` (settlements.services.payouts) or `wechat_transfer` (settlements.services.transfers),
-which both end here: a failure or rejection returns the money; fees and tax are booked when the payout
-succeeds.
+provider, `manual` (settlements.services.payouts), `wechat_transfer` (settlements.services.transfers) or
+`alipay_transfer` (settlements.services.alipay_transfers), which all end here: a failure or rejection
+returns the money; fees and tax are booked when the payout succeeds.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ WITHDRAWAL_STATES = StateMachine(
         W.REJECTED: set(),
     },
 )
+# The task that pays an approved withdrawal, per provider that pays by transfer.
+TRANSFER_TASKS = {
+    Withdrawal.Provider.WECHAT_TRANSFER: "settlements.pay_withdrawal",
+    Withdrawal.Provider.ALIPAY_TRANSFER: "settlements.pay_alipay_withdrawal",
+}
 # WeChat Pay's own limits for transfers to a person.
 WECHAT_MIN_TRANSFER = 10
 WECHAT_DAILY_MAX_PER_PERSON = 2_000_000
@@ -74,8 +79,10 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
     if program.withdrawal_requires_real_name and not distributor.identity_verified:
         raise IdentityNotVerified()
     provider = program.payout_provider
-    if provider == Withdrawal.Provider.WECHAT_TRANSFER and not distributor.payout_openid:
+    if provider in TRANSFER_TASKS and not distributor.payout_openid:
         raise PayoutAccountMissing()
+    if provider == Withdrawal.Provider.ALIPAY_TRANSFER and not distributor.identity_verified:
+        raise IdentityNotVerified()  # Alipay checks the payee's real name against the account
     fee = apply_bps(amount, program.withdrawal_fee_bps) + program.withdrawal_fee_fixed
     tax = apply_bps(max(amount - fee, 0), program.tax_withholding_bps)
     net = amount - fee - tax
@@ -176,8 +183,9 @@ def _approve(withdrawal: Withdrawal, *, merchant: Merchant, actor: Actor, reason
         decided_at=timezone.now(),
         decision_reason=reason[:500],
     )
-    if withdrawal.provider == Withdrawal.Provider.WECHAT_TRANSFER:
-        outbox.enqueue("settlements.pay_withdrawal", withdrawal.pk)
+    task = TRANSFER_TASKS.get(Withdrawal.Provider(withdrawal.provider))
+    if task is not None:
+        outbox.enqueue(task, withdrawal.pk)
 
 
 @transaction.atomic

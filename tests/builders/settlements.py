@@ -6,10 +6,16 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from distribution import crypto
 from distribution.auth import Actor
+from distributors.models import Distributor
+from distributors.services.identity import distributor_identity_submit
 from ledger import services as ledger
+from merchants.services.programs import program_update
 from orders.services import intake
+from settlements.models import AlipayAccount
 from settlements.services import runs
+from tests.builders.distributors import VALID_ID
 from tests.builders.orders import setup_shop
 
 ACTOR = Actor.system("tests")
@@ -65,7 +71,6 @@ def balances(merchant, distributor) -> dict[str, int]:
 
 def approved_withdrawal(merchant, amount: int = 1000):
     """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
-    from distributors.services.identity import distributor_identity_submit
     from settlements.services import withdrawals
 
     people = shop_with_due_commission(merchant)
@@ -81,3 +86,41 @@ def approved_withdrawal(merchant, amount: int = 1000):
     )
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+ALIPAY_LOGIN, ALIPAY_NAME = "wang.xiaoming@example.com", "王小明"
+
+
+def alipay_account(merchant, stub, config):
+    """The merchant's Alipay app, pointed at a running Alipay stub (tests/stubs/alipay)."""
+    return AlipayAccount.objects.create(
+        merchant=merchant,
+        app_id=config.app_id,
+        app_private_key_encrypted=crypto.encrypt(config.app_private_key_pem),
+        alipay_public_key=config.alipay_public_key_pem,
+        gateway_url=stub.gateway_url,
+    )
+
+
+def alipay_payee(merchant):
+    """A seller with 48.00 available, a verified identity (王小明) and an Alipay login id; the program pays
+    withdrawals by Alipay transfer and approves them at once."""
+    from distributors.services.identity import distributor_identity_submit
+
+    people = shop_with_due_commission(merchant, orders=2)
+    settle(merchant)
+    program_update(
+        merchant=merchant, actor=ACTOR, changes={"payout_provider": "alipay_transfer", "withdrawal_auto_approve": True}
+    )
+    seller = people["seller"]
+    distributor_identity_submit(
+        merchant=merchant,
+        actor=ACTOR,
+        distributor_id=seller.pk,
+        real_name=ALIPAY_NAME,
+        id_type="cn_resident",
+        id_number=VALID_ID,
+        verified=True,
+    )
+    Distributor.objects.for_merchant(merchant).filter(pk=seller.pk).update(payout_openid=ALIPAY_LOGIN)
+    return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
