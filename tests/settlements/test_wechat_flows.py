@@ -219,13 +219,33 @@ def sharing(stub, merchant):
     program_update(merchant=merchant, actor=ACTOR, changes={"settlement_provider": "wechat_profitsharing"})
     for who in ("seller", "boss"):
         Distributor.objects.for_merchant(merchant).filter(pk=people[who].pk).update(payout_openid=f"o-{who}")
-    due_order(merchant, people["seller"].invite_code, "paid-by-wechat", payment_transaction_id="4200000001")
+    # paid 10 days ago: due after the 7 after-sales days, well inside WeChat's 30-day window
+    paid_at = timezone.now().replace(microsecond=0) - timedelta(days=10)
+    due_order(
+        merchant, people["seller"].invite_code, "paid-by-wechat", paid_at=paid_at, payment_transaction_id="4200000001"
+    )
     return people
+
+
+def drive(merchant):
+    """The reconciler, a minute at a time: every open split is queried until it is final (WeChat's splits
+    answer PROCESSING first)."""
+    for _ in range(5):
+        open_splits = SplitRequest.objects.for_merchant(merchant).filter(status__in=splits.OPEN)
+        if not open_splits.exists():
+            return
+        open_splits.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        splits.splits_dispatch(merchant_id=merchant.pk)
+    raise AssertionError("splits still open")
 
 
 def test_settlement_splits_due_commission_straight_to_the_distributors(stub, merchant, sharing):
     run = settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
+    assert split.status == "processing"  # WeChat splits asynchronously: the reconciler queries it
+    assert balances(merchant, sharing["seller"])["withdrawing"] == SELLER_EARNS
+    drive(merchant)
+    split.refresh_from_db()
     assert (split.status, split.transaction_id, split.out_order_no) == (
         "finished",
         "4200000001",
@@ -248,6 +268,7 @@ def test_settlement_splits_due_commission_straight_to_the_distributors(stub, mer
 def test_a_closed_receiver_gets_the_money_back_in_the_wallet(stub, merchant, sharing):
     stub.fail_next("split", "receiver_closed", receiver="o-boss", fail_reason="ACCOUNT_ABNORMAL")
     settle(merchant)
+    drive(merchant)
     boss = SplitReceiver.objects.for_merchant(merchant).get(account="o-boss")
     assert (boss.result, boss.fail_reason) == ("closed", "ACCOUNT_ABNORMAL")
     assert balances(merchant, sharing["boss"]) == {
@@ -282,6 +303,7 @@ def test_a_lost_split_answer_is_queried_and_split_once(stub, merchant, sharing):
     assert split.status == "unknown"
     due_now(SplitRequest, split.pk)
     splits.splits_dispatch()
+    drive(merchant)
     split.refresh_from_db()
     assert split.status == "finished" and stub.executed_splits() == {split.out_order_no: 1}
 
@@ -305,9 +327,8 @@ def test_a_split_too_soon_after_payment_is_retried_with_the_same_number(stub, me
     stub.fail_next("split", "order_not_ready")
     settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
-    assert split.status == "created" and split.last_error == "ORDER_NOT_READY"
-    due_now(SplitRequest, split.pk)
-    splits.splits_dispatch()
+    assert split.status == "created" and split.last_error == "INVALID_REQUEST"
+    drive(merchant)
     split.refresh_from_db()
     assert split.status == "finished"
     assert {r["number"] for r in stub.request_log("split")} == {split.out_order_no}
