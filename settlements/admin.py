@@ -47,8 +47,19 @@ class SplitReceiverInline(admin.TabularInline):
 
 @admin.register(SplitRequest)
 class SplitRequestAdmin(ReadOnlyAdmin):
-    list_display = ["out_order_no", "merchant", "run", "order", "status", "attempts", "last_error", "updated_at"]
-    list_filter = ["status"]
+    list_display = [
+        "out_order_no",
+        "merchant",
+        "run",
+        "order",
+        "status",
+        "deadline_at",
+        "attempts",
+        "last_error",
+        "updated_at",
+    ]
+    list_filter = ["status", "unfreeze_unsplit"]
+    date_hierarchy = "deadline_at"
     search_fields = ["out_order_no", "transaction_id", "merchant__slug"]
     list_select_related = ["merchant", "run", "order"]
     inlines = [SplitReceiverInline]
@@ -125,6 +136,8 @@ class WechatPayAccountForm(forms.ModelForm):
             "platform_public_key",
             "base_url",
             "transfer_scene_id",
+            "profit_sharing_freeze_days",
+            "other_platform_keys",
         ]
 
     def __init__(self, *args, **kwargs):

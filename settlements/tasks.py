@@ -14,6 +14,7 @@ from ledger.checks import ledger_problems
 from merchants.models import Merchant
 from settlements.models import SettlementRun
 from settlements.services.runs import settlement_execute, settlement_request, settlement_resume_stale
+from settlements.services.split_window import windows_watch
 from settlements.services.splits import splits_dispatch
 from settlements.services.transfers import withdrawal_pay, withdrawals_reconcile
 
@@ -68,6 +69,15 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 def reconcile_payouts() -> dict:
     """Drive every split and transfer whose outcome is not final (unknown, processing) one step on."""
     return {"splits": splits_dispatch(), "withdrawals": withdrawals_reconcile()}
+
+
+@shared_task(name="settlements.watch_split_windows")
+@tracked("settlements.watch_split_windows")
+@rls.platform_task
+def watch_split_windows() -> dict[str, dict[str, int]]:
+    """Profit-sharing payments whose WeChat window ends within days while unsplit, per merchant (the JobRun
+    keeps the counts; each merchant at risk is also a logged warning)."""
+    return windows_watch()
 
 
 @shared_task(name="settlements.check_ledger")

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from distribution import crypto
 from distribution.auth import Actor
 from ledger import services as ledger
 from orders.services import intake
-from settlements.services import runs
+from settlements.models import SplitRequest, WechatPayAccount
+from settlements.services import runs, splits
 from tests.builders.orders import setup_shop
 
 ACTOR = Actor.system("tests")
@@ -81,3 +83,30 @@ def approved_withdrawal(merchant, amount: int = 1000):
     )
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+def wechat_account(merchant, config, base_url: str):
+    """The merchant's WeChat Pay account for a stub's key set (`tests.stubs.wechatpay.keys.make_key_sets`)."""
+    return WechatPayAccount.objects.create(
+        merchant=merchant,
+        mchid=config.mchid,
+        appid=config.appid,
+        merchant_serial_no=config.merchant_serial_no,
+        private_key_encrypted=crypto.encrypt(config.private_key_pem),
+        platform_serial_no=config.platform_serial_no,
+        platform_public_key=config.platform_public_key_pem,
+        apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
+        base_url=base_url,
+    )
+
+
+def drive_splits(merchant, passes: int = 6):
+    """The reconciler, one pass a minute: every open split is sent or queried until it is final (WeChat's
+    splits answer PROCESSING first)."""
+    for _ in range(passes):
+        open_splits = SplitRequest.objects.for_merchant(merchant).filter(status__in=splits.OPEN)
+        if not open_splits.exists():
+            return
+        open_splits.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        splits.splits_dispatch(merchant_id=merchant.pk)
+    raise AssertionError("splits still open")

@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution import crypto
 from distributors.models import Distributor
 from ledger.checks import ledger_problems
 from merchants.services.programs import program_update
-from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
+from settlements.models import SplitReceiver, SplitRequest, Withdrawal
 from settlements.services import splits, transfers, withdrawals
 from tests.builders.distributors import VALID_ID
 from tests.builders.settlements import (
@@ -18,9 +17,11 @@ from tests.builders.settlements import (
     INVITER_EARNS,
     SELLER_EARNS,
     balances,
+    drive_splits,
     due_order,
     settle,
     shop_with_due_commission,
+    wechat_account,
 )
 from tests.stubs.wechatpay.keys import make_key_sets
 from tests.stubs.wechatpay.server import WechatPayStub
@@ -32,17 +33,7 @@ pytestmark = pytest.mark.django_db
 def stub(merchant):
     config, keys = make_key_sets()
     with WechatPayStub(keys) as server:
-        WechatPayAccount.objects.create(
-            merchant=merchant,
-            mchid=config.mchid,
-            appid=config.appid,
-            merchant_serial_no=config.merchant_serial_no,
-            private_key_encrypted=crypto.encrypt(config.private_key_pem),
-            platform_serial_no=config.platform_serial_no,
-            platform_public_key=config.platform_public_key_pem,
-            apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
-            base_url=server.base_url,
-        )
+        wechat_account(merchant, config, server.base_url)
         yield server
 
 
@@ -227,24 +218,12 @@ def sharing(stub, merchant):
     return people
 
 
-def drive(merchant):
-    """The reconciler, a minute at a time: every open split is queried until it is final (WeChat's splits
-    answer PROCESSING first)."""
-    for _ in range(5):
-        open_splits = SplitRequest.objects.for_merchant(merchant).filter(status__in=splits.OPEN)
-        if not open_splits.exists():
-            return
-        open_splits.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-        splits.splits_dispatch(merchant_id=merchant.pk)
-    raise AssertionError("splits still open")
-
-
 def test_settlement_splits_due_commission_straight_to_the_distributors(stub, merchant, sharing):
     run = settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
     assert split.status == "processing"  # WeChat splits asynchronously: the reconciler queries it
     assert balances(merchant, sharing["seller"])["withdrawing"] == SELLER_EARNS
-    drive(merchant)
+    drive_splits(merchant)
     split.refresh_from_db()
     assert (split.status, split.transaction_id, split.out_order_no) == (
         "finished",
@@ -268,7 +247,7 @@ def test_settlement_splits_due_commission_straight_to_the_distributors(stub, mer
 def test_a_closed_receiver_gets_the_money_back_in_the_wallet(stub, merchant, sharing):
     stub.fail_next("split", "receiver_closed", receiver="o-boss", fail_reason="ACCOUNT_ABNORMAL")
     settle(merchant)
-    drive(merchant)
+    drive_splits(merchant)
     boss = SplitReceiver.objects.for_merchant(merchant).get(account="o-boss")
     assert (boss.result, boss.fail_reason) == ("closed", "ACCOUNT_ABNORMAL")
     assert balances(merchant, sharing["boss"]) == {
@@ -303,7 +282,7 @@ def test_a_lost_split_answer_is_queried_and_split_once(stub, merchant, sharing):
     assert split.status == "unknown"
     due_now(SplitRequest, split.pk)
     splits.splits_dispatch()
-    drive(merchant)
+    drive_splits(merchant)
     split.refresh_from_db()
     assert split.status == "finished" and stub.executed_splits() == {split.out_order_no: 1}
 
@@ -328,7 +307,7 @@ def test_a_split_too_soon_after_payment_is_retried_with_the_same_number(stub, me
     settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
     assert split.status == "created" and split.last_error == "INVALID_REQUEST"
-    drive(merchant)
+    drive_splits(merchant)
     split.refresh_from_db()
     assert split.status == "finished"
     assert {r["number"] for r in stub.request_log("split")} == {split.out_order_no}
