@@ -4,9 +4,9 @@ from django.contrib import admin, messages
 from distribution import crypto
 from distribution.admin import ReadOnlyAdmin
 from merchants.admin import operator
-from merchants.models import Merchant
+from merchants.models import DistributionProgram, Merchant
 from settlements.models import PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
-from settlements.services import withdrawals
+from settlements.services import split_window, withdrawals
 
 
 @admin.register(SettlementRun)
@@ -145,6 +145,30 @@ class WechatPayAccountForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["for_merchant"].initial = self.instance.merchant_id
             self.fields["for_merchant"].disabled = True
+
+    def clean_other_platform_keys(self):
+        keys = self.cleaned_data.get("other_platform_keys") or {}
+        if not isinstance(keys, dict) or not all(
+            isinstance(serial, str) and serial and isinstance(pem, str) and "-----BEGIN " in pem
+            for serial, pem in keys.items()
+        ):
+            raise forms.ValidationError('A JSON object {"serial": "-----BEGIN PUBLIC KEY-----…"}.')
+        return keys
+
+    def clean(self):
+        cleaned = super().clean()
+        merchant = self.instance.merchant if self.instance.pk else cleaned.get("for_merchant")
+        days = cleaned.get("profit_sharing_freeze_days")
+        program = DistributionProgram.objects.unscoped().filter(merchant=merchant).first() if merchant else None
+        if days and program and program.settlement_provider == split_window.PROFIT_SHARING:
+            needed = split_window.days_needed(program)
+            if needed > days:
+                self.add_error(
+                    "profit_sharing_freeze_days",
+                    f"The merchant's program needs {needed} days to split (after-sales days, settlement "
+                    "schedule and a day to split): change the program first.",
+                )
+        return cleaned
 
     def save(self, commit=True):
         account = super().save(commit=False)

@@ -103,12 +103,13 @@ def splits_prepare(*, run: SettlementRun, currency: str, settled: dict[int, int]
         per_order[(order_id, transaction_id)][beneficiary] += amount - reversed_amount
         paid_at[order_id] = order_paid_at
     window = timedelta(days=split_freeze_days(run.merchant_id))
-    closed = _closed_payments(run.merchant_id, {transaction_id for _, transaction_id in per_order})
+    closer = _closing_splits(run.merchant_id, {transaction_id for _, transaction_id in per_order})
     now = timezone.now()
     txns = []
     for (order_id, transaction_id), amounts in sorted(per_order.items()):
         deadline = paid_at[order_id] + window
-        if transaction_id in closed or deadline - SPLIT_MARGIN <= now:
+        closed = closer.setdefault(transaction_id, (run.pk, order_id)) != (run.pk, order_id)
+        if closed or deadline - SPLIT_MARGIN <= now:
             logger.info("split: order %s stays in the wallet (payment closed or window ending)", order_id)
             continue
         split, _ = SplitRequest.objects.get_or_create(
@@ -141,23 +142,28 @@ def splits_prepare(*, run: SettlementRun, currency: str, settled: dict[int, int]
     return len(txns)
 
 
-def _closed_payments(merchant_id: int, transaction_ids: set[str]) -> set[str]:
-    """The payments no split may be asked for any more: one of their splits was sent with
-    `unfreeze_unsplit=true` and not refused (or is still to be sent, and will be)."""
-    if not transaction_ids:
-        return set()
-    return set(
+def _closing_splits(merchant_id: int, transaction_ids: set[str]) -> dict[str, tuple[int, int]]:
+    """For each payment: the (run, order) of its split sent with `unfreeze_unsplit=true` and not refused (or
+    still to be sent, and it will be). No other split of that payment may be asked for; the same run's split
+    of the same order is not another (a later chunk adds its receivers)."""
+    rows = (
         SplitRequest.objects.for_merchant(merchant_id)
         .filter(transaction_id__in=transaction_ids, unfreeze_unsplit=True)
         .exclude(status__in=[S.FAILED, S.EXPIRED])
-        .values_list("transaction_id", flat=True)
+        .order_by("pk")
+        .values_list("transaction_id", "run_id", "order_id")
     )
+    closing: dict[str, tuple[int, int]] = {}
+    for transaction_id, run_id, order_id in rows:
+        closing.setdefault(transaction_id, (run_id, order_id))
+    return closing
 
 
 def splits_dispatch(*, run: SettlementRun | None = None, merchant_id: int | None = None) -> int:
     """Send (or query) every split that is due: the run's, or all of a merchant's, or all."""
     now = timezone.now()
-    qs = SplitRequest.objects.unscoped().filter(status__in=OPEN)
+    # a run's splits are sent once it has completed: until then a later chunk may still add receivers
+    qs = SplitRequest.objects.unscoped().filter(status__in=OPEN, run__status=SettlementRun.Status.COMPLETED)
     if run is not None:
         qs = qs.filter(run=run)
     if merchant_id is not None:

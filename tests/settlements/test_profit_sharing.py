@@ -15,6 +15,7 @@ from merchants.models import DistributionProgram
 from merchants.roles import Role
 from merchants.services.programs import program_update
 from settlements import tasks
+from settlements.admin import WechatPayAccountForm
 from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount
 from settlements.services import split_window, splits
 from settlements.services.retry import retry_delay
@@ -252,6 +253,43 @@ def test_no_split_is_asked_for_a_payment_after_its_unfreeze(stub, merchant, peop
     assert ledger_problems(merchant.pk) == []
 
 
+def test_an_orders_beneficiaries_settled_in_different_chunks_share_its_one_split(stub, merchant, people):
+    paid(merchant, people)
+    run = settle(merchant, chunk_size=1)  # the seller and the boss in separate chunks
+    drive_splits(merchant)
+
+    assert run.chunks_done == 2
+    split = SplitRequest.objects.for_merchant(merchant).get()
+    assert sorted(split.receivers.values_list("account", "amount", "result")) == [
+        ("o-boss", INVITER_EARNS, "success"),
+        ("o-seller", SELLER_EARNS, "success"),
+    ]
+    assert stub.received_by_account() == {"o-seller": SELLER_EARNS, "o-boss": INVITER_EARNS}
+
+
+def test_two_orders_of_one_payment_in_one_run_make_one_split_and_the_other_stays_available(stub, merchant, people):
+    paid(merchant, people, "o-1")
+    paid(merchant, people, "o-2")
+    settle(merchant)
+    drive_splits(merchant)
+
+    split = SplitRequest.objects.for_merchant(merchant).get()
+    assert (split.order.external_id, split.status) == ("o-1", "finished")
+    assert len(stub.request_log("split")) == 1
+    assert money(merchant, people["seller"]) == {**IN_WALLET, "available": SELLER_EARNS, "paid_out": SELLER_EARNS}
+    assert ledger_problems(merchant.pk) == []
+
+
+def test_the_reconciler_leaves_the_splits_of_a_run_still_settling(stub, merchant, people):
+    paid(merchant, people)
+    run = settle(merchant, chunk_size=1, max_chunks=1)  # the run stops after its first chunk
+    assert run.status == "running"
+    assert SplitRequest.objects.for_merchant(merchant).get().status == "created"
+
+    assert splits.splits_dispatch() == 0
+    assert stub.request_log() == []
+
+
 def test_a_refused_split_does_not_close_its_payment(stub, merchant, people):
     paid(merchant, people, "o-1")
     stub.fail_next("split", "param_error")
@@ -367,3 +405,47 @@ def test_the_splits_api_lists_each_split_with_its_deadline(api, stub, merchant, 
     assert len(viewer.get(f"/api/v1/splits?deadline_before={later}").json()["results"]) == 1
     assert viewer.get(f"/api/v1/splits?deadline_before={earlier}").json()["results"] == []
     assert api.api_key(other_merchant, Role.VIEWER).get("/api/v1/splits").json()["results"] == []
+
+
+# --- the WeChat account in the admin ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("days", "keys", "errors"),
+    [
+        (30, "{}", {}),
+        (
+            7,
+            "{}",
+            {
+                "profit_sharing_freeze_days": [
+                    "The merchant's program needs 9 days to split (after-sales days, settlement schedule and a "
+                    "day to split): change the program first."
+                ]
+            },
+        ),
+        (
+            30,
+            '{"PUB_KEY_ID_2": "not a key"}',
+            {"other_platform_keys": ['A JSON object {"serial": "-----BEGIN PUBLIC KEY-----…"}.']},
+        ),
+        (30, '{"PUB_KEY_ID_2": "-----BEGIN PUBLIC KEY-----\\nMII…"}', {}),
+    ],
+)
+def test_the_admin_keeps_the_freeze_days_compatible_and_the_rotation_keys_well_formed(
+    stub, merchant, people, days, keys, errors
+):
+    account = WechatPayAccount.objects.for_merchant(merchant).get()
+    data = {
+        field: getattr(account, field)
+        for field in ("mchid", "appid", "merchant_serial_no", "platform_serial_no", "platform_public_key", "base_url")
+    }
+    form = WechatPayAccountForm(
+        data={
+            **data,
+            "transfer_scene_id": "1005",
+            "profit_sharing_freeze_days": days,
+            "other_platform_keys": keys,
+            "for_merchant": merchant.pk,
+        },
+        instance=account,
+    )
+    assert form.errors == errors
