@@ -13,7 +13,8 @@ distributor's available balance, to be withdrawn (a transfer) instead:
 - a split not yet sent, or refused, when its window ends (or after `TOO_SOON_PATIENCE` of "too soon"
   refusals) expires: its reservations go back to available.
 A split is asynchronous: it answers PROCESSING, and the dispatcher (the run, then the reconciler) queries it
-with the shared back-off until it is FINISHED. Every split is sent with `unfreeze_unsplit=true`, which ends
+with the shared back-off until it is FINISHED. A run's splits are sent only once the run has completed (a
+later chunk may add receivers to an order's split). Every split is sent with `unfreeze_unsplit=true`, which ends
 splitting for that payment: no later split of the same payment (`transaction_id`) is prepared; its
 commission stays in the wallet. Once a distributor has no open split left, their receiver is deleted
 (WeChat caps the receivers per merchant); the next split adds it again.
