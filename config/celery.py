@@ -86,6 +86,11 @@ PERIODIC_TASKS: dict[str, dict] = {
         "task": "settlements.reconcile_alipay_transfers",
         "schedule": crontab(minute="*"),
     },
+    # Profit-sharing payments whose WeChat freeze period ends within days while unsplit: warn (JobRun, logs).
+    "split-windows-watch": {
+        "task": "settlements.watch_split_windows",
+        "schedule": crontab(minute=23),
+    },
     # The books must balance: check every invariant from scratch once a day (results in the logs).
     "ledger-check": {
         "task": "settlements.check_ledger",

@@ -79,3 +79,12 @@ class MerchantSuspended(PermissionDenied):
 
     code = "merchant_suspended"
     default_message = "This merchant is suspended."
+
+
+class ProfitSharingWindowExceeded(Unprocessable):
+    code = "profit_sharing_window_exceeded"
+    default_message = (
+        "With WeChat profit sharing, commission must be split while WeChat still holds the payment (the "
+        "merchant's WeChat account's profit_sharing_freeze_days after payment, 30 for ordinary merchants): "
+        "the after-sales days plus the longest wait for the next scheduled settlement plus one day must fit in it."
+    )

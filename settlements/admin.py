@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from distribution import crypto
 from distribution.admin import ReadOnlyAdmin
 from merchants.admin import operator
-from merchants.models import Merchant
+from merchants.models import DistributionProgram, Merchant
 from settlements.models import (
     AlipayAccount,
     PayoutBatch,
@@ -14,7 +14,7 @@ from settlements.models import (
     WechatPayAccount,
     Withdrawal,
 )
-from settlements.services import withdrawals
+from settlements.services import split_window, withdrawals
 
 
 @admin.register(SettlementRun)
@@ -55,8 +55,19 @@ class SplitReceiverInline(admin.TabularInline):
 
 @admin.register(SplitRequest)
 class SplitRequestAdmin(ReadOnlyAdmin):
-    list_display = ["out_order_no", "merchant", "run", "order", "status", "attempts", "last_error", "updated_at"]
-    list_filter = ["status"]
+    list_display = [
+        "out_order_no",
+        "merchant",
+        "run",
+        "order",
+        "status",
+        "deadline_at",
+        "attempts",
+        "last_error",
+        "updated_at",
+    ]
+    list_filter = ["status", "unfreeze_unsplit"]
+    date_hierarchy = "deadline_at"
     search_fields = ["out_order_no", "transaction_id", "merchant__slug"]
     list_select_related = ["merchant", "run", "order"]
     inlines = [SplitReceiverInline]
@@ -161,7 +172,33 @@ class WechatPayAccountForm(ProviderAccountForm):
             "platform_public_key",
             "base_url",
             "transfer_scene_id",
+            "profit_sharing_freeze_days",
+            "other_platform_keys",
         ]
+
+    def clean_other_platform_keys(self):
+        keys = self.cleaned_data.get("other_platform_keys") or {}
+        if not isinstance(keys, dict) or not all(
+            isinstance(serial, str) and serial and isinstance(pem, str) and "-----BEGIN " in pem
+            for serial, pem in keys.items()
+        ):
+            raise forms.ValidationError('A JSON object {"serial": "-----BEGIN PUBLIC KEY-----…"}.')
+        return keys
+
+    def clean(self):
+        cleaned = super().clean()
+        merchant = self.instance.merchant if self.instance.pk else cleaned.get("for_merchant")
+        days = cleaned.get("profit_sharing_freeze_days")
+        program = DistributionProgram.objects.unscoped().filter(merchant=merchant).first() if merchant else None
+        if days and program and program.settlement_provider == split_window.PROFIT_SHARING:
+            needed = split_window.days_needed(program)
+            if needed > days:
+                self.add_error(
+                    "profit_sharing_freeze_days",
+                    f"The merchant's program needs {needed} days to split (after-sales days, settlement "
+                    "schedule and a day to split): change the program first.",
+                )
+        return cleaned
 
 
 @admin.register(WechatPayAccount)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -64,6 +65,7 @@ class SplitRequest(TenantModel):
         FINISHED = "finished"
         FAILED = "failed", "Refused by the provider (final)"
         UNKNOWN = "unknown", "Sent; outcome not known yet"
+        EXPIRED = "expired", "Not split in time; the money is in the available balance"
 
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="splits")
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
@@ -74,6 +76,12 @@ class SplitRequest(TenantModel):
     attempts = models.IntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    unfreeze_unsplit = models.BooleanField(
+        default=True, help_text="Sent with the split: the rest of the payment is released, and no later split of it."
+    )
+    deadline_at = models.DateTimeField(
+        null=True, blank=True, help_text="The end of the payment's freeze period: no split after it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,7 +90,10 @@ class SplitRequest(TenantModel):
             models.UniqueConstraint(fields=["merchant", "out_order_no"], name="split_unique_number"),
             models.UniqueConstraint(fields=["merchant", "run", "order"], name="split_one_per_run_order"),
         ]
-        indexes = [models.Index(fields=["merchant", "status"], name="split_status")]
+        indexes = [
+            models.Index(fields=["merchant", "status"], name="split_status"),
+            models.Index(fields=["merchant", "transaction_id"], name="split_payment"),
+        ]
 
 
 class SplitReceiver(TenantModel):
@@ -197,6 +208,18 @@ class WechatPayAccount(TenantModel):
     apiv3_key_encrypted = models.TextField()
     base_url = models.CharField(max_length=200, default="https://api.mch.weixin.qq.com")
     transfer_scene_id = models.CharField(max_length=16, default="1000", help_text="The scene for commission payouts.")
+    profit_sharing_freeze_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(180)],
+        help_text="How long after payment WeChat keeps a payment's funds for splitting: 30 for ordinary "
+        "merchants, 180 for the merchant kinds WeChat allows it.",
+    )
+    other_platform_keys = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="During a platform key rotation: {serial: public key PEM} also accepted on WeChat's answers "
+        "(the Wechatpay-Serial header selects the key). The platform serial and key above are the current ones.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

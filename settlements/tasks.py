@@ -15,6 +15,7 @@ from merchants.models import Merchant
 from settlements.models import SettlementRun
 from settlements.services.alipay_transfers import alipay_withdrawal_pay, alipay_withdrawals_reconcile
 from settlements.services.runs import settlement_execute, settlement_request, settlement_resume_stale
+from settlements.services.split_window import windows_watch
 from settlements.services.splits import splits_dispatch
 from settlements.services.transfers import withdrawal_pay, withdrawals_reconcile
 
@@ -82,6 +83,15 @@ def pay_alipay_withdrawal(withdrawal_id: int) -> str:
 def reconcile_alipay_transfers() -> int:
     """Drive every Alipay transfer whose outcome is not final (unknown, dealing, refused) one step on."""
     return alipay_withdrawals_reconcile()
+
+
+@shared_task(name="settlements.watch_split_windows")
+@tracked("settlements.watch_split_windows")
+@rls.platform_task
+def watch_split_windows() -> dict[str, dict[str, int]]:
+    """Profit-sharing payments whose WeChat window ends within days while unsplit, per merchant (the JobRun
+    keeps the counts; each merchant at risk is also a logged warning)."""
+    return windows_watch()
 
 
 @shared_task(name="settlements.check_ledger")

@@ -104,6 +104,7 @@ SUMMARIES = {
     ("get", "/api/v1/settlements"): "List settlement runs",
     ("post", "/api/v1/settlements"): "Settle now",
     ("get", "/api/v1/settlements/{id}"): "A settlement run's progress",
+    ("get", "/api/v1/splits"): "List profit-sharing splits and their deadlines",
     ("get", "/api/v1/staff"): "List staff",
     ("get", "/api/v1/staff/{id}"): "Show a staff member",
     ("patch", "/api/v1/staff/{id}"): "Change a staff member's role",

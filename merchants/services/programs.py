@@ -14,6 +14,7 @@ from distribution.errors import ValidationFailed
 from merchants.errors import CommissionDepthNotAllowed
 from merchants.models import DistributionProgram, Merchant
 from merchants.schedule import sync_settlement_schedule
+from merchants.signals import program_validating
 
 PROGRAM_FIELDS = [
     f.name for f in DistributionProgram._meta.concrete_fields if f.name not in {"id", "merchant", "updated_at"}
@@ -52,6 +53,7 @@ def program_update(
             raise ValidationFailed(fields={field: ["Unknown setting."]})
         setattr(program, field, value)
     _validate_program(program)
+    program_validating.send(sender=DistributionProgram, merchant=merchant, program=program)
     changed = diff(before, snapshot(program, PROGRAM_FIELDS))
     if changed:
         program.save(update_fields=[*changed, "updated_at"])

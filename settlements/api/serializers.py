@@ -3,7 +3,7 @@ from rest_framework import serializers
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField
 from distribution.api.serializers import ModelSerializer
 from ledger.models import LedgerTransaction, Posting
-from settlements.models import PayoutBatch, SettlementRun, Withdrawal
+from settlements.models import PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, Withdrawal
 
 
 class SettlementRunOutput(ModelSerializer):
@@ -151,3 +151,44 @@ class PayoutBatchOutput(ModelSerializer):
 
     def get_withdrawals(self, batch) -> list[int]:
         return list(batch.withdrawals.order_by("pk").values_list("pk", flat=True))
+
+
+class SplitReceiverOutput(ModelSerializer):
+    distributor = IntegerField(source="distributor_id")
+    amount = MoneyField()
+
+    class Meta:
+        model = SplitReceiver
+        fields = ["distributor", "amount", "result", "fail_reason"]
+
+
+class SplitRequestOutput(ModelSerializer):
+    """One profit-sharing request: an order's due commission split to its distributors through WeChat."""
+
+    run = IntegerField(source="run_id")
+    order = serializers.CharField(source="order.external_id", help_text="The order's external id.")
+    amount = MoneyField(source="amount_total", help_text="What the split sends to its receivers.")
+    deadline_at = DateTimeField(
+        allow_null=True, help_text="The end of the payment's WeChat freeze period: no split after it."
+    )
+    receivers = SplitReceiverOutput(many=True)
+
+    class Meta:
+        model = SplitRequest
+        fields = [
+            "id",
+            "run",
+            "order",
+            "transaction_id",
+            "out_order_no",
+            "status",
+            "amount",
+            "deadline_at",
+            "unfreeze_unsplit",
+            "attempts",
+            "last_error",
+            "next_attempt_at",
+            "receivers",
+            "created_at",
+            "updated_at",
+        ]

@@ -5,6 +5,7 @@ from settlements.api import views as v
 urlpatterns = [
     path("settlements", v.SettlementRunListApi.as_view(), name="settlement-list"),
     path("settlements/<int:pk>", v.SettlementRunDetailApi.as_view(), name="settlement-detail"),
+    path("splits", v.SplitRequestListApi.as_view(), name="split-list"),
     path("distributors/<int:pk>/balance", v.DistributorBalanceApi.as_view(), name="distributor-balance"),
     path(
         "distributors/<int:pk>/statements/<str:month>",

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.response import Response
 
 from distribution import exports
+from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi, RetrieveMixin
 from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
@@ -19,7 +22,7 @@ from ledger.models import LedgerTransaction
 from merchants.roles import Perm
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
-from settlements.models import PayoutBatch, SettlementRun, Withdrawal
+from settlements.models import PayoutBatch, SettlementRun, SplitRequest, Withdrawal
 from settlements.services import payouts, runs, statements, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(
@@ -157,6 +160,35 @@ class DistributorPayoutAccountApi(_DistributorObjectApi):
                 changes={"openid": [old[:6] + "…" if old else "", data["openid"][:6] + "…"]},
             )
         return Response({"openid": data["openid"]})
+
+
+# --- profit-sharing splits ----------------------------------------------------------------------------------
+class SplitFilter(FilterSet):
+    deadline_before = DateTimeFilter(
+        field_name="deadline_at", lookup_expr="lt", help_text="Splits whose payment's freeze period ends before this."
+    )
+
+    class Meta:
+        model = SplitRequest
+        fields = ["status", "run"]
+
+
+@extend_schema(tags=["settlement"])
+class SplitRequestListApi(ListMixin, MerchantApi):
+    """The profit-sharing splits (WeChat Pay 分账), newest first, with the end of each payment's freeze
+    period: `?status=processing&deadline_before=…` lists those at risk of missing it (what is not split in time
+    returns to the available balance)."""
+
+    model = SplitRequest
+    serializer_class = s.SplitRequestOutput
+    filterset_class = SplitFilter
+
+    def scope_queryset(self, queryset):
+        return (
+            queryset.select_related("order")
+            .prefetch_related("receivers")
+            .annotate(amount_total=Coalesce(Sum("receivers__amount"), 0))
+        )
 
 
 # --- withdrawals --------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from typing import Protocol
 class ProviderError(Exception):
     """The provider answered, and the answer is a refusal.
 
-    `transient` refusals (rate limit, SYSTEM_ERROR, "order processing") may be retried later with the
-    same number; the others are final for that request.
+    `transient` refusals (rate limit, SYSTEM_ERROR) may be retried later with the same number; the others
+    are final for that request unless the caller's own retry policy says otherwise (a split refused with
+    INVALID_REQUEST soon after payment: settlements.services.splits).
     """
 
     def __init__(self, code: str, message: str = "", *, transient: bool = False, http_status: int | None = None):
@@ -71,6 +72,8 @@ class ReturnResult:
 
 class ProfitSharingProvider(Protocol):
     def add_receiver(self, *, type: str, account: str, relation_type: str, name: str | None = None) -> None: ...
+
+    def delete_receiver(self, *, type: str, account: str) -> None: ...
 
     def request_split(
         self, *, transaction_id: str, out_order_no: str, receivers: list[SplitReceiver], unfreeze_unsplit: bool

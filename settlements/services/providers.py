@@ -12,6 +12,15 @@ from settlements.providers.wechatpay.transport import WechatPayConfig
 
 # Query answers that mean "no such request": it never arrived, so the same number can be sent again.
 NOT_FOUND_CODES = frozenset({"RESOURCE_NOT_EXISTS", "NOT_FOUND", "ORDER_NOT_EXIST", "ORDER_NOT_EXISTS"})
+# WeChat keeps an ordinary merchant's payment frozen for splitting up to 30 days (docs/providers.md).
+DEFAULT_FREEZE_DAYS = 30
+
+
+def split_freeze_days(merchant_id: int) -> int:
+    """How many days after payment WeChat keeps a payment's funds for splitting, for this merchant: its
+    WeChat account's setting, or the ordinary merchant's 30 days when none is configured yet."""
+    days = WechatPayAccount.objects.for_merchant(merchant_id).values_list("profit_sharing_freeze_days", flat=True)
+    return days.first() or DEFAULT_FREEZE_DAYS
 
 
 def wechat_client(merchant_id: int) -> WechatPayClient:
@@ -36,5 +45,6 @@ def _client(account_id: int, version: str) -> WechatPayClient:
             platform_public_key_pem=account.platform_public_key,
             apiv3_key=crypto.decrypt(account.apiv3_key_encrypted),
             base_url=account.base_url,
+            other_platform_keys=tuple(sorted((str(k), str(v)) for k, v in (account.other_platform_keys or {}).items())),
         )
     )

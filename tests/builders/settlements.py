@@ -13,8 +13,8 @@ from distributors.services.identity import distributor_identity_submit
 from ledger import services as ledger
 from merchants.services.programs import program_update
 from orders.services import intake
-from settlements.models import AlipayAccount
-from settlements.services import runs
+from settlements.models import AlipayAccount, SplitRequest, WechatPayAccount
+from settlements.services import runs, splits
 from tests.builders.distributors import VALID_ID
 from tests.builders.orders import setup_shop
 
@@ -124,3 +124,30 @@ def alipay_payee(merchant):
     )
     Distributor.objects.for_merchant(merchant).filter(pk=seller.pk).update(payout_openid=ALIPAY_LOGIN)
     return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
+
+
+def wechat_account(merchant, config, base_url: str):
+    """The merchant's WeChat Pay account for a stub's key set (`tests.stubs.wechatpay.keys.make_key_sets`)."""
+    return WechatPayAccount.objects.create(
+        merchant=merchant,
+        mchid=config.mchid,
+        appid=config.appid,
+        merchant_serial_no=config.merchant_serial_no,
+        private_key_encrypted=crypto.encrypt(config.private_key_pem),
+        platform_serial_no=config.platform_serial_no,
+        platform_public_key=config.platform_public_key_pem,
+        apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
+        base_url=base_url,
+    )
+
+
+def drive_splits(merchant, passes: int = 6):
+    """The reconciler, one pass a minute: every open split is sent or queried until it is final (WeChat's
+    splits answer PROCESSING first)."""
+    for _ in range(passes):
+        open_splits = SplitRequest.objects.for_merchant(merchant).filter(status__in=splits.OPEN)
+        if not open_splits.exists():
+            return
+        open_splits.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        splits.splits_dispatch(merchant_id=merchant.pk)
+    raise AssertionError("splits still open")

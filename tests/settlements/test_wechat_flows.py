@@ -6,11 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from distribution import crypto
 from distributors.models import Distributor
 from ledger.checks import ledger_problems
 from merchants.services.programs import program_update
-from settlements.models import SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
+from settlements.models import SplitReceiver, SplitRequest, Withdrawal
 from settlements.services import splits, transfers, withdrawals
 from tests.builders.distributors import VALID_ID
 from tests.builders.settlements import (
@@ -18,9 +17,11 @@ from tests.builders.settlements import (
     INVITER_EARNS,
     SELLER_EARNS,
     balances,
+    drive_splits,
     due_order,
     settle,
     shop_with_due_commission,
+    wechat_account,
 )
 from tests.stubs.wechatpay.keys import make_key_sets
 from tests.stubs.wechatpay.server import WechatPayStub
@@ -32,17 +33,7 @@ pytestmark = pytest.mark.django_db
 def stub(merchant):
     config, keys = make_key_sets()
     with WechatPayStub(keys) as server:
-        WechatPayAccount.objects.create(
-            merchant=merchant,
-            mchid=config.mchid,
-            appid=config.appid,
-            merchant_serial_no=config.merchant_serial_no,
-            private_key_encrypted=crypto.encrypt(config.private_key_pem),
-            platform_serial_no=config.platform_serial_no,
-            platform_public_key=config.platform_public_key_pem,
-            apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
-            base_url=server.base_url,
-        )
+        wechat_account(merchant, config, server.base_url)
         yield server
 
 
@@ -219,13 +210,21 @@ def sharing(stub, merchant):
     program_update(merchant=merchant, actor=ACTOR, changes={"settlement_provider": "wechat_profitsharing"})
     for who in ("seller", "boss"):
         Distributor.objects.for_merchant(merchant).filter(pk=people[who].pk).update(payout_openid=f"o-{who}")
-    due_order(merchant, people["seller"].invite_code, "paid-by-wechat", payment_transaction_id="4200000001")
+    # paid 10 days ago: due after the 7 after-sales days, well inside WeChat's 30-day window
+    paid_at = timezone.now().replace(microsecond=0) - timedelta(days=10)
+    due_order(
+        merchant, people["seller"].invite_code, "paid-by-wechat", paid_at=paid_at, payment_transaction_id="4200000001"
+    )
     return people
 
 
 def test_settlement_splits_due_commission_straight_to_the_distributors(stub, merchant, sharing):
     run = settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
+    assert split.status == "processing"  # WeChat splits asynchronously: the reconciler queries it
+    assert balances(merchant, sharing["seller"])["withdrawing"] == SELLER_EARNS
+    drive_splits(merchant)
+    split.refresh_from_db()
     assert (split.status, split.transaction_id, split.out_order_no) == (
         "finished",
         "4200000001",
@@ -248,6 +247,7 @@ def test_settlement_splits_due_commission_straight_to_the_distributors(stub, mer
 def test_a_closed_receiver_gets_the_money_back_in_the_wallet(stub, merchant, sharing):
     stub.fail_next("split", "receiver_closed", receiver="o-boss", fail_reason="ACCOUNT_ABNORMAL")
     settle(merchant)
+    drive_splits(merchant)
     boss = SplitReceiver.objects.for_merchant(merchant).get(account="o-boss")
     assert (boss.result, boss.fail_reason) == ("closed", "ACCOUNT_ABNORMAL")
     assert balances(merchant, sharing["boss"]) == {
@@ -282,6 +282,7 @@ def test_a_lost_split_answer_is_queried_and_split_once(stub, merchant, sharing):
     assert split.status == "unknown"
     due_now(SplitRequest, split.pk)
     splits.splits_dispatch()
+    drive_splits(merchant)
     split.refresh_from_db()
     assert split.status == "finished" and stub.executed_splits() == {split.out_order_no: 1}
 
@@ -305,9 +306,8 @@ def test_a_split_too_soon_after_payment_is_retried_with_the_same_number(stub, me
     stub.fail_next("split", "order_not_ready")
     settle(merchant)
     split = SplitRequest.objects.for_merchant(merchant).get()
-    assert split.status == "created" and split.last_error == "ORDER_NOT_READY"
-    due_now(SplitRequest, split.pk)
-    splits.splits_dispatch()
+    assert split.status == "created" and split.last_error == "INVALID_REQUEST"
+    drive_splits(merchant)
     split.refresh_from_db()
     assert split.status == "finished"
     assert {r["number"] for r in stub.request_log("split")} == {split.out_order_no}

@@ -70,13 +70,26 @@ def partner(amount: int = 500) -> SplitReceiver:
     return SplitReceiver(type="MERCHANT_ID", account=PARTNER_MCH, amount=amount, description="合作分成")
 
 
-def split(client: WechatPayClient, out_order_no: str = "S1", receivers=None, *, unfreeze: bool = False) -> SplitResult:
+def request(
+    client: WechatPayClient, out_order_no: str = "S1", receivers=None, *, unfreeze: bool = False
+) -> SplitResult:
+    """One split request, as WeChat answers it (PROCESSING while the split is asynchronous)."""
     return client.request_split(
         transaction_id=TX,
         out_order_no=out_order_no,
         receivers=receivers if receivers is not None else [alice(), bob()],
         unfreeze_unsplit=unfreeze,
     )
+
+
+def split(client: WechatPayClient, out_order_no: str = "S1", receivers=None, *, unfreeze: bool = False) -> SplitResult:
+    """A split request, then queries until it is no longer PROCESSING, as the settlement driver does."""
+    result = request(client, out_order_no, receivers, unfreeze=unfreeze)
+    for _ in range(5):
+        if result.state != "PROCESSING":
+            return result
+        result = client.query_split(transaction_id=TX, out_order_no=out_order_no)
+    raise AssertionError(f"split {out_order_no} still PROCESSING")
 
 
 def transfer(client: WechatPayClient, out_bill_no: str = "W1", amount: int = 5_000, **kwargs) -> TransferResult:
@@ -91,7 +104,7 @@ def order_id_of(result: SplitResult) -> str:
 
 # --- protocol basics ---------------------------------------------------------------------------------------
 def test_every_request_is_signed_and_carries_accept_and_user_agent(client, stub):
-    split(client)
+    request(client)
     client.query_split(transaction_id=TX, out_order_no="S1")
 
     log = stub.request_log()
@@ -171,6 +184,27 @@ def test_a_response_signed_by_another_platform_serial_is_not_trusted(stub, key_s
             client.query_transfer(out_bill_no="W404")
 
 
+def test_a_rotated_platform_key_is_trusted_once_configured_alongside_the_old_one(stub, key_sets):
+    config = key_sets[0]
+    old = (config.platform_serial_no, config.platform_public_key_pem)
+    split(stub.make_client(config))  # answers signed with the current key
+    new_serial, new_pem = stub.rotate_platform_key()
+    assert new_serial == "PUB_KEY_ID_0119000001092025010100000000000002"
+
+    with stub.make_client(config) as old_only:  # the account still knows only the old key: nothing is believed
+        with pytest.raises(ProviderUnknownOutcome, match="unknown platform serial"):
+            old_only.query_split(transaction_id=TX, out_order_no="S1")
+    # during the rotation the account holds both; the answer's Wechatpay-Serial picks the key
+    with stub.make_client(config, other_platform_keys=((new_serial, new_pem),)) as both:
+        assert both.query_split(transaction_id=TX, out_order_no="S1").state == "FINISHED"
+    with stub.make_client(config, platform_serial_no=new_serial, platform_public_key_pem=new_pem) as new_only:
+        assert new_only.query_split(transaction_id=TX, out_order_no="S1").state == "FINISHED"
+    # a key under the wrong serial does not verify
+    with stub.make_client(config, other_platform_keys=((new_serial, old[1]),)) as mixed_up:
+        with pytest.raises(ProviderUnknownOutcome, match="does not verify"):
+            mixed_up.query_split(transaction_id=TX, out_order_no="S1")
+
+
 def test_an_error_answer_with_a_bad_signature_is_not_believed(client, stub):
     stub.fail_next("transfer", "param_error", signature="bad")
     with pytest.raises(ProviderUnknownOutcome):
@@ -223,6 +257,28 @@ def test_add_merchant_receiver_without_its_name_is_refused(client, stub):
 
     assert (refused.value.code, refused.value.transient, refused.value.http_status) == ("PARAM_ERROR", False, 400)
     assert ("MERCHANT_ID", "1900000300") not in stub.receivers()
+
+
+def test_delete_receiver_removes_it_and_a_split_to_it_then_closes(client, stub):
+    client.delete_receiver(type="PERSONAL_OPENID", account=ALICE)
+
+    assert ("PERSONAL_OPENID", ALICE) not in stub.receivers()
+    assert stub.deleted_receivers == [("PERSONAL_OPENID", ALICE)]
+    assert stub.request_log("receivers_delete")[0]["body"] == {
+        "appid": key_sets_appid(client),
+        "type": "PERSONAL_OPENID",
+        "account": ALICE,
+    }
+    assert [(r.account, r.result, r.fail_reason) for r in split(client, receivers=[alice()]).receivers] == [
+        (ALICE, "CLOSED", "NO_RELATION")
+    ]
+    with pytest.raises(ProviderError) as again:
+        client.delete_receiver(type="PERSONAL_OPENID", account=ALICE)
+    assert (again.value.code, again.value.transient) == ("INVALID_REQUEST", False)
+
+
+def key_sets_appid(client: WechatPayClient) -> str:
+    return client.config.appid
 
 
 def test_split_to_a_receiver_never_added_closes_that_receiver(client, stub):
@@ -303,9 +359,20 @@ def test_split_whole_request_refused_is_final(client, stub):
     assert stub.received_by_account() == {}
 
 
+def test_a_split_is_processing_at_first_and_finished_on_the_next_query_by_default(client, stub):
+    created = request(client)
+
+    assert (created.state, [r.result for r in created.receivers]) == ("PROCESSING", ["PENDING", "PENDING"])
+    assert stub.received_by_account() == {}
+    finished = client.query_split(transaction_id=TX, out_order_no="S1")
+    assert (finished.state, [r.result for r in finished.receivers]) == ("FINISHED", ["SUCCESS", "SUCCESS"])
+    assert stub.received_by_account() == {ALICE: 300, BOB: 200}
+    assert stub.executed_splits() == {"S1": 1}
+
+
 def test_split_processing_then_finished_via_query(client, stub):
     stub.fail_next("split", "processing", polls=2)
-    created = split(client)
+    created = request(client)
 
     assert created.state == "PROCESSING"
     assert [r.result for r in created.receivers] == ["PENDING", "PENDING"]
@@ -388,27 +455,22 @@ def test_a_5xx_that_is_not_a_signed_system_error_is_an_unknown_outcome(client, s
         split(client)
 
 
-def test_split_too_soon_after_payment_is_transient(client, stub):
-    stub.fail_next("split", "order_not_ready", count=2)
+@pytest.mark.parametrize("message", [ORDER_PROCESSING_MESSAGE, "订单正在处理中，请稍后重试", "unexpected wording"])
+def test_split_too_soon_after_payment_is_reported_by_its_code_whatever_the_message(client, stub, message):
+    stub.fail_next("split", "order_not_ready", count=2, message=message)
     for _ in range(2):
         with pytest.raises(ProviderError) as refused:
             split(client)
+        # the transport reports the code as WeChat sent it; the split service's retry policy decides
         assert (refused.value.code, refused.value.transient, refused.value.http_status) == (
-            "ORDER_NOT_READY",
-            True,
+            "INVALID_REQUEST",
+            False,
             400,
         )
-        assert refused.value.message == ORDER_PROCESSING_MESSAGE
+        assert refused.value.message == message
 
     assert split(client).state == "FINISHED"
     assert stub.executed_splits() == {"S1": 1}
-
-
-def test_order_not_ready_code_is_transient_too(client, stub):
-    stub.fail_next("split", "error", status=400, code="ORDER_NOT_READY", message="order processing")
-    with pytest.raises(ProviderError) as refused:
-        split(client)
-    assert (refused.value.code, refused.value.transient) == ("ORDER_NOT_READY", True)
 
 
 def test_split_beyond_the_unsplit_amount_is_not_enough(client, stub):

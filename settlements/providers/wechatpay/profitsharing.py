@@ -54,6 +54,12 @@ class ProfitSharingApi(WechatPayTransport):
             sensitive = True
         self._call("POST", "/v3/profitsharing/receivers/add", payload=payload, sensitive=sensitive)
 
+    def delete_receiver(self, *, type: str, account: str) -> None:
+        """Remove a split receiver (WeChat caps how many a merchant may hold). Deleting one that is not
+        there is the provider's refusal; callers that only tidy up treat any refusal as done."""
+        payload = {"appid": self._config.appid, "type": type, "account": account}
+        self._call("POST", "/v3/profitsharing/receivers/delete", payload=payload)
+
     def request_split(
         self, *, transaction_id: str, out_order_no: str, receivers: list[SplitReceiver], unfreeze_unsplit: bool
     ) -> SplitResult:
@@ -77,7 +83,7 @@ class ProfitSharingApi(WechatPayTransport):
             ],
             "unfreeze_unsplit": bool(unfreeze_unsplit),
         }
-        data = self._call("POST", "/v3/profitsharing/orders", payload=payload, split_call=True)
+        data = self._call("POST", "/v3/profitsharing/orders", payload=payload)
         return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
 
     def query_split(self, *, transaction_id: str, out_order_no: str) -> SplitResult:
@@ -95,7 +101,7 @@ class ProfitSharingApi(WechatPayTransport):
         `out_order_no` like a split; query it with `query_split`."""
         require_number(out_order_no, OUT_ORDER_NO_RE, "out_order_no")
         payload = {"transaction_id": transaction_id, "out_order_no": out_order_no, "description": description}
-        data = self._call("POST", "/v3/profitsharing/orders/unfreeze", payload=payload, split_call=True)
+        data = self._call("POST", "/v3/profitsharing/orders/unfreeze", payload=payload)
         return self._parse(self._split_result, data, out_order_no, transaction_id=transaction_id)
 
     def return_split(

@@ -12,8 +12,10 @@ How answers map to exceptions (the rule the settlement code relies on):
 - 2xx without a valid signature, an unparseable 2xx, a timeout, a dropped connection, any 5xx other than a
   signed `SYSTEM_ERROR`, a 3xx, or an error answer whose signature headers are present but wrong
   -> `ProviderUnknownOutcome` (the request may have been executed; query before deciding).
-- 429 / `FREQUENCY_LIMITED`, signed 5xx `SYSTEM_ERROR`, "order processing" on a split -> transient
-  `ProviderError` (retry later with the same number).
+- 429 / `FREQUENCY_LIMITED`, signed 5xx `SYSTEM_ERROR` -> transient `ProviderError` (retry later with the
+  same number). A split refused too soon after payment arrives as `INVALID_REQUEST` with a message whose
+  wording varies; the transport reports the code as sent, and the split service's retry policy decides
+  (settlements.services.splits), never the message text.
 - Other 4xx (`PARAM_ERROR`, `INVALID_REQUEST`, `NOT_ENOUGH`, `SIGN_ERROR`, `NO_AUTH`, not found ...) -> final
   `ProviderError` for that request. Error answers carry no signature when WeChat could not authenticate
   us (401), so a 4xx without signature headers is accepted as the provider's word.
@@ -50,11 +52,8 @@ _Result = TypeVar("_Result")  # what a parser makes of an answer: SplitResult, R
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 DEFAULT_BASE_URL = "https://api.mch.weixin.qq.com"
 
-# Codes that mean "not now, same number later". ORDER_NOT_READY is our normalised name for WeChat's
-# "订单处理中，暂时无法分账" (split requested too soon after payment), which arrives as INVALID_REQUEST.
-TRANSIENT_CODES = frozenset({"FREQUENCY_LIMITED", "SYSTEM_ERROR", "ORDER_NOT_READY"})
-ORDER_NOT_READY = "ORDER_NOT_READY"
-_ORDER_PROCESSING_MARKERS = ("订单处理中", "order processing", "order is processing")
+# Codes that mean "not now, same number later", whatever the request.
+TRANSIENT_CODES = frozenset({"FREQUENCY_LIMITED", "SYSTEM_ERROR"})
 
 
 class MalformedResponse(ValueError):
@@ -80,6 +79,9 @@ class WechatPayConfig:
     transfer_notify_url: str = ""
     transfer_user_recv_perception: str = ""
     transfer_scene_report_infos: tuple[tuple[str, str], ...] = ()
+    # During a platform key rotation: (serial, PEM) of the other keys whose signatures are accepted; the
+    # answer's Wechatpay-Serial header selects the key. Encryption always uses `platform_serial_no`'s key.
+    other_platform_keys: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @functools.lru_cache(maxsize=32)
@@ -153,6 +155,9 @@ class WechatPayTransport:
         self._config = config
         self._private_key = _load_private_key(config.private_key_pem)
         self._platform_key = _load_platform_public_key(config.platform_public_key_pem)
+        self._verifying_keys = {
+            serial: _load_platform_public_key(pem) for serial, pem in config.other_platform_keys
+        } | {config.platform_serial_no: self._platform_key}
         self._aead = AESGCM(config.apiv3_key.encode())
         self._session = session if session is not None else requests.Session()
         self._clock = clock
@@ -201,7 +206,8 @@ class WechatPayTransport:
         signature_type = lowered_headers.get("wechatpay-signature-type")
         if signature_type and signature_type != AUTH_SCHEME:
             return f"unsupported signature type {signature_type!r}"
-        if serial != self._config.platform_serial_no:
+        key = self._verifying_keys.get(serial)
+        if key is None:
             return f"unknown platform serial {serial!r}"
         try:
             signed_at = int(timestamp)
@@ -211,9 +217,7 @@ class WechatPayTransport:
             return "timestamp outside the allowed clock skew"
         message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
         try:
-            self._platform_key.verify(
-                base64.b64decode(signature, validate=True), message, padding.PKCS1v15(), hashes.SHA256()
-            )
+            key.verify(base64.b64decode(signature, validate=True), message, padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError):
             return "signature does not verify"
         return None
@@ -227,7 +231,6 @@ class WechatPayTransport:
         params: Mapping[str, str] | None = None,
         payload: Mapping[str, Any] | None = None,
         sensitive: bool = False,
-        split_call: bool = False,
     ) -> dict[str, Any]:
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
@@ -247,9 +250,9 @@ class WechatPayTransport:
         except requests.RequestException as exc:
             logger.warning("wechatpay %s %s: no answer (%s)", method, path, exc.__class__.__name__)
             raise ProviderUnknownOutcome(f"{method} {path}: no answer ({exc.__class__.__name__}: {exc})") from exc
-        return self._handle(response, method, path, split_call=split_call)
+        return self._handle(response, method, path)
 
-    def _handle(self, response: requests.Response, method: str, path: str, *, split_call: bool) -> dict[str, Any]:
+    def _handle(self, response: requests.Response, method: str, path: str) -> dict[str, Any]:
         status = response.status_code
         body = response.content
         request_id = response.headers.get("Request-ID", "")
@@ -288,11 +291,6 @@ class WechatPayTransport:
             raise ProviderUnknownOutcome(f"{where}: {code or 'no code'} {message}".rstrip())
         if 400 <= status < 500:
             code = code or f"HTTP_{status}"
-            if split_call and (
-                code == ORDER_NOT_READY
-                or (code == "INVALID_REQUEST" and any(m in message.lower() for m in _ORDER_PROCESSING_MARKERS))
-            ):
-                raise ProviderError(ORDER_NOT_READY, message, transient=True, http_status=status)
             raise ProviderError(code, message, transient=code in TRANSIENT_CODES, http_status=status)
         # 1xx/3xx: nothing WeChat documents; we cannot tell whether the request was taken.
         raise ProviderUnknownOutcome(f"{where}: unexpected status")

@@ -30,6 +30,7 @@ The modules, each importing only those above it:
 
 Endpoints (names used by `fail_next` / `script`), from `routes.ROUTES`:
     receivers_add   POST /v3/profitsharing/receivers/add
+    receivers_delete POST /v3/profitsharing/receivers/delete
     split           POST /v3/profitsharing/orders
     split_query     GET  /v3/profitsharing/orders/{out_order_no}?transaction_id=...
     unfreeze        POST /v3/profitsharing/orders/unfreeze
@@ -42,4 +43,8 @@ Failure modes (see `faults.MODES`): before execution (nothing happens at the pro
 (it happened, the answer is lost or unusable) "timeout", "hang", "system_error_after", "bad_gateway",
 "unsigned", "forged", "stale_timestamp"; shaping the outcome "processing", "receiver_closed",
 "transfer_fail", "wait_user_confirm"; and "ok" (a no-op slot for `script`).
+
+Beyond single requests: a new split answers PROCESSING and finishes on a later query
+(`split_processing_polls`); `refuse_splits_too_soon` refuses a payment's splits with INVALID_REQUEST in
+WeChat's varying wording; `rotate_platform_key` signs with a new platform key and serial from then on.
 """

@@ -22,7 +22,7 @@ MODES: dict[str, frozenset[str]] = {
     "param_error": _ALL,  # 400 PARAM_ERROR (final)
     "error": _ALL,  # any answer: params status=, code=, message=
     "not_enough": frozenset({"split", "unfreeze", "return", "transfer"}),  # 403 NOT_ENOUGH
-    "order_not_ready": frozenset({"split", "unfreeze"}),  # 400 INVALID_REQUEST 订单处理中 (transient)
+    "order_not_ready": frozenset({"split", "unfreeze"}),  # 400 INVALID_REQUEST 订单处理中 (or `message`)
     # executed, then the answer is lost or unusable
     "timeout": _ALL,  # executed, connection dropped without an answer
     "hang": _ALL,  # executed, answer withheld for `delay` seconds, then dropped (client read timeout)
@@ -96,7 +96,7 @@ def refusal(mode: str, params: dict[str, Any], signature: str) -> Reply | None:
     if mode == "not_enough":
         return error(403, "NOT_ENOUGH", params.get("message", "余额不足"), signature=signature)
     if mode == "order_not_ready":
-        return error(400, "INVALID_REQUEST", ORDER_PROCESSING_MESSAGE, signature=signature)
+        return error(400, "INVALID_REQUEST", params.get("message", ORDER_PROCESSING_MESSAGE), signature=signature)
     if mode == "error":
         return error(
             params.get("status", 400),

@@ -3,6 +3,7 @@ them), the platform's pair (the stub signs answers, the client checks them) and 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 from dataclasses import dataclass, field
@@ -90,3 +91,13 @@ def make_key_sets(*, mchid: str = DEFAULT_MCHID, appid: str = DEFAULT_APPID) -> 
         apiv3_key=apiv3_key,
     )
     return config, keys
+
+
+def rotated_keys(keys: StubKeys) -> StubKeys:
+    """The same stub keys with the next platform key and serial (each rotation a new one)."""
+    generation = int(keys.platform_serial_no[-4:]) + 1
+    return dataclasses.replace(
+        keys,
+        platform_serial_no=f"{keys.platform_serial_no[:-4]}{generation:04d}",
+        platform_private_key_pem=rsa_private_key_pem(f"platform-{generation}"),
+    )

@@ -40,6 +40,19 @@ def receivers_add(state: StubState, call: Call) -> Reply:
     return Reply(200, {"type": type_, "account": account, "relation_type": relation})
 
 
+def receivers_delete(state: StubState, call: Call) -> Reply:
+    body = call.body
+    if body.get("appid") != state.keys.appid:
+        return error(400, "PARAM_ERROR", "appid 与商户号不匹配")
+    type_, account = body.get("type"), body.get("account")
+    if type_ not in RECEIVER_TYPES or not isinstance(account, str) or not account:
+        return error(400, "PARAM_ERROR", "分账接收方类型或账号错误")
+    if state.added_receivers.pop((type_, account), None) is None:
+        return error(400, "INVALID_REQUEST", "分账接收方不存在")
+    state.deleted_receivers.append((type_, account))
+    return Reply(200, {"type": type_, "account": account})
+
+
 def split(state: StubState, call: Call) -> Reply:
     body, mode, params = call.body, call.mode, call.params
     if body.get("appid") != state.keys.appid:
@@ -54,6 +67,8 @@ def split(state: StubState, call: Call) -> Reply:
         return error(400, "PARAM_ERROR", "unfreeze_unsplit 必填")
     if not isinstance(raw_receivers, list) or not raw_receivers:
         return error(400, "PARAM_ERROR", "receivers 至少一个")
+    if transaction_id in state.too_soon:
+        return error(400, "INVALID_REQUEST", state.too_soon[transaction_id])
     if len(raw_receivers) > state.max_receivers:
         return error(400, "PARAM_ERROR", f"分账接收方不能超过{state.max_receivers}个")
     receivers = []
@@ -165,9 +180,14 @@ def unfreeze(state: StubState, call: Call) -> Reply:
 
 
 def _start_order(state: StubState, order: Order, mode: str, params: dict[str, Any]) -> None:
+    """As WeChat: a split is accepted PROCESSING and FINISHED on a later query (after `polls` queries that
+    still answer PROCESSING: the state's `split_processing_polls`, or the "processing" rule's). An unfreeze
+    finishes at once unless a rule says otherwise."""
     state.orders[order.out_order_no] = order
     if mode == "processing":
         order.pending_polls = int(params.get("polls", 2))
+    elif order.kind == "split" and state.split_processing_polls is not None:
+        order.pending_polls = state.split_processing_polls
     else:
         _finish_order(state, order)
 

@@ -36,6 +36,9 @@ def _route(method: str, pattern: str, endpoint: str, handler: Handler, number_fi
 
 ROUTES = (
     _route("POST", r"/v3/profitsharing/receivers/add", "receivers_add", profitsharing.receivers_add, "account"),
+    _route(
+        "POST", r"/v3/profitsharing/receivers/delete", "receivers_delete", profitsharing.receivers_delete, "account"
+    ),
     _route("POST", r"/v3/profitsharing/orders", "split", profitsharing.split, "out_order_no"),
     _route("GET", r"/v3/profitsharing/orders/([^/]+)", "split_query", profitsharing.split_query),
     _route("POST", r"/v3/profitsharing/orders/unfreeze", "unfreeze", profitsharing.unfreeze, "out_order_no"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from tests.stubs.wechatpay.keys import StubKeys
+from tests.stubs.wechatpay.keys import StubKeys, public_key_pem, rotated_keys
 from tests.stubs.wechatpay.signing import Signer
 
 CST = timezone(timedelta(hours=8))  # WeChat reports times and counts daily limits in China time
@@ -90,7 +90,9 @@ class StubState:
     (splittable fen for a transaction not declared with set_transaction), `daily_limit_behaviour`
     ("refuse": 403 DAY_RECEIVED_QUOTA_EXCEED at creation; "fail": the bill ends FAIL with that fail_reason),
     `require_added_receivers` (a receiver never added ends CLOSED / NO_RELATION), `clock_offset` (seconds
-    added to the stub's clock, for skew tests).
+    added to the stub's clock, for skew tests), `split_processing_polls` (a new split answers PROCESSING,
+    then this many queries still do before one answers FINISHED, as WeChat's splits are asynchronous; None:
+    FINISHED at once).
     """
 
     def __init__(self, keys: StubKeys, *, clock: Callable[[], float] = time.time) -> None:
@@ -107,6 +109,7 @@ class StubState:
         self.daily_limit_behaviour = "refuse"
         self.require_added_receivers = True
         self.clock_offset = 0.0
+        self.split_processing_polls: int | None = 0
         self.reset()
 
     def reset(self) -> None:
@@ -114,6 +117,8 @@ class StubState:
         with self.lock:
             self.log: list[dict[str, Any]] = []
             self.added_receivers: dict[tuple[str, str], dict[str, Any]] = {}
+            self.deleted_receivers: list[tuple[str, str]] = []
+            self.too_soon: dict[str, str] = {}  # transaction_id -> the message WeChat answers it with
             self.transactions: dict[str, Transaction] = {}
             self.orders: dict[str, Order] = {}
             self.returns: dict[str, Return] = {}
@@ -155,6 +160,23 @@ class StubState:
         """Add a receiver as if receivers/add had been called (setup shortcut for split tests)."""
         with self.lock:
             self.added_receivers[(type, account)] = {"relation_type": relation_type, "name": name}
+
+    def refuse_splits_too_soon(self, transaction_id: str, message: str | None = "订单处理中，请稍后重试") -> None:
+        """Until called again with None: every split of this payment is refused INVALID_REQUEST with
+        `message`, as WeChat answers a split too soon after payment (its wording varies)."""
+        with self.lock:
+            if message is None:
+                self.too_soon.pop(transaction_id, None)
+            else:
+                self.too_soon[transaction_id] = message
+
+    def rotate_platform_key(self) -> tuple[str, str]:
+        """WeChat rotates its platform key: answers are signed with a new key under a new serial from now
+        on. Returns (serial, public key PEM) of the new key, for the merchant's account."""
+        with self.lock:
+            self.keys = rotated_keys(self.keys)
+            self.signer = Signer(self.keys)
+            return self.keys.platform_serial_no, public_key_pem(self.keys.platform_private_key_pem)
 
     def receivers(self) -> dict[tuple[str, str], dict[str, Any]]:
         with self.lock:
