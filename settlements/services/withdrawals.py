@@ -37,6 +37,7 @@ from settlements.errors import (
     PayoutAccountMissing,
 )
 from settlements.models import Withdrawal
+from settlements.services.tax import withholding_tax
 
 A = Account.Kind
 K = LedgerTransaction.Kind
@@ -77,7 +78,7 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
     if provider == Withdrawal.Provider.WECHAT_TRANSFER and not distributor.payout_openid:
         raise PayoutAccountMissing()
     fee = apply_bps(amount, program.withdrawal_fee_bps) + program.withdrawal_fee_fixed
-    tax = apply_bps(max(amount - fee, 0), program.tax_withholding_bps)
+    tax = withholding_tax(merchant=merchant, program=program, distributor=distributor, income=max(amount - fee, 0))
     net = amount - fee - tax
     if net <= 0:
         raise NothingLeftAfterFees()
