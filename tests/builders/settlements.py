@@ -7,9 +7,11 @@ from datetime import timedelta
 from django.utils import timezone
 
 from distribution.auth import Actor
+from distributors.services.identity import distributor_identity_submit
 from ledger import services as ledger
+from merchants.services.programs import program_update
 from orders.services import intake
-from settlements.services import runs
+from settlements.services import payouts, runs, withdrawals
 from tests.builders.orders import setup_shop
 
 ACTOR = Actor.system("tests")
@@ -63,21 +65,45 @@ def balances(merchant, distributor) -> dict[str, int]:
     return ledger.distributor_balances(merchant.pk, distributor.pk, merchant.currency)
 
 
-def approved_withdrawal(merchant, amount: int = 1000):
-    """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
-    from distributors.services.identity import distributor_identity_submit
-    from settlements.services import withdrawals
-
-    people = shop_with_due_commission(merchant)
-    settle(merchant)
-    seller = distributor_identity_submit(
+def verified(merchant, distributor, *, real_name: str):
+    """The distributor with a verified identity (a valid sample ID number)."""
+    return distributor_identity_submit(
         merchant=merchant,
         actor=ACTOR,
-        distributor_id=people["seller"].pk,
-        real_name="王小波",
+        distributor_id=distributor.pk,
+        real_name=real_name,
         id_type="cn_resident",
         id_number="11010519491231002X",
         verified=True,
     )
+
+
+def approved_withdrawal(merchant, amount: int = 1000):
+    """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
+    people = shop_with_due_commission(merchant)
+    settle(merchant)
+    seller = verified(merchant, people["seller"], real_name="王小波")
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+# One big order: the seller earns 10% of 100,000.00 = 10,000.00.
+BIG_ITEM = [{"line_id": "L1", "product": "tea", "quantity": 1, "unit_price": 10_000_000, "discount": 0}]
+
+
+def labour_seller(merchant):
+    """A verified seller with 10,000.00 available, in a program withholding 劳务报酬 (labour remuneration)."""
+    people = setup_shop(merchant)
+    due_order(merchant, people["seller"].invite_code, "o-1", items=BIG_ITEM)
+    settle(merchant)
+    program_update(merchant=merchant, actor=ACTOR, changes={"tax_mode": "labour_remuneration"})
+    return verified(merchant, people["seller"], real_name="王小明")
+
+
+def pay(merchant, *withdrawals_to_pay):
+    """Approve, export and mark paid each of these manual withdrawals."""
+    for w in withdrawals_to_pay:
+        withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk)
+    payouts.withdrawals_export(merchant=merchant, actor=ACTOR)
+    for w in withdrawals_to_pay:
+        payouts.withdrawal_mark(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk, paid=True)

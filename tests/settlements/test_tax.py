@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from distributors.services.identity import distributor_identity_submit
 from ledger import services as ledger
 from ledger.models import Account
 from ledger.services import MERCHANT
@@ -15,13 +14,9 @@ from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.services import payouts, withdrawals
 from settlements.services.tax import labour_remuneration_tax, labour_taxable, tax_month
-from tests.builders.distributors import VALID_ID
-from tests.builders.orders import setup_shop
-from tests.builders.settlements import ACTOR, balances, due_order, settle
+from tests.builders.settlements import ACTOR, BIG_ITEM, balances, due_order, labour_seller, pay, settle
 
 pytestmark = pytest.mark.django_db
-
-LABOUR = {"tax_mode": "labour_remuneration"}
 
 
 @pytest.mark.parametrize(
@@ -62,26 +57,9 @@ def test_the_tax_month_is_shanghais():
 
 
 # --- withholding per withdrawal ----------------------------------------------------------------------------
-BIG_ITEM = [{"line_id": "L1", "product": "tea", "quantity": 1, "unit_price": 10_000_000, "discount": 0}]
-# one big order: the seller earns 10% of 100,000.00 = 10,000.00
-
-
 @pytest.fixture
 def seller(merchant):
-    """A verified seller with 10,000.00 available, in a program withholding 劳务报酬."""
-    people = setup_shop(merchant)
-    due_order(merchant, people["seller"].invite_code, "o-1", items=BIG_ITEM)
-    settle(merchant)
-    program_update(merchant=merchant, actor=ACTOR, changes=LABOUR)
-    return distributor_identity_submit(
-        merchant=merchant,
-        actor=ACTOR,
-        distributor_id=people["seller"].pk,
-        real_name="王小明",
-        id_type="cn_resident",
-        id_number=VALID_ID,
-        verified=True,
-    )
+    return labour_seller(merchant)
 
 
 @pytest.fixture
@@ -97,14 +75,6 @@ def at(monkeypatch):
 
 def request(merchant, seller, amount):
     return withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
-
-
-def pay(merchant, *withdrawals_to_pay):
-    for w in withdrawals_to_pay:
-        withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk)
-    payouts.withdrawals_export(merchant=merchant, actor=ACTOR)
-    for w in withdrawals_to_pay:
-        payouts.withdrawal_mark(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk, paid=True)
 
 
 def tax_payable(merchant) -> int:
