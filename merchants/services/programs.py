@@ -43,7 +43,8 @@ def _validate_program(program: DistributionProgram) -> None:
 
 def _tax_problems(program: DistributionProgram) -> dict[str, list[str]]:
     """The tax mode and its settings agree: a flat rate only in flat-rate mode; 劳务报酬 withholding is in
-    yuan (CNY) and needs every payee's identity for the filing."""
+    yuan (CNY), needs every payee's identity for the filing, and is withheld from withdrawals, so commission
+    cannot also be split straight to distributors (a split withholds nothing)."""
     mode = DistributionProgram.TaxMode
     errors: dict[str, list[str]] = {}
     if program.tax_mode != mode.FLAT_RATE and program.tax_withholding_bps:
@@ -54,6 +55,10 @@ def _tax_problems(program: DistributionProgram) -> dict[str, list[str]]:
         if not program.withdrawal_requires_real_name:
             errors["withdrawal_requires_real_name"] = [
                 "Labour remuneration withholding needs the payee's identity: must be true."
+            ]
+        if program.settlement_provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
+            errors["settlement_provider"] = [
+                "Profit sharing pays commission without withholding: use wallet with labour remuneration."
             ]
     return errors
 

@@ -94,6 +94,7 @@ def test_depth_above_three_is_refused_for_compliance(api, merchant, depth):
         ({"tax_mode": "none", "tax_withholding_bps": 1000}, "tax_withholding_bps"),
         ({"tax_mode": "labour_remuneration", "tax_withholding_bps": 1000}, "tax_withholding_bps"),
         ({"tax_mode": "labour_remuneration", "withdrawal_requires_real_name": False}, "withdrawal_requires_real_name"),
+        ({"tax_mode": "labour_remuneration", "settlement_provider": "wechat_profitsharing"}, "settlement_provider"),
     ],
 )
 def test_invalid_settings_are_refused_and_nothing_changes(api, merchant, changes, field):
