@@ -222,6 +222,11 @@ class DistributionProgram(TenantModel):
         FREEZE = "freeze", "Hold a blacklisted distributor's commission until the merchant decides"
         FORFEIT = "forfeit", "Reverse it back to the merchant at once"
 
+    class TaxMode(models.TextChoices):
+        NONE = "none", "No tax withheld"
+        FLAT_RATE = "flat_rate", "A flat rate of each payout (tax_withholding_bps)"
+        LABOUR_REMUNERATION = "labour_remuneration", "Individual income tax on labour remuneration (劳务报酬, 预扣预缴)"
+
     class SettlementSchedule(models.TextChoices):
         MANUAL = "manual"
         DAILY = "daily"
@@ -281,8 +286,16 @@ class DistributionProgram(TenantModel):
     withdrawal_fee_fixed = models.PositiveBigIntegerField(default=0)
     withdrawal_requires_real_name = models.BooleanField(default=True)
     withdrawal_auto_approve = models.BooleanField(default=False)
+    tax_mode = models.CharField(
+        max_length=24,
+        choices=TaxMode.choices,
+        default=TaxMode.FLAT_RATE,
+        help_text="How tax is withheld from payouts (settlements.services.tax).",
+    )
     tax_withholding_bps = models.PositiveIntegerField(
-        default=0, validators=[MaxValueValidator(5000)], help_text="Withheld from each payout (basis points)."
+        default=0,
+        validators=[MaxValueValidator(5000)],
+        help_text="With tax_mode flat_rate: withheld from each payout (basis points).",
     )
     # Providers: how settled commission is split out, and how withdrawals are paid.
     settlement_provider = models.CharField(

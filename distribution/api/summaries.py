@@ -113,6 +113,7 @@ SUMMARIES = {
     ("post", "/api/v1/staff/invitations"): "Invite a staff member (token shown once)",
     ("get", "/api/v1/staff/invitations/{id}"): "Show a staff invitation",
     ("post", "/api/v1/staff/invitations/{id}/revoke"): "Revoke a staff invitation",
+    ("get", "/api/v1/tax-reports/{month}"): "Download a month's tax report",
     ("get", "/api/v1/tier-runs"): "List tier runs",
     ("post", "/api/v1/tier-runs"): "Recalculate levels now",
     ("get", "/api/v1/tier-runs/{id}"): "A tier run's progress",
@@ -150,7 +151,8 @@ DESCRIPTIONS = {
     ("get", "/api/v1/distributor-tokens/{prefix}"): "One distributor token by its prefix (never the token).",
     ("post", "/api/v1/distributor-tokens/{prefix}/revoke"): "The token stops working at once.",
     ("get", "/api/v1/distributor/statements/{month}"): "My month (`YYYY-MM`, in the merchant's time zone): "
-    "opening balance, what I earned, what refunds took back, withdrawals, fees, tax and closing balance; "
+    "opening balance, what I earned, what refunds took back, withdrawals, fees, tax and closing balance, and the "
+    "month's paid withdrawals gross and net; "
     "`?format=csv` or `xlsx` for a file.",
     ("get", "/api/v1/distributors"): "The merchant's distributors, newest first, with filters (status, level, "
     "inviter, depth, dates) and search by name, invite code or app user id.",

@@ -77,6 +77,7 @@ class ProgramSerializer(ModelSerializer):
             "withdrawal_fee_fixed",
             "withdrawal_requires_real_name",
             "withdrawal_auto_approve",
+            "tax_mode",
             "tax_withholding_bps",
             "settlement_provider",
             "payout_provider",

@@ -34,11 +34,34 @@ def _validate_program(program: DistributionProgram) -> None:
         errors.setdefault("binding_protection_days", []).append("Cannot be longer than the binding validity.")
     if program.withdrawal_min_amount > program.withdrawal_daily_max_amount:
         errors.setdefault("withdrawal_min_amount", []).append("Cannot be above the daily maximum.")
+    errors.update(_tax_problems(program))
     total = sum(program.rate_bps_for_depth(d) for d in range(1, program.commission_depth + 1))
     if total > 10_000:
         errors.setdefault("depth1_rate_bps", []).append("The rates of all depths add up to more than 100%.")
     if errors:
         raise ValidationFailed(fields=errors)
+
+
+def _tax_problems(program: DistributionProgram) -> dict[str, list[str]]:
+    """The tax mode and its settings agree: a flat rate only in flat-rate mode; 劳务报酬 withholding is in
+    yuan (CNY), needs every payee's identity for the filing, and is withheld from withdrawals, so commission
+    cannot also be split straight to distributors (a split withholds nothing)."""
+    mode = DistributionProgram.TaxMode
+    errors: dict[str, list[str]] = {}
+    if program.tax_mode != mode.FLAT_RATE and program.tax_withholding_bps:
+        errors["tax_withholding_bps"] = ["Only used with tax_mode flat_rate: set it to 0."]
+    if program.tax_mode == mode.LABOUR_REMUNERATION:
+        if program.merchant.currency != "CNY":
+            errors["tax_mode"] = ["Labour remuneration withholding is computed in CNY; the merchant's currency is not."]
+        if not program.withdrawal_requires_real_name:
+            errors["withdrawal_requires_real_name"] = [
+                "Labour remuneration withholding needs the payee's identity: must be true."
+            ]
+        if program.settlement_provider == DistributionProgram.SettlementProvider.WECHAT_PROFITSHARING:
+            errors["settlement_provider"] = [
+                "Profit sharing pays commission without withholding: use wallet with labour remuneration."
+            ]
+    return errors
 
 
 @transaction.atomic

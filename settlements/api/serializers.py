@@ -107,8 +107,10 @@ class StatementOutput(serializers.Serializer):
     clawed_back = MoneyField()
     withdrawn = MoneyField()
     fees = MoneyField()
-    tax = MoneyField()
+    tax = MoneyField(help_text="Withheld from the month's paid withdrawals.")
     closing_balance = MoneyField()
+    withdrawals_gross = MoneyField(help_text="The month's paid withdrawals before fees and tax.")
+    withdrawals_net = MoneyField(help_text="What they paid out: gross − fees − tax.")
 
 
 class PostingOutput(ModelSerializer):

@@ -27,6 +27,7 @@ urlpatterns = [
     path("withdrawals/<int:pk>/reject", v.WithdrawalRejectApi.as_view(), name="withdrawal-reject"),
     path("withdrawals/<int:pk>/mark-paid", v.WithdrawalMarkPaidApi.as_view(), name="withdrawal-mark-paid"),
     path("withdrawals/<int:pk>/mark-failed", v.WithdrawalMarkFailedApi.as_view(), name="withdrawal-mark-failed"),
+    path("tax-reports/<str:month>", v.TaxReportApi.as_view(), name="tax-report"),
     path("ledger/transactions", v.LedgerTransactionListApi.as_view(), name="ledger-transactions"),
 ]
 

@@ -23,7 +23,7 @@ from merchants.roles import Perm
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
 from settlements.models import PayoutBatch, SettlementRun, SplitRequest, Withdrawal
-from settlements.services import payouts, runs, statements, withdrawals
+from settlements.services import payouts, runs, statements, tax_reports, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(
     "format", str, enum=["json", *exports.FORMATS], description="csv or xlsx for a spreadsheet."
@@ -130,7 +130,8 @@ class DistributorBalanceApi(_DistributorObjectApi):
 @extend_schema(tags=["settlement"], parameters=[FILE_FORMAT_PARAM])
 class DistributorStatementApi(_DistributorObjectApi):
     """A distributor's monthly statement (month in the merchant's time zone): opening balance, earned,
-    reversed, clawed back, withdrawn, fees, tax, closing balance."""
+    reversed, clawed back, withdrawn, fees, tax, closing balance; and the month's paid withdrawals gross
+    and net."""
 
     @extend_schema(responses=STATEMENT_RESPONSES)
     def get(self, request, pk, month):
@@ -333,6 +334,30 @@ class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
         output = file_format(self, default="csv", allowed=exports.FORMATS)
         batch = self.get_object()
         return batch_file(batch, payouts.batch_rows(batch), output)
+
+
+# --- tax ------------------------------------------------------------------------------------------------------
+@extend_schema(tags=["withdrawals"])
+class TaxReportApi(MerchantApi):
+    """The month's tax report for the filing (`YYYY-MM`, a tax month in Asia/Shanghai): per distributor paid,
+    the real name and ID number, the income (withdrawals paid less fees), the taxable amount and tax due
+    under the 劳务报酬 rule, and the tax withheld. CSV, or XLSX with `?format=xlsx`. The identities are shown
+    unmasked, so only owner and finance may download it, and every download is audited."""
+
+    required_permissions = {"GET": Perm.MONEY_APPROVE}
+
+    @extend_schema(
+        summary="Download a month's tax report",
+        parameters=[OpenApiParameter("format", str, enum=list(exports.FORMATS), description="csv (default) or xlsx.")],
+        responses={(200, "text/csv"): FILE_RESPONSE, (200, exports.CONTENT_TYPES["xlsx"]): FILE_RESPONSE},
+    )
+    def get(self, request, month):
+        parse_month(month)
+        output = file_format(self, default="csv", allowed=exports.FORMATS)
+        rows = tax_reports.tax_report(merchant=self.merchant, actor=self.actor, month=month, file_format=output)
+        return exports.file_response(
+            tax_reports.TAX_REPORT_COLUMNS, rows, file_format=output, filename=f"tax-report-{month}"
+        )
 
 
 # --- the ledger, read-only ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Monthly statements (对账单): what a distributor was owed at the start of a month, what changed and why,
-and what they are owed at the end — all from the ledger's postings, so it always adds up."""
+and what they are owed at the end — all from the ledger's postings, so it always adds up. The month's paid
+withdrawals are shown gross, less fees and tax, and net (what reached the distributor)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class Statement:
     fees: int
     tax: int
     closing_balance: int
+    withdrawals_gross: int  # the paid withdrawals' amounts: withdrawals_net + fees + tax
+    withdrawals_net: int  # what they paid the distributor
 
     def as_dict(self) -> dict[str, str | int]:
         return asdict(self)
@@ -80,7 +83,7 @@ def statement_for(merchant: Merchant, distributor_id: int, month: str) -> Statem
             finished_at__gte=start,
             finished_at__lt=end,
         )
-        .aggregate(fee=Sum("fee"), tax=Sum("tax"))
+        .aggregate(fee=Sum("fee"), tax=Sum("tax"), gross=Sum("amount"), net=Sum("net_amount"))
     )
     fees, tax = paid["fee"] or 0, paid["tax"] or 0
     K = LedgerTransaction.Kind
@@ -96,6 +99,8 @@ def statement_for(merchant: Merchant, distributor_id: int, month: str) -> Statem
         fees=fees,
         tax=tax,
         closing_balance=_owed_at(merchant, distributor_id, end),
+        withdrawals_gross=paid["gross"] or 0,
+        withdrawals_net=paid["net"] or 0,
     )
     movements = statement.earned - statement.reversed - statement.clawed_back - withdrawn - fees - tax
     assert statement.opening_balance + movements == statement.closing_balance, statement  # the books balance
@@ -112,6 +117,8 @@ STATEMENT_ITEMS = (
     "fees",
     "tax",
     "closing_balance",
+    "withdrawals_gross",
+    "withdrawals_net",
 )
 
 

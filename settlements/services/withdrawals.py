@@ -37,6 +37,7 @@ from settlements.errors import (
     PayoutAccountMissing,
 )
 from settlements.models import Withdrawal
+from settlements.services.tax import withholding_tax
 
 A = Account.Kind
 K = LedgerTransaction.Kind
@@ -84,7 +85,7 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
     if provider == Withdrawal.Provider.ALIPAY_TRANSFER and not distributor.identity_verified:
         raise IdentityNotVerified()  # Alipay checks the payee's real name against the account
     fee = apply_bps(amount, program.withdrawal_fee_bps) + program.withdrawal_fee_fixed
-    tax = apply_bps(max(amount - fee, 0), program.tax_withholding_bps)
+    tax = withholding_tax(merchant=merchant, program=program, distributor=distributor, income=max(amount - fee, 0))
     net = amount - fee - tax
     if net <= 0:
         raise NothingLeftAfterFees()

@@ -14,7 +14,7 @@ from ledger import services as ledger
 from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.models import AlipayAccount, SplitRequest, WechatPayAccount
-from settlements.services import runs, splits
+from settlements.services import payouts, runs, splits, withdrawals
 from tests.builders.distributors import VALID_ID
 from tests.builders.orders import setup_shop
 
@@ -69,23 +69,48 @@ def balances(merchant, distributor) -> dict[str, int]:
     return ledger.distributor_balances(merchant.pk, distributor.pk, merchant.currency)
 
 
-def approved_withdrawal(merchant, amount: int = 1000):
-    """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
-    from settlements.services import withdrawals
-
-    people = shop_with_due_commission(merchant)
-    settle(merchant)
-    seller = distributor_identity_submit(
+def verified(merchant, distributor, *, real_name: str):
+    """The distributor with a verified identity (a valid sample ID number)."""
+    return distributor_identity_submit(
         merchant=merchant,
         actor=ACTOR,
-        distributor_id=people["seller"].pk,
-        real_name="王小波",
+        distributor_id=distributor.pk,
+        real_name=real_name,
         id_type="cn_resident",
         id_number="11010519491231002X",
         verified=True,
     )
+
+
+def approved_withdrawal(merchant, amount: int = 1000):
+    """The seller's settled commission, a verified identity, and a manual withdrawal of `amount`, approved."""
+    people = shop_with_due_commission(merchant)
+    settle(merchant)
+    seller = verified(merchant, people["seller"], real_name="王小波")
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+# One big order: the seller earns 10% of 100,000.00 = 10,000.00.
+BIG_ITEM = [{"line_id": "L1", "product": "tea", "quantity": 1, "unit_price": 10_000_000, "discount": 0}]
+
+
+def labour_seller(merchant):
+    """A verified seller with 10,000.00 available, in a program withholding 劳务报酬 (labour remuneration)."""
+    people = setup_shop(merchant)
+    due_order(merchant, people["seller"].invite_code, "o-1", items=BIG_ITEM)
+    settle(merchant)
+    program_update(merchant=merchant, actor=ACTOR, changes={"tax_mode": "labour_remuneration"})
+    return verified(merchant, people["seller"], real_name="王小明")
+
+
+def pay(merchant, *withdrawals_to_pay):
+    """Approve, export and mark paid each of these manual withdrawals."""
+    for w in withdrawals_to_pay:
+        withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk)
+    payouts.withdrawals_export(merchant=merchant, actor=ACTOR)
+    for w in withdrawals_to_pay:
+        payouts.withdrawal_mark(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk, paid=True)
 
 
 ALIPAY_LOGIN, ALIPAY_NAME = "wang.xiaoming@example.com", "王小明"
@@ -105,8 +130,6 @@ def alipay_account(merchant, stub, config):
 def alipay_payee(merchant):
     """A seller with 48.00 available, a verified identity (王小明) and an Alipay login id; the program pays
     withdrawals by Alipay transfer and approves them at once."""
-    from distributors.services.identity import distributor_identity_submit
-
     people = shop_with_due_commission(merchant, orders=2)
     settle(merchant)
     program_update(

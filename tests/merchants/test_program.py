@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from distribution.models import AuditEvent
-from merchants.models import DistributionProgram
+from merchants.models import DistributionProgram, Merchant
 from merchants.roles import Role
 from tests.helpers import assert_error
 
@@ -90,6 +90,11 @@ def test_depth_above_three_is_refused_for_compliance(api, merchant, depth):
         ({"binding_mode": "sticky"}, "binding_mode"),
         ({"after_sales_days": 366}, "after_sales_days"),
         ({"favourite_colour": "red"}, "favourite_colour"),
+        ({"tax_mode": "progressive"}, "tax_mode"),
+        ({"tax_mode": "none", "tax_withholding_bps": 1000}, "tax_withholding_bps"),
+        ({"tax_mode": "labour_remuneration", "tax_withholding_bps": 1000}, "tax_withholding_bps"),
+        ({"tax_mode": "labour_remuneration", "withdrawal_requires_real_name": False}, "withdrawal_requires_real_name"),
+        ({"tax_mode": "labour_remuneration", "settlement_provider": "wechat_profitsharing"}, "settlement_provider"),
     ],
 )
 def test_invalid_settings_are_refused_and_nothing_changes(api, merchant, changes, field):
@@ -99,6 +104,20 @@ def test_invalid_settings_are_refused_and_nothing_changes(api, merchant, changes
     error = assert_error(response, 400)
     assert field in error["fields"], error
     assert client.get("/api/v1/program").json() == before
+
+
+def test_the_tax_mode_is_set_audited_and_checked_against_the_currency(api, merchant):
+    client = api.staff(merchant, Role.OWNER)
+    assert client.get("/api/v1/program").json()["tax_mode"] == "flat_rate"
+    response = client.patch("/api/v1/program", {"tax_mode": "labour_remuneration"}, format="json")
+    assert response.status_code == 200 and response.json()["tax_mode"] == "labour_remuneration"
+    event = AuditEvent.objects.for_merchant(merchant).filter(action="program.updated").get()
+    assert event.changes == {"tax_mode": ["flat_rate", "labour_remuneration"]}
+    Merchant.objects.filter(pk=merchant.pk).update(currency="HKD")
+    client.patch("/api/v1/program", {"tax_mode": "none"}, format="json")
+    error = assert_error(client.patch("/api/v1/program", {"tax_mode": "labour_remuneration"}, format="json"), 400)
+    assert list(error["fields"]) == ["tax_mode"]
+    assert program_of(merchant).tax_mode == "none"
 
 
 def test_protection_within_a_permanent_binding_is_fine(api, merchant):

@@ -14,10 +14,19 @@ from ledger.models import LedgerTransaction
 from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.models import Withdrawal
-from settlements.services import runs
+from settlements.services import runs, withdrawals
+from settlements.services.tax import labour_remuneration_tax
 from tests.builders.distributors import join
 from tests.builders.factories import make_distributor_token, make_merchant
-from tests.builders.settlements import ACTOR, SELLER_EARNS, balances, due_order, settle, shop_with_due_commission
+from tests.builders.settlements import (
+    ACTOR,
+    SELLER_EARNS,
+    balances,
+    due_order,
+    labour_seller,
+    settle,
+    shop_with_due_commission,
+)
 from tests.helpers import parallel
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -143,4 +152,20 @@ def test_a_distributor_token_and_idempotency_hold_under_a_storm_of_the_same_requ
 
     assert set(parallel(10, same)) == {201}
     assert Withdrawal.objects.for_merchant(merchant).count() == 1
+    assert ledger_problems(merchant.pk) == []
+
+
+def test_simultaneous_withdrawals_of_one_person_are_taxed_one_after_the_other():
+    """劳务报酬: each is priced on the month so far, so five at once must see each other, in turn."""
+    merchant = make_merchant("alpha")
+    seller = labour_seller(merchant)
+
+    def withdraw(i):
+        return withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=200_000).pk
+
+    parallel(5, withdraw)
+    taxes = list(Withdrawal.objects.for_merchant(merchant).order_by("pk").values_list("tax", flat=True))
+    # the month at 2,000, 4,000, 6,000, 8,000, 10,000.00: 240.00, 640.00, 960.00, 1,280.00, 1,600.00 in all
+    assert taxes == [24_000, 40_000, 32_000, 32_000, 32_000]
+    assert sum(taxes) == labour_remuneration_tax(1_000_000)
     assert ledger_problems(merchant.pk) == []

@@ -216,6 +216,8 @@ def test_the_monthly_statement_adds_up(seller, api, merchant):
         "fees": "0.00",
         "tax": "2.00",
         "closing_balance": "23.00",
+        "withdrawals_gross": "20.00",
+        "withdrawals_net": "18.00",
     }
     text = (
         api.staff(merchant, Role.VIEWER)
