@@ -207,8 +207,8 @@ class PayoutAccountAddInput(serializers.Serializer):
         help_text="For alipay: ALIPAY_LOGON_ID (default) or ALIPAY_USER_ID; for a card: card_no.",
     )
     real_name = serializers.CharField(max_length=64, help_text="The account holder's real name.")
-    bank_name = serializers.CharField(max_length=80, required=False, default="")
-    bank_branch = serializers.CharField(max_length=120, required=False, default="")
+    bank_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    bank_branch = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
     make_default = serializers.BooleanField(required=False, default=False)
 
 

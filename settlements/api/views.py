@@ -252,16 +252,14 @@ class WithdrawalExportApi(MerchantApi):
         if key is not None and not 1 <= len(key) <= 255:
             raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
         batch = payouts.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
-        return batch_file(self, batch, output)
+        if batch is None:
+            empty = exports.to_xlsx if output == "xlsx" else exports.to_csv
+            return batch_file(None, empty(payouts.EXPORT_COLUMNS, []), output)
+        content = payouts.batch_content(merchant=self.merchant, batch=batch, file_format=output)  # audited: exported
+        return batch_file(batch, content, output)
 
 
-def batch_file(view, batch, output: str):
-    """The batch's file as exported (audited), or an empty file when nothing was waiting."""
-    if batch is None:
-        empty = exports.to_xlsx if output == "xlsx" else exports.to_csv
-        content = empty(payouts.EXPORT_COLUMNS, [])
-    else:
-        content = payouts.batch_file(merchant=view.merchant, actor=view.actor, batch=batch, file_format=output)
+def batch_file(batch, content: bytes, output: str):
     response = HttpResponse(content, content_type=exports.CONTENT_TYPES[output])
     response["Content-Disposition"] = f'attachment; filename="payouts-{batch.pk if batch else "empty"}.{output}"'
     response["X-Payout-Batch"] = str(batch.pk) if batch else ""
@@ -299,7 +297,9 @@ class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
     )
     def get(self, request, pk):
         output = file_format(self, default="csv", allowed=exports.FORMATS)
-        return batch_file(self, self.get_object(), output)
+        batch = self.get_object()
+        content = payouts.batch_file(merchant=self.merchant, actor=self.actor, batch=batch, file_format=output)
+        return batch_file(batch, content, output)
 
 
 # --- the ledger, read-only ---------------------------------------------------------------------------------

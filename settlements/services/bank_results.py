@@ -60,8 +60,8 @@ def read_result_file(content: bytes, file_format: str) -> list[ResultRow]:
         table = _xlsx_rows(content) if file_format == "xlsx" else _csv_rows(content)
     except (ValueError, csv.Error) as exc:
         raise InvalidResultFile(fields={"content": [f"Not a readable {file_format} file: {exc}"[:200]]}) from exc
-    if not table:
-        raise InvalidResultFile(fields={"content": ["The file is empty."]})
+    if not table or not any(table[0]):
+        raise InvalidResultFile(fields={"content": ["The file is empty (or its first row, the header, is)."]})
     header = [str(cell or "").strip().lower() for cell in table[0]]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:

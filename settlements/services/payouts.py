@@ -97,6 +97,11 @@ def batch_file(*, merchant: Merchant, actor: Actor, batch: PayoutBatch, file_for
     """A batch's file as exported (the same bytes each time); each download is audited."""
     with transaction.atomic():
         _audit_download(merchant, actor, batch, f"downloaded as {file_format}")
+    return batch_content(merchant=merchant, batch=batch, file_format=file_format)
+
+
+def batch_content(*, merchant: Merchant, batch: PayoutBatch, file_format: str) -> bytes:
+    """The file's bytes, not audited: for the answer of an export, which `withdrawals_export` audited."""
     sealed = batch.xlsx_encrypted if file_format == "xlsx" else batch.csv_encrypted
     if not sealed:  # a batch exported before its files were kept: made again from its withdrawals
         withdrawals = Withdrawal.objects.for_merchant(merchant).filter(batch=batch).order_by("pk")
