@@ -219,7 +219,7 @@ class BankResultInput(serializers.Serializer):
 
 
 class BankResultRowOutput(serializers.Serializer):
-    row = serializers.IntegerField(help_text="The row's number in the file (the header is row 1).")
+    row = IntegerField(help_text="The row's number in the file (the header is row 1).")
     reference = serializers.CharField()
     status = serializers.CharField()
     action = serializers.CharField(help_text="paid, failed or unchanged; empty when the row has a problem.")
@@ -231,11 +231,11 @@ class BankResultRowOutput(serializers.Serializer):
 
 
 class BankResultReportOutput(serializers.Serializer):
-    batch = serializers.IntegerField()
+    batch = IntegerField()
     dry_run = serializers.BooleanField()
     rows = BankResultRowOutput(many=True)
-    paid_lines = serializers.IntegerField(help_text="Lines the file marks paid (now, or by the import).")
-    failed_lines = serializers.IntegerField(help_text="Lines the file marks failed: their money returns.")
-    unchanged_lines = serializers.IntegerField(help_text="Rows repeating an outcome already recorded.")
-    problem_rows = serializers.IntegerField(help_text="The import applies nothing while any.")
+    paid_lines = IntegerField(help_text="Lines the file marks paid (now, or by the import).")
+    failed_lines = IntegerField(help_text="Lines the file marks failed: their money returns.")
+    unchanged_lines = IntegerField(help_text="Rows repeating an outcome already recorded.")
+    problem_rows = IntegerField(help_text="The import applies nothing while any.")
     not_in_file = serializers.ListField(child=serializers.CharField(), help_text="The batch's lines still open.")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from openpyxl import load_workbook
 
+from distribution import exports
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distribution.errors import NotFound
@@ -57,7 +57,7 @@ class ResultRow:
 def read_result_file(content: bytes, file_format: str) -> list[ResultRow]:
     """The file's rows, or InvalidResultFile when it cannot be read as a table with the required columns."""
     try:
-        table = _xlsx_rows(content) if file_format == "xlsx" else _csv_rows(content)
+        table = exports.read_xlsx(content) if file_format == "xlsx" else _csv_rows(content)
     except (ValueError, csv.Error) as exc:
         raise InvalidResultFile(fields={"content": [f"Not a readable {file_format} file: {exc}"[:200]]}) from exc
     if not table or not any(table[0]):
@@ -94,15 +94,6 @@ def _cell(cells: list[Any], index: int) -> str:
 def _csv_rows(content: bytes) -> list[list[Any]]:
     text = content.decode("utf-8-sig")
     return [list(row) for row in csv.reader(io.StringIO(text))]
-
-
-def _xlsx_rows(content: bytes) -> list[list[Any]]:
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:
-        raise ValueError(str(exc) or type(exc).__name__) from exc
-    sheet = workbook.worksheets[0]
-    return [list(row) for row in sheet.iter_rows(values_only=True)]
 
 
 def _check(rows: list[ResultRow], lines: dict[str, Withdrawal]) -> None:
