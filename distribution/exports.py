@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 
 FORMATS = ("csv", "xlsx")
@@ -88,3 +88,13 @@ def file_response(
     response = HttpResponse(content, content_type=CONTENT_TYPES[file_format])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{file_format}"'
     return response
+
+
+def read_xlsx(content: bytes) -> list[list[Any]]:
+    """The first sheet's rows as values (formulas are not evaluated: their cached values, or None). A file
+    that is not a workbook is a ValueError."""
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from exc
+    return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]

@@ -55,3 +55,46 @@ class InvalidAsOf(ValidationFailed):
 class NotManual(Conflict):
     code = "not_manual"
     default_message = "A provider payout is settled by the provider's answer, not by hand."
+
+
+class PayoutAccountNotUsable(Unprocessable):
+    code = "payout_account_not_usable"
+    default_message = (
+        "This payout account cannot be paid to: its holder's name has not been matched with the verified "
+        "identity (POST /api/v1/distributor/payout-accounts/{id}/verify), nor a mismatch approved by the merchant."
+    )
+
+
+class PayoutAccountWrongKind(Unprocessable):
+    code = "payout_account_wrong_kind"
+    default_message = "The program pays through another rail than this payout account's kind."
+
+
+class InvalidPayoutAccount(ValidationFailed):
+    code = "invalid_payout_account"
+    default_message = "The payout account's details are not valid."
+
+
+class DuplicatePayoutAccount(Conflict):
+    code = "duplicate_payout_account"
+    default_message = "This distributor already has this payout account."
+
+
+class NoMismatchToApprove(Conflict):
+    code = "no_mismatch_to_approve"
+    default_message = "Only a payout account whose holder's name differs from the identity needs an approval."
+
+
+class PayoutAccountInUse(Conflict):
+    code = "payout_account_in_use"
+    default_message = "A withdrawal that is not final pays to this account; remove it once that is over."
+
+
+class InvalidResultFile(ValidationFailed):
+    code = "invalid_result_file"
+    default_message = "The bank's result file cannot be read: a CSV or XLSX with reference, status and reason."
+
+
+class ResultFileProblems(Unprocessable):
+    code = "result_file_problems"
+    default_message = "Some rows of the bank's result file cannot be applied; nothing was changed (see `rows`)."

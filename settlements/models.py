@@ -116,15 +116,90 @@ class SplitReceiver(TenantModel):
         ]
 
 
+class PayoutAccount(TenantModel):
+    """Where a distributor is paid: a bank card, an Alipay account or a WeChat openid (one default each).
+
+    The account number (card number, Alipay login id or user id, openid) and the holder's real name are
+    stored encrypted (distribution.crypto, the rotatable PII keys) and shown masked; the keyed hash
+    finds a duplicate. An account pays only once its holder's name matches the verified identity
+    (`verified`), or the merchant approved a mismatch with a reason (`approved`).
+    """
+
+    class Kind(models.TextChoices):
+        BANK_CARD = "bank_card", "Bank card (bank batch payouts)"
+        ALIPAY = "alipay", "Alipay account"
+        WECHAT = "wechat", "WeChat openid (WeChat transfers)"
+
+    class IdentityType(models.TextChoices):
+        CARD_NO = "card_no", "Bank card number"
+        ALIPAY_LOGON_ID = "ALIPAY_LOGON_ID", "Alipay login id (phone or e-mail)"
+        ALIPAY_USER_ID = "ALIPAY_USER_ID", "Alipay user id (2088…)"
+        OPENID = "openid", "WeChat openid under the merchant's appid"
+
+    class Verification(models.TextChoices):
+        UNVERIFIED = "unverified", "No verified identity to compare the holder's name with yet"
+        VERIFIED = "verified", "The holder's name matches the verified identity"
+        MISMATCH = "mismatch", "The holder's name differs from the identity: the merchant decides"
+        APPROVED = "approved", "The merchant approved the mismatch, with a reason"
+
+    distributor = models.ForeignKey(
+        "distributors.Distributor", on_delete=models.PROTECT, related_name="payout_accounts", db_index=False
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    identity_type = models.CharField(max_length=16, choices=IdentityType.choices)
+    identity_encrypted = models.TextField(help_text="The card number, Alipay identity or openid, encrypted.")
+    identity_hash = models.CharField(max_length=64)
+    identity_masked = models.CharField(max_length=64)
+    real_name_encrypted = models.TextField(blank=True)
+    real_name_masked = models.CharField(max_length=64, blank=True)
+    bank_name = models.CharField(max_length=80, blank=True)
+    bank_branch = models.CharField(max_length=120, blank=True)
+    is_default = models.BooleanField(default=False)
+    verification = models.CharField(max_length=12, choices=Verification.choices, default=Verification.UNVERIFIED)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    mismatch_reason = models.CharField(max_length=500, blank=True, help_text="Why the merchant approved it.")
+    decided_by = models.CharField(max_length=150, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    USABLE = (Verification.VERIFIED, Verification.APPROVED)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "distributor"],
+                condition=Q(is_default=True, removed_at__isnull=True),
+                name="payoutaccount_one_default",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "distributor", "kind", "identity_hash"],
+                condition=Q(removed_at__isnull=True),
+                name="payoutaccount_unique_live",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "distributor", "kind"], name="payoutaccount_distributor")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.identity_masked}"
+
+    @property
+    def usable(self) -> bool:
+        return self.removed_at is None and self.verification in self.USABLE
+
+
 class PayoutBatch(TenantModel):
-    """Approved manual withdrawals exported together for the bank. Its file can be downloaded again: the
-    rows are its withdrawals'. An export sent with an Idempotency-Key answers the same batch again."""
+    """Approved manual withdrawals exported together for the bank. Its files (CSV and XLSX, made once at
+    export, stored encrypted: they hold card numbers) download again byte for byte. An export sent with an
+    Idempotency-Key answers the same batch again."""
 
     created_by = models.CharField(max_length=150)
     created_at = models.DateTimeField(auto_now_add=True)
     count = models.IntegerField()
     total = models.BigIntegerField(help_text="What the bank pays out: the withdrawals' net amounts, minor units.")
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001 - null = none given
+    csv_encrypted = models.TextField(blank=True, help_text="The CSV file as exported (base64, encrypted).")
+    xlsx_encrypted = models.TextField(blank=True, help_text="The XLSX file as exported (base64, encrypted).")
 
     class Meta:
         verbose_name_plural = "payout batches"
@@ -162,6 +237,16 @@ class Withdrawal(TenantModel):
     payout_account = models.CharField(
         max_length=64, blank=True, help_text="openid for WeChat transfers; Alipay login id or user id for Alipay."
     )
+    # The payout account it pays to, and what the rail needs of it, as it was at request time.
+    destination = models.ForeignKey(
+        PayoutAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    payee_kind = models.CharField(max_length=12, blank=True)
+    payee_name_encrypted = models.TextField(blank=True)
+    payee_identity_encrypted = models.TextField(blank=True)
+    payee_identity_masked = models.CharField(max_length=64, blank=True)
+    payee_bank_name = models.CharField(max_length=80, blank=True)
+    payee_bank_branch = models.CharField(max_length=120, blank=True)
     out_bill_no = models.CharField(max_length=64, blank=True, help_text="Our number at the provider (from our id).")
     provider_state = models.CharField(max_length=24, blank=True)
     provider_bill_no = models.CharField(max_length=64, blank=True)

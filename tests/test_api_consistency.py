@@ -155,7 +155,7 @@ class TestPayoutBatches:
         assert again["X-Payout-Batch"] == str(batch.pk) and again.content == first.content
         assert PayoutBatch.objects.for_merchant(merchant).count() == 1
         rows = list(csv.reader(io.StringIO(first.content.decode())))
-        assert rows[1][0] == str(approved.pk) and len(rows) == 2
+        assert rows[1][0] == approved.out_bill_no and rows[1][8] == str(approved.pk) and len(rows) == 2
         listed = finance.get("/api/v1/payout-batches").json()["results"]
         assert [(b["id"], b["count"], b["withdrawals"]) for b in listed] == [(batch.pk, 1, [approved.pk])]
         assert listed[0]["total"] == f"{approved.net_amount // 100}.{approved.net_amount % 100:02d}"

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField
 from distribution.api.serializers import ModelSerializer
 from ledger.models import LedgerTransaction, Posting
-from settlements.models import PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, Withdrawal
+from settlements.models import PayoutAccount, PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, Withdrawal
 
 
 class SettlementRunOutput(ModelSerializer):
@@ -60,12 +60,18 @@ class WithdrawalOutput(ModelSerializer):
     tax = MoneyField()
     net_amount = MoneyField()
     distributor = IntegerField(source="distributor_id")
+    payout_account = IntegerField(source="destination_id", allow_null=True, help_text="The account it pays to.")
+    payee_identity_masked = serializers.CharField(help_text="The account's number, masked, as requested.")
 
     class Meta:
         model = Withdrawal
         fields = [
             "id",
             "distributor",
+            "payout_account",
+            "payee_kind",
+            "payee_identity_masked",
+            "payee_bank_name",
             "amount",
             "fee",
             "tax",
@@ -88,6 +94,9 @@ class WithdrawalOutput(ModelSerializer):
 
 class WithdrawalInput(serializers.Serializer):
     amount = MoneyField(min_value=1)
+    payout_account = IntegerField(
+        required=False, min_value=1, help_text="One of my payout accounts (default: my default of the program's rail)."
+    )
 
 
 class DecisionInput(serializers.Serializer):
@@ -194,3 +203,82 @@ class SplitRequestOutput(ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class PayoutAccountOutput(ModelSerializer):
+    """A payout account, masked."""
+
+    distributor = IntegerField(source="distributor_id")
+
+    class Meta:
+        model = PayoutAccount
+        fields = [
+            "id",
+            "distributor",
+            "kind",
+            "identity_type",
+            "identity_masked",
+            "real_name_masked",
+            "bank_name",
+            "bank_branch",
+            "is_default",
+            "verification",
+            "verified_at",
+            "mismatch_reason",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class PayoutAccountUnmaskedOutput(serializers.Serializer):
+    """A payout account with its number and holder's name in clear (finance; every view is audited)."""
+
+    account = PayoutAccountOutput()
+    identity = serializers.CharField(help_text="The card number, Alipay login id or user id, or openid.")
+    real_name = serializers.CharField(help_text="The account holder's real name.")
+
+
+class PayoutAccountAddInput(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=[PayoutAccount.Kind.BANK_CARD, PayoutAccount.Kind.ALIPAY],
+        help_text="bank_card or alipay (a WeChat openid is set by the merchant's server).",
+    )
+    identity = serializers.CharField(max_length=64, help_text="The card number, or the Alipay login id or user id.")
+    identity_type = serializers.ChoiceField(
+        choices=[c for c, _ in PayoutAccount.IdentityType.choices if c != "openid"],
+        required=False,
+        help_text="For alipay: ALIPAY_LOGON_ID (default) or ALIPAY_USER_ID; for a card: card_no.",
+    )
+    real_name = serializers.CharField(max_length=64, help_text="The account holder's real name.")
+    bank_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    bank_branch = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    make_default = serializers.BooleanField(required=False, default=False)
+
+
+class BankResultInput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=["csv", "xlsx"], help_text="The file's format.")
+    content = serializers.CharField(max_length=4_000_000, help_text="The bank's result file, base64-encoded.")
+    dry_run = serializers.BooleanField(help_text="true: report every row's problems and change nothing.")
+
+
+class BankResultRowOutput(serializers.Serializer):
+    row = IntegerField(help_text="The row's number in the file (the header is row 1).")
+    reference = serializers.CharField()
+    status = serializers.CharField()
+    action = serializers.CharField(help_text="paid, failed or unchanged; empty when the row has a problem.")
+    problems = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="missing_reference, duplicate_reference, unknown_reference, bad_status, bad_amount, "
+        "amount_mismatch, already_final.",
+    )
+
+
+class BankResultReportOutput(serializers.Serializer):
+    batch = IntegerField()
+    dry_run = serializers.BooleanField()
+    rows = BankResultRowOutput(many=True)
+    paid_lines = IntegerField(help_text="Lines the file marks paid (now, or by the import).")
+    failed_lines = IntegerField(help_text="Lines the file marks failed: their money returns.")
+    unchanged_lines = IntegerField(help_text="Rows repeating an outcome already recorded.")
+    problem_rows = IntegerField(help_text="The import applies nothing while any.")
+    not_in_file = serializers.ListField(child=serializers.CharField(), help_text="The batch's lines still open.")

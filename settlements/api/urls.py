@@ -1,5 +1,6 @@
 from django.urls import path
 
+from settlements.api import accounts as a
 from settlements.api import views as v
 
 urlpatterns = [
@@ -22,6 +23,15 @@ urlpatterns = [
     path("payout-batches", v.PayoutBatchListApi.as_view(), name="payout-batch-list"),
     path("payout-batches/<int:pk>", v.PayoutBatchDetailApi.as_view(), name="payout-batch-detail"),
     path("payout-batches/<int:pk>/file", v.PayoutBatchFileApi.as_view(), name="payout-batch-file"),
+    path("payout-batches/<int:pk>/results", a.PayoutBatchResultsApi.as_view(), name="payout-batch-results"),
+    path("payout-accounts", a.PayoutAccountListApi.as_view(), name="payout-account-list"),
+    path("payout-accounts/<int:pk>", a.PayoutAccountDetailApi.as_view(), name="payout-account-detail"),
+    path("payout-accounts/<int:pk>/unmasked", a.PayoutAccountUnmaskedApi.as_view(), name="payout-account-unmasked"),
+    path(
+        "payout-accounts/<int:pk>/approve-mismatch",
+        a.PayoutAccountApproveMismatchApi.as_view(),
+        name="payout-account-approve-mismatch",
+    ),
     path("withdrawals/<int:pk>", v.WithdrawalDetailApi.as_view(), name="withdrawal-detail"),
     path("withdrawals/<int:pk>/approve", v.WithdrawalApproveApi.as_view(), name="withdrawal-approve"),
     path("withdrawals/<int:pk>/reject", v.WithdrawalRejectApi.as_view(), name="withdrawal-reject"),
@@ -35,4 +45,8 @@ distributor_urlpatterns = [
     path("balance", v.MyBalanceApi.as_view(), name="my-balance"),
     path("withdrawals", v.MyWithdrawalListApi.as_view(), name="my-withdrawals"),
     path("statements/<str:month>", v.MyStatementApi.as_view(), name="my-statement"),
+    path("payout-accounts", a.MyPayoutAccountListApi.as_view(), name="my-payout-accounts"),
+    path("payout-accounts/<int:pk>", a.MyPayoutAccountDetailApi.as_view(), name="my-payout-account"),
+    path("payout-accounts/<int:pk>/verify", a.MyPayoutAccountVerifyApi.as_view(), name="my-payout-account-verify"),
+    path("payout-accounts/<int:pk>/default", a.MyPayoutAccountDefaultApi.as_view(), name="my-payout-account-default"),
 ]

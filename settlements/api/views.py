@@ -4,6 +4,7 @@ from typing import ClassVar
 
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
+from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -12,7 +13,6 @@ from rest_framework.response import Response
 from distribution import exports
 from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi, RetrieveMixin
-from distribution.audit import audit_record
 from distribution.errors import ValidationFailed
 from distribution.inputs import parse_month
 from distributors.api.views.base import MyApi
@@ -23,7 +23,7 @@ from merchants.roles import Perm
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
 from settlements.models import PayoutBatch, SettlementRun, SplitRequest, Withdrawal
-from settlements.services import payouts, runs, statements, tax_reports, withdrawals
+from settlements.services import payout_accounts, payouts, runs, statements, tax_reports, withdrawals
 
 FILE_FORMAT_PARAM = OpenApiParameter(
     "format", str, enum=["json", *exports.FORMATS], description="csv or xlsx for a spreadsheet."
@@ -140,7 +140,8 @@ class DistributorStatementApi(_DistributorObjectApi):
 
 @extend_schema(tags=["settlement"])
 class DistributorPayoutAccountApi(_DistributorObjectApi):
-    """The merchant's server sets the distributor's WeChat openid (for splits and transfers)."""
+    """The merchant's server sets the distributor's WeChat openid (for splits and transfers): their WeChat
+    payout account (GET /payout-accounts?kind=wechat). A blank openid removes it."""
 
     required_permissions = {"PUT": Perm.DISTRIBUTORS_MANAGE}
 
@@ -148,19 +149,10 @@ class DistributorPayoutAccountApi(_DistributorObjectApi):
     def put(self, request, pk):
         distributor = self.get_object()
         data = self.validate_input(s.PayoutAccountInput)
-        old = distributor.payout_openid
-        if old != data["openid"]:
-            Distributor.objects.for_merchant(self.merchant).filter(pk=distributor.pk).update(
-                payout_openid=data["openid"]
-            )
-            audit_record(
-                merchant=self.merchant,
-                actor=self.actor,
-                action="distributor.payout_account_set",
-                obj=distributor,
-                changes={"openid": [old[:6] + "…" if old else "", data["openid"][:6] + "…"]},
-            )
-        return Response({"openid": data["openid"]})
+        openid = payout_accounts.wechat_openid_set(
+            merchant=self.merchant, actor=self.actor, distributor_id=distributor.pk, openid=data["openid"]
+        )
+        return Response({"openid": openid})
 
 
 # --- profit-sharing splits ----------------------------------------------------------------------------------
@@ -263,7 +255,9 @@ class WithdrawalMarkFailedApi(_WithdrawalDecisionApi):
 @extend_schema(tags=["withdrawals"])
 class WithdrawalExportApi(MerchantApi):
     """Export every approved manual withdrawal not exported yet as one payout batch, and its file for the bank
-    (CSV, or XLSX with `?format=xlsx`); they become `processing` until marked paid or failed. The batch id is
+    (CSV, or XLSX with `?format=xlsx`): payee real name, card number, bank, branch, amount, purpose and our
+    reference, every cell formula-escaped; they become `processing` until marked paid or failed (one by one or
+    with `POST /payout-batches/{id}/results`). The export is audited as a download. The batch id is
     in the `X-Payout-Batch` header (empty when nothing was waiting). Send an `Idempotency-Key` to make a
     retry safe: the same key answers the same batch's file again. `GET /payout-batches/{id}/file` downloads
     any batch again."""
@@ -290,14 +284,17 @@ class WithdrawalExportApi(MerchantApi):
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not 1 <= len(key) <= 255:
             raise ValidationFailed(fields={"Idempotency-Key": ["At most 255 characters."]})
-        batch, rows = payouts.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
-        return batch_file(batch, rows, output)
+        batch = payouts.withdrawals_export(merchant=self.merchant, actor=self.actor, idempotency_key=key)
+        if batch is None:
+            empty = exports.to_xlsx if output == "xlsx" else exports.to_csv
+            return batch_file(None, empty(payouts.EXPORT_COLUMNS, []), output)
+        content = payouts.batch_content(merchant=self.merchant, batch=batch, file_format=output)  # audited: exported
+        return batch_file(batch, content, output)
 
 
-def batch_file(batch, rows, output: str):
-    response = exports.file_response(
-        payouts.EXPORT_COLUMNS, rows, file_format=output, filename=f"payouts-{batch.pk if batch else 'empty'}"
-    )
+def batch_file(batch, content: bytes, output: str):
+    response = HttpResponse(content, content_type=exports.CONTENT_TYPES[output])
+    response["Content-Disposition"] = f'attachment; filename="payouts-{batch.pk if batch else "empty"}.{output}"'
     response["X-Payout-Batch"] = str(batch.pk) if batch else ""
     return response
 
@@ -320,7 +317,8 @@ class PayoutBatchDetailApi(RetrieveMixin, MerchantApi):
 
 @extend_schema(tags=["withdrawals"])
 class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
-    """A batch's file again (CSV, or XLSX with `?format=xlsx`), with the same rows as when it was exported."""
+    """A batch's file again (CSV, or XLSX with `?format=xlsx`): the same bytes as when it was exported. It holds
+    card numbers in clear, so every download writes an audit event `payout_batch.file_downloaded`."""
 
     model = PayoutBatch
     required_permissions = {"GET": Perm.MONEY_APPROVE}
@@ -333,7 +331,8 @@ class PayoutBatchFileApi(RetrieveMixin, MerchantApi):
     def get(self, request, pk):
         output = file_format(self, default="csv", allowed=exports.FORMATS)
         batch = self.get_object()
-        return batch_file(batch, payouts.batch_rows(batch), output)
+        content = payouts.batch_file(merchant=self.merchant, actor=self.actor, batch=batch, file_format=output)
+        return batch_file(batch, content, output)
 
 
 # --- tax ------------------------------------------------------------------------------------------------------
@@ -407,7 +406,11 @@ class MyWithdrawalListApi(ListMixin, MyApi):
     def post(self, request):
         data = self.validate_input(s.WithdrawalInput)
         withdrawal = withdrawals.withdrawal_request(
-            merchant=self.merchant, actor=self.actor, distributor=self.me(), amount=data["amount"]
+            merchant=self.merchant,
+            actor=self.actor,
+            distributor=self.me(),
+            amount=data["amount"],
+            payout_account_id=data.get("payout_account"),
         )
         return Response(self.get_serializer(withdrawal).data, status=201)
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from distribution import crypto
 from settlements.errors import ProviderNotConfigured
-from settlements.models import AlipayAccount, Withdrawal
+from settlements.models import AlipayAccount, PayoutAccount, Withdrawal
 from settlements.providers.alipay.transfers import AlipayClient, AlipayTransfer, Payee
 from settlements.providers.alipay.transport import AlipayConfig
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome
@@ -58,13 +58,15 @@ def _client(account_id: int, version: str) -> AlipayClient:
 
 
 def alipay_payee(withdrawal: Withdrawal) -> Payee | None:
-    """Who an Alipay withdrawal pays: the Alipay login id or user id recorded on the withdrawal and the
-    distributor's verified real name (Alipay checks the name against the account). None when either is
-    missing. The one place that knows where the payee comes from, for payout accounts to replace."""
-    distributor = withdrawal.distributor
-    if not withdrawal.payout_account or not distributor.identity_verified or not distributor.real_name_encrypted:
+    """Who an Alipay withdrawal pays: the Alipay account (login id or user id, and its holder's real name,
+    which Alipay checks against the account) as the withdrawal recorded it at request time. None when the
+    withdrawal has no Alipay account."""
+    if withdrawal.payee_kind != PayoutAccount.Kind.ALIPAY or not withdrawal.payee_identity_encrypted:
         return None
-    return Payee(identity=withdrawal.payout_account, name=crypto.decrypt(distributor.real_name_encrypted))
+    return Payee(
+        identity=crypto.decrypt(withdrawal.payee_identity_encrypted),
+        name=crypto.decrypt(withdrawal.payee_name_encrypted),
+    )
 
 
 def alipay_withdrawal_pay(withdrawal_id: int) -> Withdrawal:

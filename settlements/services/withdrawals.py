@@ -34,9 +34,9 @@ from settlements.errors import (
     IdentityNotVerified,
     InsufficientBalance,
     NothingLeftAfterFees,
-    PayoutAccountMissing,
 )
 from settlements.models import Withdrawal
+from settlements.services import payout_accounts
 from settlements.services.tax import withholding_tax
 
 A = Account.Kind
@@ -69,8 +69,11 @@ def day_start(merchant: Merchant, at: datetime) -> datetime:
 
 
 @transaction.atomic
-def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distributor, amount: int) -> Withdrawal:
-    """Reserve `amount` of the available balance for a payout (checks every program rule first)."""
+def withdrawal_request(
+    *, merchant: Merchant, actor: Actor, distributor: Distributor, amount: int, payout_account_id: int | None = None
+) -> Withdrawal:
+    """Reserve `amount` of the available balance for a payout (checks every program rule first), to the payout
+    account named (else the distributor's default of the rail's kind), whose details are kept as they are now."""
     program = DistributionProgram.objects.for_merchant(merchant).get()
     if distributor.status != Distributor.Status.ACTIVE:
         raise DistributorNotActive("Only an active distributor can withdraw.")
@@ -80,10 +83,11 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
     if program.withdrawal_requires_real_name and not distributor.identity_verified:
         raise IdentityNotVerified()
     provider = program.payout_provider
-    if provider in TRANSFER_TASKS and not distributor.payout_openid:
-        raise PayoutAccountMissing()
     if provider == Withdrawal.Provider.ALIPAY_TRANSFER and not distributor.identity_verified:
         raise IdentityNotVerified()  # Alipay checks the payee's real name against the account
+    destination = payout_accounts.payout_destination(
+        merchant=merchant, distributor=distributor, provider=provider, account_id=payout_account_id
+    )
     fee = apply_bps(amount, program.withdrawal_fee_bps) + program.withdrawal_fee_fixed
     tax = withholding_tax(merchant=merchant, program=program, distributor=distributor, income=max(amount - fee, 0))
     net = amount - fee - tax
@@ -120,7 +124,7 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
         net_amount=net,
         currency=merchant.currency,
         provider=provider,
-        payout_account=distributor.payout_openid,
+        **payout_accounts.destination_fields(destination),
     )
     withdrawal.out_bill_no = f"W{merchant.pk}X{withdrawal.pk}"
     Withdrawal.objects.for_merchant(merchant).filter(pk=withdrawal.pk).update(out_bill_no=withdrawal.out_bill_no)
@@ -138,7 +142,12 @@ def withdrawal_request(*, merchant: Merchant, actor: Actor, distributor: Distrib
         actor=actor,
         action="withdrawal.requested",
         obj=withdrawal,
-        changes={"amount": [None, amount], "fee": [None, fee], "tax": [None, tax]},
+        changes={
+            "amount": [None, amount],
+            "fee": [None, fee],
+            "tax": [None, tax],
+            "payout_account": [None, destination.identity_masked],
+        },
     )
     if program.withdrawal_auto_approve:
         _approve(withdrawal, merchant=merchant, actor=Actor.system("auto-approval"), reason="auto-approved")

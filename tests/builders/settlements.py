@@ -15,6 +15,7 @@ from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.models import AlipayAccount, SplitRequest, WechatPayAccount
 from settlements.services import payouts, runs, splits, withdrawals
+from settlements.services.payout_accounts import payout_account_add
 from tests.builders.distributors import VALID_ID
 from tests.builders.orders import setup_shop
 
@@ -87,8 +88,38 @@ def approved_withdrawal(merchant, amount: int = 1000):
     people = shop_with_due_commission(merchant)
     settle(merchant)
     seller = verified(merchant, people["seller"], real_name="王小波")
+    bank_card(merchant, seller)
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+CARD = "6222021234567890123"
+
+
+def bank_card(merchant, distributor, real_name: str = "王小波", card: str = CARD, **extra):
+    """A verified bank card for the distributor (the manual rail pays to one). Without a verified identity the
+    distributor gets one first, in the card's name."""
+    distributor = Distributor.objects.for_merchant(merchant).get(pk=distributor.pk)
+    if not distributor.identity_verified:
+        distributor_identity_submit(
+            merchant=merchant,
+            actor=ACTOR,
+            distributor_id=distributor.pk,
+            real_name=real_name,
+            id_type="cn_resident",
+            id_number="11010519491231002X",
+            verified=True,
+        )
+    fields = {"bank_name": "中国工商银行", "bank_branch": "北京西单支行", **extra}
+    return payout_account_add(
+        merchant=merchant,
+        actor=ACTOR,
+        distributor_id=distributor.pk,
+        kind="bank_card",
+        identity=card,
+        real_name=real_name,
+        **fields,
+    )
 
 
 # One big order: the seller earns 10% of 100,000.00 = 10,000.00.
@@ -101,7 +132,9 @@ def labour_seller(merchant):
     due_order(merchant, people["seller"].invite_code, "o-1", items=BIG_ITEM)
     settle(merchant)
     program_update(merchant=merchant, actor=ACTOR, changes={"tax_mode": "labour_remuneration"})
-    return verified(merchant, people["seller"], real_name="王小明")
+    seller = verified(merchant, people["seller"], real_name="王小明")
+    bank_card(merchant, seller, real_name="王小明")
+    return seller
 
 
 def pay(merchant, *withdrawals_to_pay):
@@ -145,7 +178,14 @@ def alipay_payee(merchant):
         id_number=VALID_ID,
         verified=True,
     )
-    Distributor.objects.for_merchant(merchant).filter(pk=seller.pk).update(payout_openid=ALIPAY_LOGIN)
+    payout_account_add(
+        merchant=merchant,
+        actor=ACTOR,
+        distributor_id=seller.pk,
+        kind="alipay",
+        identity=ALIPAY_LOGIN,
+        real_name=ALIPAY_NAME,
+    )
     return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
 
 

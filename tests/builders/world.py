@@ -15,8 +15,9 @@ from merchants.services.programs import program_update
 from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
-from settlements.services import payouts, runs, withdrawals
+from settlements.services import payout_accounts, payouts, runs, withdrawals
 from tests.builders.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
+from tests.builders.settlements import bank_card
 from tiers.models import TierRun
 
 
@@ -108,6 +109,10 @@ def _build(slug: str):
     runs.settlement_execute(run.pk)
     program_update(merchant=merchant, actor=actor, changes={"withdrawal_requires_real_name": False})
     seller = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-app-user")
+    # a bank card (and the identity it is checked against), and a WeChat openid for the recruit
+    bank_card(merchant, seller, real_name=f"{slug} 王")
+    recruit = Distributor.objects.for_merchant(merchant).get(external_user_id=f"{slug}-recruit")
+    payout_accounts.wechat_openid_set(merchant=merchant, actor=actor, distributor_id=recruit.pk, openid=f"o-{slug}")
     # one withdrawal approved and exported in a payout batch, then one waiting for approval (the newest)
     exported = withdrawals.withdrawal_request(merchant=merchant, actor=actor, distributor=seller, amount=100)
     withdrawals.withdrawal_approve(merchant=merchant, actor=actor, withdrawal_id=exported.pk)

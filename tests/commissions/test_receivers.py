@@ -14,7 +14,15 @@ from merchants.services.programs import program_update
 from orders.services import intake
 from settlements.services import withdrawals
 from tests.builders.distributors import ACTOR
-from tests.builders.settlements import INVITER_EARNS, SELLER_EARNS, balances, due_order, settle, setup_shop
+from tests.builders.settlements import (
+    INVITER_EARNS,
+    SELLER_EARNS,
+    balances,
+    bank_card,
+    due_order,
+    settle,
+    setup_shop,
+)
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +43,7 @@ class TestCommissionPolicy:
         due_order(merchant, code, "o-4", completed=False)
         program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
         seller = Distributor.objects.get(pk=people["seller"].pk)
+        bank_card(merchant, seller)
         withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=1000)
         assert balances(merchant, seller) == {
             "pending": 2 * SELLER_EARNS,

@@ -14,6 +14,7 @@ from tests.builders.settlements import (
     INVITER_EARNS,
     SELLER_EARNS,
     balances,
+    bank_card,
     due_order,
     settle,
     shop_with_due_commission,
@@ -119,6 +120,7 @@ def test_clawback_takes_available_first_then_books_a_receivable_repaid_by_later_
     from tests.builders.settlements import ACTOR
 
     program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
+    bank_card(merchant, seller)
     withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=2000)
     intake.order_apply_event(
         merchant=merchant, external_id="o-2", type_="refunded", source="api", data={"refund_id": "r1", "amount": 24000}

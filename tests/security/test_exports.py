@@ -11,7 +11,7 @@ from distributors.models import Distributor
 from merchants.roles import Role
 from merchants.services.programs import program_update
 from tests.builders.distributors import VALID_ID
-from tests.builders.settlements import ACTOR, settle, shop_with_due_commission
+from tests.builders.settlements import ACTOR, CARD, bank_card, settle, shop_with_due_commission
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,7 @@ def hostile_seller(api, merchant):
         format="json",
     )
     program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_auto_approve": True})
+    bank_card(merchant, seller, real_name="+cmd|' /C calc'!A0", bank_branch="=cmd|' /C calc'!A0")
     client = api.distributor(merchant, "seller")
     assert (
         client.post(
@@ -65,8 +66,9 @@ def test_the_payout_export_escapes_every_formula_cell_in_csv(api, merchant, host
     export = api.staff(merchant, Role.FINANCE).post("/api/v1/withdrawals/export")
     assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
     (row,) = list(csv.DictReader(io.StringIO(export.content.decode())))
-    assert row["display_name"] == "'" + HOSTILE[0]
-    assert row["real_name"] == "'+" + "*" * (len("+cmd|' /C calc'!A0") - 1)
+    assert row["payee_name"] == "'+cmd|' /C calc'!A0"
+    assert row["bank_branch"] == "'=cmd|' /C calc'!A0"
+    assert row["card_number"] == CARD
     assert row["amount"] == "10.00"
 
 
@@ -78,7 +80,8 @@ def test_the_payout_export_as_xlsx_keeps_names_as_text(api, merchant, hostile_se
     sheet = load_workbook(io.BytesIO(export.content)).active
     header = [c.value for c in next(sheet.iter_rows(max_row=1))]
     row = dict(zip(header, next(sheet.iter_rows(min_row=2)), strict=True))
-    assert row["display_name"].value == HOSTILE[0] and row["display_name"].data_type == "s"
+    assert row["payee_name"].value == "+cmd|' /C calc'!A0" and row["payee_name"].data_type == "s"
+    assert row["card_number"].value == CARD and row["card_number"].data_type == "s"
     assert row["amount"].value == "10.00"
 
 

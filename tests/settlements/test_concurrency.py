@@ -22,6 +22,7 @@ from tests.builders.settlements import (
     ACTOR,
     SELLER_EARNS,
     balances,
+    bank_card,
     due_order,
     labour_seller,
     settle,
@@ -51,6 +52,7 @@ def test_twenty_simultaneous_withdrawals_of_the_whole_balance_spend_it_once():
     people = shop_with_due_commission(merchant, orders=2)
     settle(merchant)
     program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
+    bank_card(merchant, people["seller"])
     _, key = make_distributor_token(merchant, "seller")
 
     def withdraw(i):
@@ -138,9 +140,10 @@ def test_refunds_racing_a_settlement_never_leave_paid_and_reversed_without_a_cla
 
 def test_a_distributor_token_and_idempotency_hold_under_a_storm_of_the_same_request():
     merchant = make_merchant("alpha")
-    shop_with_due_commission(merchant)
+    people = shop_with_due_commission(merchant)
     settle(merchant)
     program_update(merchant=merchant, actor=ACTOR, changes={"withdrawal_requires_real_name": False})
+    bank_card(merchant, people["seller"])
     _, key = make_distributor_token(merchant, "seller")
 
     def same(i):

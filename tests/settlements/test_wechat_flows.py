@@ -11,6 +11,7 @@ from ledger.checks import ledger_problems
 from merchants.services.programs import program_update
 from settlements.models import SplitReceiver, SplitRequest, Withdrawal
 from settlements.services import splits, transfers, withdrawals
+from settlements.services.payout_accounts import wechat_openid_set
 from tests.builders.distributors import VALID_ID
 from tests.builders.settlements import (
     ACTOR,
@@ -63,7 +64,7 @@ def payee(stub, merchant):
         id_number=VALID_ID,
         verified=True,
     )
-    Distributor.objects.for_merchant(merchant).filter(pk=seller.pk).update(payout_openid="o-seller")
+    wechat_openid_set(merchant=merchant, actor=ACTOR, distributor_id=seller.pk, openid="o-seller")
     return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
 
 

@@ -14,7 +14,7 @@ from merchants.roles import Role
 from merchants.services.programs import program_update
 from settlements.models import Withdrawal
 from tests.builders.distributors import VALID_ID
-from tests.builders.settlements import ACTOR, SELLER_EARNS, balances, settle, shop_with_due_commission
+from tests.builders.settlements import ACTOR, CARD, SELLER_EARNS, balances, bank_card, settle, shop_with_due_commission
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,7 @@ def seller(api, merchant):
         {"real_name": "王小明", "id_number": VALID_ID, "verified": True},
         format="json",
     )
+    bank_card(merchant, people["seller"], real_name="王小明")
     client = api.distributor(merchant, "seller")
     client.distributor = people["seller"]
     return client
@@ -159,9 +160,9 @@ def test_manual_payouts_export_then_paid_or_failed_with_fees_and_tax(seller, api
     export = finance.post("/api/v1/withdrawals/export")
     assert export.status_code == 200 and export["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
-    assert [(r["withdrawal_id"], r["net_amount"], r["real_name"]) for r in rows] == [
-        (str(paid["id"]), "23.36", "王**"),
-        (str(failed["id"]), "7.52", "王**"),
+    assert [(r["withdrawal_id"], r["amount"], r["payee_name"], r["card_number"]) for r in rows] == [
+        (str(paid["id"]), "23.36", "王小明", CARD),
+        (str(failed["id"]), "7.52", "王小明", CARD),
     ]  # 10.00 − 0.60 fee − 1.88 tax
     assert export["X-Payout-Batch"]
     assert finance.post("/api/v1/withdrawals/export").content.decode().count("\n") == 1  # nothing left to export

@@ -48,7 +48,7 @@ from orders.models import Order
 from orders.services import intake
 from risk.services import risk_sweep
 from settlements.models import Withdrawal
-from settlements.services import payouts, runs, withdrawals
+from settlements.services import payout_accounts, payouts, runs, withdrawals
 
 DEMO_SLUG, QUICK_SLUG = "demo", "quick"
 AGREEMENT_VERSION = "2026-01"
@@ -428,7 +428,8 @@ class DemoHistory:
         return events
 
     def payouts(self, distributors: list[Distributor]) -> None:
-        """The six best earners verified their identity; four were paid out by bank transfer, and one more
+        """The six best earners verified their identity and added a bank card; four were paid out by bank
+        transfer (a bank batch), and one more
         withdrawal waits for finance's approval."""
         currency = self.merchant.currency
         distributors = list(
@@ -446,6 +447,16 @@ class DemoHistory:
                 id_type="cn_resident",
                 id_number=resident_id(i + 1),
                 verified=True,
+            )
+            payout_accounts.payout_account_add(
+                merchant=self.merchant,
+                actor=self.actor,
+                distributor_id=distributor.pk,
+                kind="bank_card",
+                identity=f"62220200000000{i + 1:05d}",
+                real_name=f"{distributor.display_name[0]}示例",
+                bank_name="中国工商银行",
+                bank_branch="杭州西湖支行",
             )
             amount = available[distributor.pk] // 2 // 100 * 100  # verifying an identity moves no money
             if i == 5 or amount < 1000:
