@@ -60,8 +60,10 @@ def _client(account_id: int, version: str) -> AlipayClient:
 def alipay_payee(withdrawal: Withdrawal) -> Payee | None:
     """Who an Alipay withdrawal pays: the Alipay account (login id or user id, and its holder's real name,
     which Alipay checks against the account) as the withdrawal recorded it at request time. None when the
-    withdrawal has no Alipay account."""
+    withdrawal has no Alipay account, or the distributor's identity is no longer verified."""
     if withdrawal.payee_kind != PayoutAccount.Kind.ALIPAY or not withdrawal.payee_identity_encrypted:
+        return None
+    if not withdrawal.distributor.identity_verified:
         return None
     return Payee(
         identity=crypto.decrypt(withdrawal.payee_identity_encrypted),

@@ -13,8 +13,9 @@ from distributors.models import Distributor
 from ledger.checks import ledger_problems
 from settlements import tasks
 from settlements.errors import IdentityNotVerified, PayoutAccountMissing
-from settlements.models import AlipayAccount, Withdrawal
+from settlements.models import AlipayAccount, PayoutAccount, Withdrawal
 from settlements.services import alipay_transfers, withdrawals
+from settlements.services.payout_accounts import payout_account_add, payout_account_remove
 from tests.builders.settlements import (
     ACTOR,
     ALIPAY_LOGIN,
@@ -99,8 +100,16 @@ def test_an_approved_withdrawal_is_queued_for_the_alipay_task_and_paid(stub, mer
 
 
 def test_an_alipay_user_id_is_sent_as_one(stub, merchant, payee):
-    Distributor.objects.for_merchant(merchant).filter(pk=payee.pk).update(payout_openid=stub.user_id)
-    payee.refresh_from_db()
+    payout_account_add(
+        merchant=merchant,
+        actor=ACTOR,
+        distributor_id=payee.pk,
+        kind="alipay",
+        identity=stub.user_id,
+        identity_type="ALIPAY_USER_ID",
+        real_name=NAME,
+        make_default=True,
+    )
     w = alipay_transfers.alipay_withdrawal_pay(request(merchant, payee).pk)
     assert w.status == "paid"
     assert stub.request_log("transfer")[0]["biz"]["payee_info"]["identity_type"] == "ALIPAY_USER_ID"
@@ -259,13 +268,13 @@ def test_a_crash_between_alipays_success_and_our_commit_is_recovered_by_the_reco
 
 
 def test_a_withdrawal_by_alipay_needs_an_account_and_a_verified_identity(stub, merchant, payee):
-    Distributor.objects.for_merchant(merchant).filter(pk=payee.pk).update(payout_openid="")
-    with pytest.raises(PayoutAccountMissing):
-        request(merchant, Distributor.objects.for_merchant(merchant).get(pk=payee.pk))
-    Distributor.objects.for_merchant(merchant).filter(pk=payee.pk).update(
-        payout_openid=LOGIN, identity_verified_at=None
-    )
+    Distributor.objects.for_merchant(merchant).filter(pk=payee.pk).update(identity_verified_at=None)
     with pytest.raises(IdentityNotVerified):
+        request(merchant, Distributor.objects.for_merchant(merchant).get(pk=payee.pk))
+    Distributor.objects.for_merchant(merchant).filter(pk=payee.pk).update(identity_verified_at=timezone.now())
+    for account in PayoutAccount.objects.for_merchant(merchant).filter(distributor=payee, kind="alipay"):
+        payout_account_remove(merchant=merchant, actor=ACTOR, account_id=account.pk, distributor_id=payee.pk)
+    with pytest.raises(PayoutAccountMissing):
         request(merchant, Distributor.objects.for_merchant(merchant).get(pk=payee.pk))
     assert balances(merchant, payee)["available"] == EARNED and not Withdrawal.objects.for_merchant(merchant).exists()
 

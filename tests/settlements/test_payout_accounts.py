@@ -247,7 +247,7 @@ def test_the_wechat_openid_is_an_account_and_a_wechat_withdrawal_pays_to_it(api,
 
 
 def test_the_migration_turns_each_openid_into_a_verified_default_wechat_account(merchant, people):
-    migration = importlib.import_module("settlements.migrations.0010_payout_accounts")
+    migration = importlib.import_module("settlements.migrations.0012_payout_accounts")
     Distributor.objects.for_merchant(merchant).filter(pk=people["seller"].pk).update(payout_openid="o-legacy")
     migration.openids_to_accounts(django_apps, None)
     (account,) = PayoutAccount.objects.for_merchant(merchant)
