@@ -75,10 +75,11 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "status",
         "provider",
         "provider_state",
+        "needs_attention",
         "requested_at",
         "finished_at",
     ]
-    list_filter = ["status", "provider"]
+    list_filter = ["needs_attention", "status", "provider"]
     search_fields = ["out_bill_no", "distributor__invite_code", "merchant__slug"]
     list_select_related = ["merchant", "distributor"]
     actions = ["reject"]
@@ -125,6 +126,11 @@ class WechatPayAccountForm(forms.ModelForm):
             "platform_public_key",
             "base_url",
             "transfer_scene_id",
+            "transfer_scene_report_infos",
+            "transfer_user_recv_perception",
+            "transfer_min_amount",
+            "transfer_max_amount",
+            "transfer_daily_max_per_user",
         ]
 
     def __init__(self, *args, **kwargs):

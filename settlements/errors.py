@@ -55,3 +55,19 @@ class InvalidAsOf(ValidationFailed):
 class NotManual(Conflict):
     code = "not_manual"
     default_message = "A provider payout is settled by the provider's answer, not by hand."
+
+
+class TransferSceneIncomplete(Unprocessable):
+    code = "transfer_scene_incomplete"
+    default_message = (
+        "The merchant's WeChat Pay transfer scene lacks its report infos or receipt wording, which WeChat "
+        "requires on every transfer: a platform operator completes them in the WeChat Pay account settings."
+    )
+
+
+class AboveTransferMaximum(Unprocessable):
+    code = "above_transfer_maximum"
+    default_message = (
+        "WeChat Pay transfers this merchant's payees at most the account's per-transfer maximum at a time: "
+        "withdraw that much or less (several withdrawals may be made, within the daily limit)."
+    )

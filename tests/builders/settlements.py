@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from distribution import crypto
 from distribution.auth import Actor
 from ledger import services as ledger
 from orders.services import intake
+from settlements.models import WechatPayAccount
 from settlements.services import runs
 from tests.builders.orders import setup_shop
 
@@ -81,3 +83,19 @@ def approved_withdrawal(merchant, amount: int = 1000):
     )
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=amount)
     return withdrawals.withdrawal_approve(merchant=merchant, actor=ACTOR, withdrawal_id=withdrawal.pk)
+
+
+def wechatpay_account(merchant, config, base_url: str, **fields) -> WechatPayAccount:
+    """The merchant's WeChat Pay account with the stub's key set (`config`), talking to `base_url`."""
+    return WechatPayAccount.objects.create(
+        merchant=merchant,
+        mchid=config.mchid,
+        appid=config.appid,
+        merchant_serial_no=config.merchant_serial_no,
+        private_key_encrypted=crypto.encrypt(config.private_key_pem),
+        platform_serial_no=config.platform_serial_no,
+        platform_public_key=config.platform_public_key_pem,
+        apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
+        base_url=base_url,
+        **fields,
+    )
