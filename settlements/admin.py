@@ -6,7 +6,7 @@ from distribution.admin import ReadOnlyAdmin
 from merchants.admin import operator
 from merchants.models import Merchant
 from settlements.models import PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, WechatPayAccount, Withdrawal
-from settlements.services import withdrawals
+from settlements.services import transfers, withdrawals
 
 
 @admin.register(SettlementRun)
@@ -82,7 +82,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
     list_filter = ["needs_attention", "status", "provider"]
     search_fields = ["out_bill_no", "distributor__invite_code", "merchant__slug"]
     list_select_related = ["merchant", "distributor"]
-    actions = ["reject"]
+    actions = ["reject", "settle_flagged_paid", "settle_flagged_failed"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None
@@ -97,6 +97,25 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                 reason="rejected by a platform operator",
             )
         messages.success(request, "Rejected.")
+
+    @admin.action(description="Flagged transfer: WeChat's records show it paid")
+    def settle_flagged_paid(self, request, queryset):
+        self._settle_flagged(request, queryset, paid=True)
+
+    @admin.action(description="Flagged transfer: WeChat's records show no payment (the money returns)")
+    def settle_flagged_failed(self, request, queryset):
+        self._settle_flagged(request, queryset, paid=False)
+
+    def _settle_flagged(self, request, queryset, *, paid: bool) -> None:
+        for w in queryset.filter(needs_attention=True):
+            transfers.withdrawal_settle_flagged(
+                merchant=w.merchant,
+                actor=operator(request),
+                withdrawal_id=w.pk,
+                paid=paid,
+                reason="settled by a platform operator from WeChat Pay's records",
+            )
+        messages.success(request, "Settled.")
 
 
 @admin.register(PayoutBatch)

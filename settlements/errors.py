@@ -71,3 +71,8 @@ class AboveTransferMaximum(Unprocessable):
         "WeChat Pay transfers this merchant's payees at most the account's per-transfer maximum at a time: "
         "withdraw that much or less (several withdrawals may be made, within the daily limit)."
     )
+
+
+class NotFlagged(Conflict):
+    code = "not_flagged"
+    default_message = "Only a transfer flagged for a person (needs_attention) is settled by hand."

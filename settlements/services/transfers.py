@@ -27,6 +27,8 @@ from distribution import crypto, rls
 from distribution.audit import audit_record
 from distribution.auth import Actor
 from distributors.models import Distributor
+from merchants.models import Merchant
+from settlements.errors import NotFlagged
 from settlements.models import WechatPayAccount, Withdrawal
 from settlements.providers.base import ProviderError, ProviderUnknownOutcome, TransferResult
 from settlements.providers.wechatpay.client import NotificationError
@@ -140,6 +142,18 @@ def _flag(withdrawal: Withdrawal, actor: Actor, why: str) -> None:
         reason=why,
     )
     logger.error("withdrawal %s needs a person: %s", withdrawal.pk, why)
+
+
+@transaction.atomic
+def withdrawal_settle_flagged(
+    *, merchant: Merchant, actor: Actor, withdrawal_id: int, paid: bool, reason: str
+) -> Withdrawal:
+    """A person looked a flagged transfer up in WeChat's records: book it paid, or return the money."""
+    withdrawal = lock_withdrawal(merchant, withdrawal_id)
+    if not withdrawal.needs_attention or withdrawal.status != W.PROCESSING:
+        raise NotFlagged()
+    finish_withdrawal(withdrawal, merchant=merchant, actor=actor, paid=paid, reason=reason, needs_attention=False)
+    return withdrawal
 
 
 def _record(withdrawal: Withdrawal, result: TransferResult) -> Withdrawal:

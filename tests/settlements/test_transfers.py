@@ -2,18 +2,28 @@
 report infos, query-first after any refusal, the payee's confirmation and its expiry, notifications, the
 30-day query window and the limits. Every test counts the bills the stub really made."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from distribution.models import AuditEvent
 from distributors.models import Distributor
 from distributors.services.identity import distributor_identity_submit
 from ledger.checks import ledger_problems
+from merchants.roles import Role
 from merchants.services.programs import program_update
-from settlements.errors import AboveTransferMaximum, BelowMinimum, DailyLimitExceeded, TransferSceneIncomplete
+from settlements.errors import (
+    AboveTransferMaximum,
+    BelowMinimum,
+    DailyLimitExceeded,
+    NotFlagged,
+    TransferSceneIncomplete,
+)
 from settlements.models import WechatPayAccount, Withdrawal
 from settlements.services import transfers, withdrawals
 from tests.builders.distributors import VALID_ID
@@ -93,15 +103,20 @@ def creations(stub):
     return [(entry["number"], entry["status"]) for entry in stub.request_log("transfer")]
 
 
+def notify(api, account_id, headers, body):
+    """POST a notification to our endpoint with WeChat's headers, as WeChat would."""
+    extra = {"HTTP_" + name.upper().replace("-", "_"): v for name, v in headers.items() if name != "Content-Type"}
+    return api.anonymous().post(
+        f"/api/v1/webhooks/wechatpay/{account_id}/transfers", data=body, content_type="application/json", **extra
+    )
+
+
 def deliver(api, stub):
-    """Post every notification the stub has due to our endpoint, as WeChat would; the answers."""
-    client = api.anonymous()
+    """Post every notification the stub has due to our endpoint; the answers."""
     answers = []
     for url, headers, body in stub.take_due_notifications():
-        path = url.removeprefix("https://api.example.com")
-        extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-        extra.pop("HTTP_CONTENT_TYPE")
-        answers.append(client.post(path, data=body, content_type="application/json", **extra))
+        assert url == f"https://api.example.com/api/v1/webhooks/wechatpay/{stub.account.pk}/transfers"
+        answers.append(notify(api, stub.account.pk, headers, body))
     return answers
 
 
@@ -247,7 +262,7 @@ def test_a_failed_bill_returns_the_money(stub, merchant, payee):
     assert money(merchant, payee) == {"pending": 0, "available": 2 * SELLER_EARNS, "withdrawing": 0, "paid_out": 0}
 
 
-def test_a_bill_past_the_query_window_is_a_case_for_a_person_never_a_resend(stub, merchant, payee):
+def test_a_bill_past_the_query_window_is_a_case_for_a_person_never_a_resend(api, stub, merchant, payee):
     stub.fail_next("transfer", "timeout_before")
     w = transfers.withdrawal_pay(request(merchant, payee).pk)
     Withdrawal.objects.unscoped().filter(pk=w.pk).update(sent_at=timezone.now() - timedelta(days=30))
@@ -260,6 +275,18 @@ def test_a_bill_past_the_query_window_is_a_case_for_a_person_never_a_resend(stub
     assert money(merchant, payee)["withdrawing"] == 3000  # still reserved until a person settles it
     event = AuditEvent.objects.filter(action="withdrawal.needs_attention", object_id=str(w.pk)).get()
     assert event.changes == {"needs_attention": [False, True]}
+    flagged = api.staff(merchant, Role.FINANCE).get("/api/v1/withdrawals?needs_attention=true").json()["results"]
+    assert [(row["id"], row["needs_attention"]) for row in flagged] == [(w.pk, True)]
+
+    # a person finds the bill paid in WeChat's records and settles it
+    w = transfers.withdrawal_settle_flagged(
+        merchant=merchant, actor=ACTOR, withdrawal_id=w.pk, paid=True, reason="paid per WeChat's bill list"
+    )
+    assert (w.status, w.needs_attention) == ("paid", False)
+    assert money(merchant, payee) == AVAILABLE_AFTER_3000 and len(stub.request_log()) == 1
+    with pytest.raises(NotFlagged):
+        transfers.withdrawal_settle_flagged(merchant=merchant, actor=ACTOR, withdrawal_id=w.pk, paid=False, reason="x")
+    assert ledger_problems(merchant.pk) == []
 
 
 # --- the payee's confirmation ---------------------------------------------------------------------------------
@@ -282,13 +309,7 @@ def test_the_payee_confirms_in_the_app_and_the_notification_pays_once(api, stub,
     assert (w.status, w.provider_state, w.package_info) == ("paid", "SUCCESS", "")
     assert app.get(f"/api/v1/distributor/withdrawals/{w.pk}").json()["confirmation"] is None
     headers, body = stub.transfer_notification(w.out_bill_no)  # WeChat sends it again: nothing changes
-    again = api.anonymous().post(
-        f"/api/v1/webhooks/wechatpay/{stub.account.pk}/transfers",
-        data=body,
-        content_type="application/json",
-        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"},
-    )
-    assert again.status_code == 204
+    assert notify(api, stub.account.pk, headers, body).status_code == 204
     assert money(merchant, payee) == AVAILABLE_AFTER_3000 and stub.executed_transfers() == {w.out_bill_no: 1}
     assert ledger_problems(merchant.pk) == []
 
@@ -311,15 +332,44 @@ def test_a_notification_that_is_not_wechats_is_refused_and_changes_nothing(api, 
     w = transfers.withdrawal_pay(request(merchant, payee).pk)
     stub.set_transfer_state(w.out_bill_no, "SUCCESS")
     headers, body = stub.transfer_notification(w.out_bill_no, tamper=tamper)
-    answer = api.anonymous().post(
-        f"/api/v1/webhooks/wechatpay/{stub.account.pk}/transfers",
-        data=body,
-        content_type="application/json",
-        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items() if k != "Content-Type"},
-    )
+    answer = notify(api, stub.account.pk, headers, body)
     assert answer.status_code == 401 and answer.json()["code"] == "FAIL"
     w.refresh_from_db()
     assert (w.status, w.provider_state) == ("processing", "WAIT_USER_CONFIRM")
+
+
+def test_a_notification_for_another_amount_flags_the_withdrawal_for_a_person(api, stub, merchant, payee):
+    stub.fail_next("transfer", "wait_user_confirm")
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
+    with stub.lock:
+        stub.bills[w.out_bill_no].amount = 2999  # what WeChat says it paid is not what we asked for
+    stub.confirm_transfer(w.out_bill_no)
+    [answer] = deliver(api, stub)
+    assert answer.status_code == 204
+    w.refresh_from_db()
+    assert (w.status, w.needs_attention, w.failure_reason) == ("processing", True, "notified amount 2999 is not 3000")
+    assert money(merchant, payee)["withdrawing"] == 3000
+
+
+def test_a_notification_for_no_account_or_no_bill_of_ours(api, stub, merchant, payee):
+    stub.fail_next("transfer", "wait_user_confirm")
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
+    stub.confirm_transfer(w.out_bill_no)
+    headers, body = stub.transfer_notification(w.out_bill_no)
+    answer = notify(api, stub.account.pk + 1000, headers, body)
+    assert (answer.status_code, answer.json()) == (401, {"code": "FAIL", "message": "no such account"})
+    Withdrawal.objects.unscoped().filter(pk=w.pk).update(out_bill_no="OTHER1")  # a bill some other system made
+    assert notify(api, stub.account.pk, headers, body).status_code == 204
+    w.refresh_from_db()
+    assert (w.status, w.provider_state) == ("processing", "WAIT_USER_CONFIRM")
+
+
+def test_another_distributor_does_not_see_my_withdrawal(api, stub, merchant, payee):
+    stub.fail_next("transfer", "wait_user_confirm")
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
+    assert_error(api.distributor(merchant, "boss").get(f"/api/v1/distributor/withdrawals/{w.pk}"), 404)
+    merchant_view = api.staff(merchant, Role.FINANCE).get(f"/api/v1/withdrawals/{w.pk}").json()
+    assert "confirmation" not in merchant_view and merchant_view["needs_attention"] is False
 
 
 # --- limits, checked before any money is reserved ---------------------------------------------------------------
@@ -355,3 +405,51 @@ def test_the_real_name_goes_encrypted_from_2000_yuan(stub, merchant, payee):
     settle(merchant)
     w = transfers.withdrawal_pay(request(merchant, payee, amount=200_000).pk)
     assert w.status == "paid" and stub.transfer_bill(w.out_bill_no)["user_name"] == "王小明"
+
+
+# --- the operators' admin ----------------------------------------------------------------------------------------
+@pytest.fixture
+def operator_client(client):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only-1")
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_refuses_an_incomplete_scene_and_keeps_the_account(operator_client, stub, merchant):
+    url = reverse("admin:settlements_wechatpayaccount_change", args=[stub.account.pk])
+    form = {
+        "mchid": stub.keys.mchid,
+        "appid": stub.keys.appid,
+        "merchant_serial_no": stub.keys.merchant_serial_no,
+        "platform_serial_no": stub.keys.platform_serial_no,
+        "platform_public_key": stub.account.platform_public_key,
+        "base_url": stub.base_url,
+        "transfer_scene_id": "1005",
+        "transfer_scene_report_infos": json.dumps(COMMISSION_INFOS[1:], ensure_ascii=False),
+        "transfer_user_recv_perception": "劳务报酬",
+        "transfer_min_amount": 10,
+        "transfer_max_amount": 20000,
+        "transfer_daily_max_per_user": 2000000,
+    }
+    page = operator_client.post(url, form)
+    assert page.status_code == 200 and "Scene 1005 (佣金报酬) needs 岗位类型." in page.content.decode()
+    assert WechatPayAccount.objects.for_merchant(merchant).get().transfer_scene_report_infos == COMMISSION_INFOS
+
+
+def test_an_operator_settles_a_flagged_transfer_from_the_admin(operator_client, stub, merchant, payee):
+    stub.fail_next("transfer", "timeout_before")
+    w = transfers.withdrawal_pay(request(merchant, payee).pk)
+    Withdrawal.objects.unscoped().filter(pk=w.pk).update(sent_at=timezone.now() - timedelta(days=31))
+    step(w.pk)
+    operator_client.post(
+        reverse("admin:settlements_withdrawal_changelist"),
+        {"action": "settle_flagged_failed", "_selected_action": [w.pk]},
+    )
+    w.refresh_from_db()
+    assert (w.status, w.needs_attention) == ("failed", False)
+    assert money(merchant, payee) == {"pending": 0, "available": 2 * SELLER_EARNS, "withdrawing": 0, "paid_out": 0}
+    last = AuditEvent.objects.filter(object_id=str(w.pk), action="withdrawal.status_changed").order_by("pk").last()
+    assert (last.changes, last.reason) == (
+        {"status": ["processing", "failed"]},
+        "settled by a platform operator from WeChat Pay's records",
+    )
