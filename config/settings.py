@@ -258,6 +258,7 @@ SPECTACULAR_SETTINGS = {
         "CommissionKindEnum": "commissions.models.CommissionLine.Kind",
         "TierRunStatusEnum": "tiers.models.TierRun.Status",
         "SettlementRunStatusEnum": "settlements.models.SettlementRun.Status",
+        "WithdrawalStatusEnum": "settlements.models.Withdrawal.Status",
         "RiskFlagStatusEnum": "risk.models.RiskFlag.Status",
     },
     "SCHEMA_PATH_PREFIX": r"/api/(v1|platform/v1)",
@@ -309,6 +310,9 @@ else:
 
 # Settlement and tier runs: rows per committed chunk, how long a silent worker keeps a run's lease, and
 # a pause between chunks.
+# The public HTTPS origin WeChat Pay posts transfer notifications to (notify_url); empty: none are asked
+# for, and the reconciler's queries find every outcome.
+WECHATPAY_NOTIFY_BASE_URL = env.str("WECHATPAY_NOTIFY_BASE_URL", default="")
 SETTLEMENT_CHUNK_SIZE = env.int("SETTLEMENT_CHUNK_SIZE", default=1000)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=120)
 TIER_CHUNK_SIZE = env.int("TIER_CHUNK_SIZE", default=20000)  # distributors per tier-recalculation chunk

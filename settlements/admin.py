@@ -14,7 +14,7 @@ from settlements.models import (
     WechatPayAccount,
     Withdrawal,
 )
-from settlements.services import split_window, withdrawals
+from settlements.services import split_window, transfers, withdrawals
 
 
 @admin.register(SettlementRun)
@@ -94,13 +94,14 @@ class WithdrawalAdmin(ReadOnlyAdmin):
         "status",
         "provider",
         "provider_state",
+        "needs_attention",
         "requested_at",
         "finished_at",
     ]
-    list_filter = ["status", "provider"]
+    list_filter = ["needs_attention", "status", "provider"]
     search_fields = ["out_bill_no", "distributor__invite_code", "merchant__slug"]
     list_select_related = ["merchant", "distributor"]
-    actions = ["reject"]
+    actions = ["reject", "settle_flagged_paid", "settle_flagged_failed"]
 
     def has_change_permission(self, request, obj=None):
         return obj is None
@@ -115,6 +116,25 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                 reason="rejected by a platform operator",
             )
         messages.success(request, "Rejected.")
+
+    @admin.action(description="Flagged transfer: WeChat's records show it paid")
+    def settle_flagged_paid(self, request, queryset):
+        self._settle_flagged(request, queryset, paid=True)
+
+    @admin.action(description="Flagged transfer: WeChat's records show no payment (the money returns)")
+    def settle_flagged_failed(self, request, queryset):
+        self._settle_flagged(request, queryset, paid=False)
+
+    def _settle_flagged(self, request, queryset, *, paid: bool) -> None:
+        for w in queryset.filter(needs_attention=True):
+            transfers.withdrawal_settle_flagged(
+                merchant=w.merchant,
+                actor=operator(request),
+                withdrawal_id=w.pk,
+                paid=paid,
+                reason="settled by a platform operator from WeChat Pay's records",
+            )
+        messages.success(request, "Settled.")
 
 
 @admin.register(PayoutBatch)
@@ -174,6 +194,11 @@ class WechatPayAccountForm(ProviderAccountForm):
             "transfer_scene_id",
             "profit_sharing_freeze_days",
             "other_platform_keys",
+            "transfer_scene_report_infos",
+            "transfer_user_recv_perception",
+            "transfer_min_amount",
+            "transfer_max_amount",
+            "transfer_daily_max_per_user",
         ]
 
     def clean_other_platform_keys(self):

@@ -98,3 +98,24 @@ class InvalidResultFile(ValidationFailed):
 class ResultFileProblems(Unprocessable):
     code = "result_file_problems"
     default_message = "Some rows of the bank's result file cannot be applied; nothing was changed (see `rows`)."
+
+
+class TransferSceneIncomplete(Unprocessable):
+    code = "transfer_scene_incomplete"
+    default_message = (
+        "The merchant's WeChat Pay transfer scene lacks its report infos or receipt wording, which WeChat "
+        "requires on every transfer: a platform operator completes them in the WeChat Pay account settings."
+    )
+
+
+class AboveTransferMaximum(Unprocessable):
+    code = "above_transfer_maximum"
+    default_message = (
+        "WeChat Pay transfers this merchant's payees at most the account's per-transfer maximum at a time: "
+        "withdraw that much or less (several withdrawals may be made, within the daily limit)."
+    )
+
+
+class NotFlagged(Conflict):
+    code = "not_flagged"
+    default_message = "Only a transfer flagged for a person (needs_attention) is settled by hand."

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from distribution.runs import LeasedRun
 from distribution.tenancy import TenantModel
+from settlements.providers.wechatpay.scenes import DEFAULT_SCENE_ID, SCENES, scene_problems
 
 
 class SettlementRun(LeasedRun):
@@ -250,6 +252,14 @@ class Withdrawal(TenantModel):
     out_bill_no = models.CharField(max_length=64, blank=True, help_text="Our number at the provider (from our id).")
     provider_state = models.CharField(max_length=24, blank=True)
     provider_bill_no = models.CharField(max_length=64, blank=True)
+    package_info = models.TextField(
+        blank=True,
+        help_text="While WeChat waits for the payee to confirm: what the app passes to wx.requestMerchantTransfer.",
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When the bill was first sent to the provider.")
+    needs_attention = models.BooleanField(
+        default=False, help_text="The provider can no longer tell us the outcome: a person must settle it."
+    )
     failure_reason = models.CharField(max_length=300, blank=True)
     decision_reason = models.CharField(max_length=500, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
@@ -292,7 +302,6 @@ class WechatPayAccount(TenantModel):
     platform_public_key = models.TextField()
     apiv3_key_encrypted = models.TextField()
     base_url = models.CharField(max_length=200, default="https://api.mch.weixin.qq.com")
-    transfer_scene_id = models.CharField(max_length=16, default="1000", help_text="The scene for commission payouts.")
     profit_sharing_freeze_days = models.PositiveSmallIntegerField(
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(180)],
@@ -305,13 +314,59 @@ class WechatPayAccount(TenantModel):
         help_text="During a platform key rotation: {serial: public key PEM} also accepted on WeChat's answers "
         "(the Wechatpay-Serial header selects the key). The platform serial and key above are the current ones.",
     )
+    # The transfer scene (转账场景), always sent with its report infos and the payee's receipt wording; WeChat
+    # refuses a bill without them. Checked per scene (settlements.providers.wechatpay.scenes).
+    transfer_scene_id = models.CharField(
+        max_length=16,
+        default=DEFAULT_SCENE_ID,
+        choices=[(rule.scene_id, f"{rule.scene_id} {rule.name}") for rule in SCENES.values()],
+        help_text="The scene for commission payouts: 1005 佣金报酬 for promoters' commission.",
+    )
+    transfer_scene_report_infos = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The scene\'s report infos, e.g. [{"info_type": "岗位类型", "info_content": "推广员"}, '
+        '{"info_type": "报酬说明", "info_content": "分销佣金"}].',
+    )
+    transfer_user_recv_perception = models.CharField(
+        max_length=32, blank=True, help_text="What the payee is shown as the reason (1005: 劳务报酬; 1000: 现金奖励)."
+    )
+    # Limits WeChat applies to this account, checked before a withdrawal is reserved (fen).
+    transfer_min_amount = models.BigIntegerField(default=10, help_text="Smallest transfer (WeChat: 0.10).")
+    transfer_max_amount = models.BigIntegerField(
+        default=20_000, help_text="Largest single transfer the account allows (default 200.00; raise it to yours)."
+    )
+    transfer_daily_max_per_user = models.BigIntegerField(
+        default=2_000_000, help_text="Most one payee may receive per day, China time (default 20,000.00)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["merchant"], name="wechatpay_one_per_merchant")]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant"], name="wechatpay_one_per_merchant"),
+            models.CheckConstraint(
+                condition=Q(transfer_min_amount__gte=1, transfer_max_amount__gte=models.F("transfer_min_amount"))
+                & Q(transfer_daily_max_per_user__gte=models.F("transfer_max_amount")),
+                name="wechatpay_transfer_limits_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"WeChat Pay {self.mchid}"
+
+    def clean(self) -> None:
+        """The admin form calls this: a scene WeChat would refuse cannot be saved."""
+        super().clean()
+        problems = self.transfer_problems()
+        if problems:
+            raise ValidationError(problems)
+
+    def transfer_problems(self) -> dict[str, list[str]]:
+        """Why WeChat would refuse this account's transfer bills (empty when it would not)."""
+        infos = self.transfer_scene_report_infos
+        if not isinstance(infos, list) or not all(isinstance(info, dict) for info in infos):
+            return {"transfer_scene_report_infos": ['A list of {"info_type": …, "info_content": …}.']}
+        return scene_problems(self.transfer_scene_id, infos, self.transfer_user_recv_perception)
 
 
 class AlipayAccount(TenantModel):

@@ -11,7 +11,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from distribution.api.views import DistributorApi, MerchantApi
 
 # Route parameters that do not name an object (the object comes from the view's model and lookup).
-EXTRA_PARAMS = {"month": "2026-11"}
+# Values rather than objects: a month; the WeChat Pay account a notification is for (refused without that
+# account's platform signature, whichever account the id names).
+EXTRA_PARAMS = {"month": "2026-11", "account_id": "1"}
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
 

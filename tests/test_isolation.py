@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 SECRET = "betasecret"
 # Authenticated otherwise: a login takes a username and password; the order webhook is authenticated by
 # its signature (another merchant's secret is refused: tests/orders/test_webhooks.py); accepting an
-# invitation takes its token, which names the merchant (tests/merchants/test_invitations.py).
-PUBLIC_VIEWS = {"StaffLoginApi", "OrderWebhookApi", "InvitationAcceptApi"}
+# invitation takes its token, which names the merchant (tests/merchants/test_invitations.py); a WeChat Pay
+# notification is authenticated by the account's platform signature (tests/settlements/test_transfers.py).
+PUBLIC_VIEWS = {"StaffLoginApi", "OrderWebhookApi", "InvitationAcceptApi", "WechatPayTransferNotifyApi"}
 
 
 def database_fingerprint() -> dict[str, str]:

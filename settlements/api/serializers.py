@@ -1,9 +1,18 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from distribution.api.fields import DateTimeField, IntegerField, MoneyField
 from distribution.api.serializers import ModelSerializer
 from ledger.models import LedgerTransaction, Posting
-from settlements.models import PayoutAccount, PayoutBatch, SettlementRun, SplitReceiver, SplitRequest, Withdrawal
+from settlements.models import (
+    PayoutAccount,
+    PayoutBatch,
+    SettlementRun,
+    SplitReceiver,
+    SplitRequest,
+    WechatPayAccount,
+    Withdrawal,
+)
 
 
 class SettlementRunOutput(ModelSerializer):
@@ -81,6 +90,7 @@ class WithdrawalOutput(ModelSerializer):
             "provider",
             "out_bill_no",
             "provider_state",
+            "needs_attention",
             "failure_reason",
             "decision_reason",
             "decided_by",
@@ -90,6 +100,42 @@ class WithdrawalOutput(ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+class TransferConfirmationOutput(serializers.Serializer):
+    """What the mini-program passes to wx.requestMerchantTransfer so the payee confirms the transfer."""
+
+    mch_id = serializers.CharField(help_text="mchId: the merchant's WeChat Pay merchant number.")
+    app_id = serializers.CharField(help_text="appId: the app the payee's openid belongs to.")
+    package = serializers.CharField(help_text="package: the transfer bill's package_info.")
+
+
+class MyWithdrawalOutput(WithdrawalOutput):
+    """A withdrawal as its distributor sees it; while WeChat waits for them to confirm the transfer,
+    `confirmation` holds what the app needs to ask them (null otherwise)."""
+
+    confirmation = serializers.SerializerMethodField()
+
+    class Meta(WithdrawalOutput.Meta):
+        fields = [f for f in WithdrawalOutput.Meta.fields if f not in ("needs_attention", "decided_by")]
+        fields += ["confirmation"]
+        read_only_fields = fields
+
+    @extend_schema_field(TransferConfirmationOutput(allow_null=True))
+    def get_confirmation(self, withdrawal) -> dict | None:
+        if withdrawal.status != Withdrawal.Status.PROCESSING or not withdrawal.package_info:
+            return None
+        if withdrawal.provider_state != "WAIT_USER_CONFIRM":
+            return None
+        accounts = self.context.setdefault("wechat_accounts", {})
+        if withdrawal.merchant_id not in accounts:
+            accounts[withdrawal.merchant_id] = (
+                WechatPayAccount.objects.for_merchant(withdrawal.merchant_id).values("mchid", "appid").first()
+            )
+        account = accounts[withdrawal.merchant_id]
+        if account is None:
+            return None
+        return {"mch_id": account["mchid"], "app_id": account["appid"], "package": withdrawal.package_info}
 
 
 class WithdrawalInput(serializers.Serializer):

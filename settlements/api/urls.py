@@ -1,6 +1,7 @@
 from django.urls import path
 
 from settlements.api import accounts as a
+from settlements.api import notifications
 from settlements.api import views as v
 
 urlpatterns = [
@@ -39,11 +40,17 @@ urlpatterns = [
     path("withdrawals/<int:pk>/mark-failed", v.WithdrawalMarkFailedApi.as_view(), name="withdrawal-mark-failed"),
     path("tax-reports/<str:month>", v.TaxReportApi.as_view(), name="tax-report"),
     path("ledger/transactions", v.LedgerTransactionListApi.as_view(), name="ledger-transactions"),
+    path(
+        "webhooks/wechatpay/<int:account_id>/transfers",
+        notifications.WechatPayTransferNotifyApi.as_view(),
+        name="wechatpay-transfer-notify",
+    ),
 ]
 
 distributor_urlpatterns = [
     path("balance", v.MyBalanceApi.as_view(), name="my-balance"),
     path("withdrawals", v.MyWithdrawalListApi.as_view(), name="my-withdrawals"),
+    path("withdrawals/<int:pk>", v.MyWithdrawalDetailApi.as_view(), name="my-withdrawal-detail"),
     path("statements/<str:month>", v.MyStatementApi.as_view(), name="my-statement"),
     path("payout-accounts", a.MyPayoutAccountListApi.as_view(), name="my-payout-accounts"),
     path("payout-accounts/<int:pk>", a.MyPayoutAccountDetailApi.as_view(), name="my-payout-account"),

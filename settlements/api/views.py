@@ -189,7 +189,7 @@ class SplitRequestListApi(ListMixin, MerchantApi):
 class WithdrawalListApi(ListMixin, MerchantApi):
     model = Withdrawal
     serializer_class = s.WithdrawalOutput
-    filterset_fields = ["status", "distributor", "provider", "batch"]
+    filterset_fields = ["status", "distributor", "provider", "batch", "needs_attention"]
 
 
 class _WithdrawalObjectApi(MerchantApi):
@@ -391,7 +391,7 @@ class MyWithdrawalListApi(ListMixin, MyApi):
     """My withdrawals; POST asks for one (needs an Idempotency-Key: retry safely with the same key)."""
 
     model = Withdrawal
-    serializer_class = s.WithdrawalOutput
+    serializer_class = s.MyWithdrawalOutput
     filterset_fields = ["status"]
     idempotency_required = True
 
@@ -413,6 +413,24 @@ class MyWithdrawalListApi(ListMixin, MyApi):
             payout_account_id=data.get("payout_account"),
         )
         return Response(self.get_serializer(withdrawal).data, status=201)
+
+
+@extend_schema(tags=["distributor API"])
+class MyWithdrawalDetailApi(RetrieveMixin, MyApi):
+    """One of my withdrawals. When WeChat Pay waits for me to confirm the transfer (`provider_state`
+    `WAIT_USER_CONFIRM`), `confirmation` holds `mch_id`, `app_id` and `package` for
+    wx.requestMerchantTransfer({mchId, appId, package}); unconfirmed, WeChat closes the bill after about a
+    day and the money returns to my available balance."""
+
+    model = Withdrawal
+    serializer_class = s.MyWithdrawalOutput
+
+    def scope_queryset(self, queryset):
+        return queryset.filter(distributor=self.me())
+
+    @extend_schema(summary="One of my withdrawals, with what confirming its transfer needs")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 @extend_schema(tags=["distributor API"], parameters=[FILE_FORMAT_PARAM])

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.conf import settings
+from django.urls import reverse
+
 from distribution import crypto
 from settlements.errors import ProviderNotConfigured
 from settlements.models import WechatPayAccount
 from settlements.providers.wechatpay.client import WechatPayClient
+from settlements.providers.wechatpay.scenes import report_info_pairs
 from settlements.providers.wechatpay.transport import WechatPayConfig
 
 # Query answers that mean "no such request": it never arrived, so the same number can be sent again.
@@ -29,11 +33,19 @@ def wechat_client(merchant_id: int) -> WechatPayClient:
     account = WechatPayAccount.objects.for_merchant(merchant_id).first()
     if account is None:
         raise ProviderNotConfigured()
-    return _client(account.pk, account.updated_at.isoformat())
+    return _client(account.pk, account.updated_at.isoformat(), settings.WECHATPAY_NOTIFY_BASE_URL)
+
+
+def transfer_notify_url(account_id: int, base_url: str) -> str:
+    """Where WeChat posts the account's transfer notifications (empty without a public base URL: the
+    reconciler's queries then find every outcome)."""
+    if not base_url:
+        return ""
+    return base_url.rstrip("/") + reverse("wechatpay-transfer-notify", kwargs={"account_id": account_id})
 
 
 @lru_cache(maxsize=64)
-def _client(account_id: int, version: str) -> WechatPayClient:
+def _client(account_id: int, version: str, notify_base_url: str) -> WechatPayClient:
     account = WechatPayAccount.objects.unscoped().get(pk=account_id)
     return WechatPayClient(
         WechatPayConfig(
@@ -46,5 +58,8 @@ def _client(account_id: int, version: str) -> WechatPayClient:
             apiv3_key=crypto.decrypt(account.apiv3_key_encrypted),
             base_url=account.base_url,
             other_platform_keys=tuple(sorted((str(k), str(v)) for k, v in (account.other_platform_keys or {}).items())),
+            transfer_notify_url=transfer_notify_url(account.pk, notify_base_url),
+            transfer_user_recv_perception=account.transfer_user_recv_perception,
+            transfer_scene_report_infos=report_info_pairs(account.transfer_scene_report_infos),
         )
     )

@@ -38,6 +38,7 @@ from settlements.errors import (
 from settlements.models import Withdrawal
 from settlements.services import payout_accounts
 from settlements.services.tax import withholding_tax
+from settlements.services.transfer_rules import wechat_transfer_check
 
 A = Account.Kind
 K = LedgerTransaction.Kind
@@ -58,9 +59,6 @@ TRANSFER_TASKS = {
     Withdrawal.Provider.WECHAT_TRANSFER: "settlements.pay_withdrawal",
     Withdrawal.Provider.ALIPAY_TRANSFER: "settlements.pay_alipay_withdrawal",
 }
-# WeChat Pay's own limits for transfers to a person.
-WECHAT_MIN_TRANSFER = 10
-WECHAT_DAILY_MAX_PER_PERSON = 2_000_000
 
 
 def day_start(merchant: Merchant, at: datetime) -> datetime:
@@ -93,15 +91,13 @@ def withdrawal_request(
     net = amount - fee - tax
     if net <= 0:
         raise NothingLeftAfterFees()
-    if provider == Withdrawal.Provider.WECHAT_TRANSFER and net < WECHAT_MIN_TRANSFER:
-        raise BelowMinimum("WeChat Pay transfers start at 0.10.")
+    if provider == Withdrawal.Provider.WECHAT_TRANSFER:
+        wechat_transfer_check(merchant=merchant, distributor=distributor, net=net)
 
     available = ledger.locked_balance(merchant.pk, distributor.pk, A.AVAILABLE, merchant.currency)
     if amount > available:
         raise InsufficientBalance(extra={"available": format_amount(available, merchant.currency)})
     daily_max = program.withdrawal_daily_max_amount
-    if provider == Withdrawal.Provider.WECHAT_TRANSFER:
-        daily_max = min(daily_max, WECHAT_DAILY_MAX_PER_PERSON)
     today = (
         Withdrawal.objects.for_merchant(merchant)
         .filter(

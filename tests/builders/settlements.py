@@ -189,8 +189,9 @@ def alipay_payee(merchant):
     return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
 
 
-def wechat_account(merchant, config, base_url: str):
-    """The merchant's WeChat Pay account for a stub's key set (`tests.stubs.wechatpay.keys.make_key_sets`)."""
+def wechat_account(merchant, config, base_url: str, **fields) -> WechatPayAccount:
+    """The merchant's WeChat Pay account for a stub's key set (`tests.stubs.wechatpay.keys.make_key_sets`),
+    talking to `base_url`; `fields` set the account's other settings (transfer scene, limits)."""
     return WechatPayAccount.objects.create(
         merchant=merchant,
         mchid=config.mchid,
@@ -201,6 +202,7 @@ def wechat_account(merchant, config, base_url: str):
         platform_public_key=config.platform_public_key_pem,
         apiv3_key_encrypted=crypto.encrypt(config.apiv3_key),
         base_url=base_url,
+        **fields,
     )
 
 

@@ -1,5 +1,5 @@
-"""Settlement splits and withdrawal transfers through the WeChat Pay stub: every answer, and recovery
-from unknown outcomes that never sends money twice."""
+"""Settlement splits through the WeChat Pay stub: every answer, and recovery from unknown outcomes that
+never sends money twice (withdrawal transfers: test_transfers.py)."""
 
 from datetime import timedelta
 
@@ -9,10 +9,8 @@ from django.utils import timezone
 from distributors.models import Distributor
 from ledger.checks import ledger_problems
 from merchants.services.programs import program_update
-from settlements.models import SplitReceiver, SplitRequest, Withdrawal
-from settlements.services import splits, transfers, withdrawals
-from settlements.services.payout_accounts import wechat_openid_set
-from tests.builders.distributors import VALID_ID
+from settlements.models import SplitReceiver, SplitRequest
+from settlements.services import splits
 from tests.builders.settlements import (
     ACTOR,
     INVITER_EARNS,
@@ -41,167 +39,6 @@ def stub(merchant):
 def due_now(model, pk):
     """Skip the back-off wait (the reconciler would come back later)."""
     model.objects.unscoped().filter(pk=pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
-
-
-# --- withdrawals by merchant transfer ------------------------------------------------------------------------
-@pytest.fixture
-def payee(stub, merchant):
-    """A seller with 48.00 available, a verified identity and an openid; transfers are the payout."""
-    people = shop_with_due_commission(merchant, orders=2)
-    settle(merchant)
-    program_update(
-        merchant=merchant, actor=ACTOR, changes={"payout_provider": "wechat_transfer", "withdrawal_auto_approve": True}
-    )
-    seller = people["seller"]
-    from distributors.services.identity import distributor_identity_submit
-
-    distributor_identity_submit(
-        merchant=merchant,
-        actor=ACTOR,
-        distributor_id=seller.pk,
-        real_name="王小明",
-        id_type="cn_resident",
-        id_number=VALID_ID,
-        verified=True,
-    )
-    wechat_openid_set(merchant=merchant, actor=ACTOR, distributor_id=seller.pk, openid="o-seller")
-    return Distributor.objects.for_merchant(merchant).get(pk=seller.pk)
-
-
-def request(merchant, payee, amount=3000):
-    return withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=payee, amount=amount)
-
-
-def test_a_transfer_that_succeeds_pays_out(stub, merchant, payee):
-    w = request(merchant, payee)
-    assert w.status == "approved"
-    w = transfers.withdrawal_pay(w.pk)
-    assert (w.status, w.provider_state) == ("paid", "SUCCESS")
-    assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
-    assert balances(merchant, payee) == {
-        "pending": 0,
-        "available": 2 * SELLER_EARNS - 3000,
-        "withdrawing": 0,
-        "paid_out": 3000,
-        "receivable": 0,
-    }
-    assert ledger_problems(merchant.pk) == []
-
-
-def test_a_failed_transfer_returns_the_money(stub, merchant, payee):
-    stub.fail_next("transfer", "transfer_fail", fail_reason="ACCOUNT_FROZEN")
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    if w.status == "processing":  # the bill is accepted, then fails: the query tells us
-        due_now(Withdrawal, w.pk)
-        w = transfers.withdrawal_pay(w.pk)
-    assert (w.status, w.failure_reason) == ("failed", "ACCOUNT_FROZEN")
-    assert balances(merchant, payee)["available"] == 2 * SELLER_EARNS and balances(merchant, payee)["withdrawing"] == 0
-
-
-@pytest.mark.parametrize(
-    ("mode", "state"),
-    [
-        ("timeout", "UNKNOWN"),  # the answer is lost: query it
-        ("unsigned", "UNKNOWN"),  # an answer we cannot trust is no answer: query it
-        ("system_error_after", ""),  # SYSTEM_ERROR: send the same number again (the provider says so)
-    ],
-)
-def test_a_lost_answer_is_queried_with_the_same_number_and_pays_once(stub, merchant, payee, mode, state):
-    stub.fail_next("transfer", mode)
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    assert (w.status, w.provider_state) == ("processing", state)
-    assert stub.executed_transfers() == {w.out_bill_no: 1}
-    due_now(Withdrawal, w.pk)
-    assert transfers.withdrawals_reconcile(merchant.pk) == 1
-    w.refresh_from_db()
-    assert w.status == "paid"
-    assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
-    assert {r["number"] for r in stub.request_log("transfer")} == {w.out_bill_no}
-
-
-def test_a_request_that_never_arrived_is_sent_again_under_the_same_number(stub, merchant, payee):
-    stub.fail_next("transfer", "timeout_before")
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    assert w.provider_state == "UNKNOWN" and stub.executed_transfers() == {}
-    due_now(Withdrawal, w.pk)
-    w = transfers.withdrawal_pay(w.pk)  # query: not found; send again, same number
-    assert w.provider_state == "" and w.next_attempt_at <= timezone.now()
-    w = transfers.withdrawal_pay(w.pk)
-    assert w.status == "paid" and stub.executed_transfers() == {w.out_bill_no: 1}
-    assert {r["number"] for r in stub.request_log("transfer")} == {w.out_bill_no}
-
-
-def test_a_crash_between_the_providers_success_and_our_commit_recovers_without_a_second_transfer(
-    stub, merchant, payee, monkeypatch
-):
-    real = transfers._record
-
-    def crash(*args, **kwargs):
-        raise RuntimeError("worker killed before recording")
-
-    w = request(merchant, payee)
-    monkeypatch.setattr(transfers, "_record", crash)
-    with pytest.raises(RuntimeError):
-        transfers.withdrawal_pay(w.pk)
-    monkeypatch.setattr(transfers, "_record", real)
-    w.refresh_from_db()
-    assert (w.status, w.provider_state) == ("processing", "SENT")  # stored before the call
-    assert stub.executed_transfers() == {w.out_bill_no: 1}
-    w = transfers.withdrawal_pay(w.pk)  # the reconciler's next step: query, never a new bill
-    assert w.status == "paid"
-    assert stub.executed_transfers() == {w.out_bill_no: 1} and stub.paid_by_openid() == {"o-seller": 3000}
-    assert ledger_problems(merchant.pk) == []
-
-
-def test_rate_limits_and_system_errors_are_retried(stub, merchant, payee):
-    stub.script("transfer", ["rate_limit", "system_error"])
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    assert w.status == "processing" and w.failure_reason == "FREQUENCY_LIMITED"
-    due_now(Withdrawal, w.pk)
-    w = transfers.withdrawal_pay(w.pk)
-    assert w.status == "processing" and w.failure_reason == "SYSTEM_ERROR"
-    due_now(Withdrawal, w.pk)
-    assert transfers.withdrawal_pay(w.pk).status == "paid"
-    assert stub.executed_transfers() == {w.out_bill_no: 1}
-
-
-def test_a_transfer_waiting_for_the_user_completes_when_they_confirm(stub, merchant, payee):
-    stub.fail_next("transfer", "wait_user_confirm")
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    assert (w.status, w.provider_state) == ("processing", "WAIT_USER_CONFIRM")
-    stub.confirm_transfer(w.out_bill_no)
-    due_now(Withdrawal, w.pk)
-    assert transfers.withdrawal_pay(w.pk).status == "paid"
-
-
-@pytest.mark.parametrize(
-    ("mode", "params", "code"),
-    [
-        (
-            "error",
-            {"status": 400, "code": "INVALID_REQUEST", "message": "number exists but details differ"},
-            "INVALID_REQUEST",
-        ),
-        ("param_error", {}, "PARAM_ERROR"),
-    ],
-)
-def test_a_final_refusal_fails_the_withdrawal_and_returns_the_money(stub, merchant, payee, mode, params, code):
-    stub.fail_next("transfer", mode, **params)
-    w = transfers.withdrawal_pay(request(merchant, payee).pk)
-    assert w.status == "failed" and w.failure_reason.startswith(code)
-    assert balances(merchant, payee)["available"] == 2 * SELLER_EARNS
-    assert stub.paid_by_openid() == {}
-
-
-def test_the_real_name_goes_encrypted_above_2000_yuan(stub, merchant, payee):
-    from tests.builders.settlements import due_order as more
-
-    for n in range(90):  # 90 × 24.00 = 2160.00 more
-        more(merchant, payee.invite_code, f"big-{n}")
-    settle(merchant)
-    w = transfers.withdrawal_pay(request(merchant, payee, amount=200_000).pk)
-    assert w.status == "paid"
-    assert stub.transfer_bill(w.out_bill_no)["user_name"] == "王小明"
 
 
 # --- profit sharing at settlement ------------------------------------------------------------------------------

@@ -40,11 +40,15 @@ Endpoints (names used by `fail_next` / `script`), from `routes.ROUTES`:
 
 Failure modes (see `faults.MODES`): before execution (nothing happens at the provider) "system_error",
 "rate_limit", "timeout_before", "param_error", "not_enough", "order_not_ready", "error"; after execution
-(it happened, the answer is lost or unusable) "timeout", "hang", "system_error_after", "bad_gateway",
+(it happened, the answer is lost or unusable) "timeout", "hang", "system_error_after", "error_after", "bad_gateway",
 "unsigned", "forged", "stale_timestamp"; shaping the outcome "processing", "receiver_closed",
 "transfer_fail", "wait_user_confirm"; and "ok" (a no-op slot for `script`).
 
 Beyond single requests: a new split answers PROCESSING and finishes on a later query
 (`split_processing_polls`); `refuse_splits_too_soon` refuses a payment's splits with INVALID_REQUEST in
 WeChat's varying wording; `rotate_platform_key` signs with a new platform key and serial from then on.
+Transfers as WeChat checks them: a bill without its scene's report infos is refused (PARAM_ERROR); a bill
+waiting for its payee is confirmed with `confirm_transfer` or closed past its deadline
+(`expire_unconfirmed_transfers`); a bill sent with a notify_url that ends is notified, signed and
+encrypted, through `take_due_notifications`.
 """

@@ -27,6 +27,7 @@ MODES: dict[str, frozenset[str]] = {
     "timeout": _ALL,  # executed, connection dropped without an answer
     "hang": _ALL,  # executed, answer withheld for `delay` seconds, then dropped (client read timeout)
     "system_error_after": _ALL,  # executed, then 500 SYSTEM_ERROR
+    "error_after": _ALL,  # executed, then any answer: params status=, code=, message= (signed)
     "bad_gateway": _ALL,  # executed, then an unsigned 502 HTML page
     "unsigned": _ALL,  # executed, 2xx without signature headers
     "forged": _ALL,  # executed, 2xx whose body no longer matches its signature
@@ -98,13 +99,15 @@ def refusal(mode: str, params: dict[str, Any], signature: str) -> Reply | None:
     if mode == "order_not_ready":
         return error(400, "INVALID_REQUEST", params.get("message", ORDER_PROCESSING_MESSAGE), signature=signature)
     if mode == "error":
-        return error(
-            params.get("status", 400),
-            params.get("code", "INVALID_REQUEST"),
-            params.get("message", ""),
-            signature=signature,
-        )
+        return scripted_error(params, signature)
     return None
+
+
+def scripted_error(params: dict[str, Any], signature: str) -> Reply:
+    """The answer a test chose: params status (400), code (INVALID_REQUEST), message."""
+    return error(
+        params.get("status", 400), params.get("code", "INVALID_REQUEST"), params.get("message", ""), signature=signature
+    )
 
 
 def after_execution(mode: str, params: dict[str, Any], reply: Reply, signature: str) -> Reply | None:
@@ -117,6 +120,8 @@ def after_execution(mode: str, params: dict[str, Any], reply: Reply, signature: 
         return None
     if mode == "system_error_after":
         return error(500, "SYSTEM_ERROR", SYSTEM_ERROR_MESSAGE, signature=signature)
+    if mode == "error_after":
+        return scripted_error(params, signature)
     if mode == "bad_gateway":
         return Reply(502, "<html><body>502 Bad Gateway</body></html>", signature="missing")
     if mode == "unsigned":

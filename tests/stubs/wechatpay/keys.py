@@ -17,6 +17,8 @@ DEFAULT_MCHID = "1900000109"
 DEFAULT_APPID = "wxd678efh567hg6787"
 DEFAULT_MERCHANT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 DEFAULT_PLATFORM_SERIAL = "PUB_KEY_ID_0119000001092025010100000000000001"
+COMMISSION_REPORT_INFOS = (("岗位类型", "推广员"), ("报酬说明", "分销佣金"))
+COMMISSION_PERCEPTION = "劳务报酬"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ def make_key_sets(*, mchid: str = DEFAULT_MCHID, appid: str = DEFAULT_APPID) -> 
         platform_public_key_pem=public_key_pem(platform_private),
         apiv3_key=apiv3_key,
         base_url="http://127.0.0.1:9",  # replaced by the stub's address
+        # the commission scene (1005 佣金报酬) with the report infos WeChat requires on every bill
+        transfer_user_recv_perception=COMMISSION_PERCEPTION,
+        transfer_scene_report_infos=COMMISSION_REPORT_INFOS,
     )
     keys = StubKeys(
         mchid=mchid,

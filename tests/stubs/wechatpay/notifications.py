@@ -76,3 +76,12 @@ def transfer_notification(
         summary="商家转账单据终态通知",
         tamper=tamper,
     )
+
+
+def take_due_notifications(state: StubState) -> list[tuple[str, dict[str, str], bytes]]:
+    """(notify_url, headers, body) of every bill that ended since the last call, as WeChat would post them,
+    in order; each is handed out once (a test delivers it, or drops it to exercise the query fallback)."""
+    with state.lock:
+        due, state.finished_bills = state.finished_bills, []
+        urls = {number: state.bills[number].notify_url for number in due}
+    return [(urls[number], *transfer_notification(state, number)) for number in due]

@@ -136,6 +136,8 @@ class WechatPayStub(StubState):
     # a callback as WeChat would POST it, (headers, body): see the notifications module
     make_notification = notifications.make_notification
     transfer_notification = notifications.transfer_notification
+    # the notifications of bills that ended (those sent with a notify_url), each once: [(url, headers, body)]
+    take_due_notifications = notifications.take_due_notifications
 
     # --- HTTP plumbing -----------------------------------------------------------------------------------------
     def _serve(self, handler: _Handler, method: str) -> None:

@@ -19,6 +19,7 @@ from tests.stubs.wechatpay.keys import StubKeys, public_key_pem, rotated_keys
 from tests.stubs.wechatpay.signing import Signer
 
 CST = timezone(timedelta(hours=8))  # WeChat reports times and counts daily limits in China time
+FINAL_STATES = frozenset({"SUCCESS", "FAIL", "CANCELLED"})  # a transfer bill's ends, each notified
 
 
 @dataclass
@@ -79,6 +80,8 @@ class Bill:
     create_time: str
     update_time: str
     pending_polls: int = 0
+    notify_url: str = ""  # where the outcome is posted (MCHTRANSFER.BILL.FINISHED)
+    confirm_deadline: float = 0.0  # WAIT_USER_CONFIRM: WeChat closes the bill (CANCELLED) at this time
 
 
 class StubState:
@@ -93,6 +96,8 @@ class StubState:
     added to the stub's clock, for skew tests), `split_processing_polls` (a new split answers PROCESSING,
     then this many queries still do before one answers FINISHED, as WeChat's splits are asynchronous; None:
     FINISHED at once).
+    added to the stub's clock, for skew tests), `unconfirmed_ttl_seconds` (86,400: a bill waiting for the
+    payee's confirmation is closed after that).
     """
 
     def __init__(self, keys: StubKeys, *, clock: Callable[[], float] = time.time) -> None:
@@ -110,6 +115,7 @@ class StubState:
         self.require_added_receivers = True
         self.clock_offset = 0.0
         self.split_processing_polls: int | None = 0
+        self.unconfirmed_ttl_seconds = 24 * 3600
         self.reset()
 
     def reset(self) -> None:
@@ -125,6 +131,7 @@ class StubState:
             self.returned: Counter[tuple[str, str]] = Counter()
             self.received: Counter[str] = Counter()
             self.bills: dict[str, Bill] = {}
+            self.finished_bills: list[str] = []  # bills whose end is to be notified, in order
             self.executed: dict[str, Counter[str]] = defaultdict(Counter)
             self._ids = itertools.count(1)
 
@@ -247,3 +254,24 @@ class StubState:
             bill.fail_reason = fail_reason
             bill.pending_polls = 0
             bill.update_time = self.iso_now()
+            if state in FINAL_STATES:
+                self.bill_finished(bill)
+
+    def expire_unconfirmed_transfers(self, *, at: float | None = None) -> list[str]:
+        """Close (CANCELLED) every bill still waiting for its payee past its deadline, as WeChat does about a
+        day after creation; `at` is the provider's time (default now). The numbers closed."""
+        now = self.now() if at is None else at
+        with self.lock:
+            expired = [
+                bill.out_bill_no
+                for bill in self.bills.values()
+                if bill.state == "WAIT_USER_CONFIRM" and bill.confirm_deadline <= now
+            ]
+            for out_bill_no in expired:
+                self.set_transfer_state(out_bill_no, "CANCELLED")
+            return expired
+
+    def bill_finished(self, bill: Bill) -> None:
+        """A bill reached its end: its notification is due, if the request asked for one (notify_url)."""
+        if bill.notify_url:
+            self.finished_bills.append(bill.out_bill_no)

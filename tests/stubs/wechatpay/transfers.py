@@ -1,6 +1,7 @@
-"""Merchant transfers to a user's balance (商家转账): creating a transfer bill, with the daily limit per
-openid, the real-name threshold and the outcomes a test can shape, and the query that moves an ACCEPTED
-bill on. Each handler runs under the state's lock."""
+"""Merchant transfers to a user's balance (商家转账): creating a transfer bill, with the scene's report
+infos WeChat requires, the daily limit per openid, the real-name threshold and the outcomes a test can
+shape, and the query that moves an ACCEPTED bill on and closes one left unconfirmed past its deadline.
+Each handler runs under the state's lock."""
 
 from __future__ import annotations
 
@@ -10,10 +11,36 @@ import secrets
 from typing import Any
 
 from tests.stubs.wechatpay.protocol import DETAILS_DIFFER, Call, Reply, error
-from tests.stubs.wechatpay.state import Bill, StubState
+from tests.stubs.wechatpay.state import FINAL_STATES, Bill, StubState
 
 OUT_BILL_NO_RE = re.compile(r"^[0-9A-Za-z]{1,32}$")
 TRANSFER_BILL_NO_PREFIX = "1330000071100999991182020050700"
+# What WeChat checks per transfer scene (转账场景): the report infos it must carry, and the receipt wording
+# the payee may be shown. Written from WeChat's scene page, independently of the product's own table.
+SCENE_REPORT_INFOS = {"1000": ("活动名称", "奖励说明"), "1005": ("岗位类型", "报酬说明")}
+SCENE_PERCEPTIONS = {"1000": ("现金奖励", "活动奖励"), "1005": ("劳务报酬", "报酬")}
+
+
+def scene_refusal(body: dict[str, Any]) -> Reply | None:
+    """PARAM_ERROR for a bill whose scene is unknown or lacks its report infos or a valid perception."""
+    scene_id = body.get("transfer_scene_id")
+    if scene_id not in SCENE_REPORT_INFOS:
+        return error(400, "PARAM_ERROR", "转账场景ID不存在或未开通")
+    infos = body.get("transfer_scene_report_infos")
+    reported = {}
+    if isinstance(infos, list):
+        for info in infos:
+            if isinstance(info, dict) and isinstance(info.get("info_content"), str) and info["info_content"]:
+                reported[info.get("info_type")] = info["info_content"]
+    missing = [info_type for info_type in SCENE_REPORT_INFOS[scene_id] if info_type not in reported]
+    if missing:
+        return error(400, "PARAM_ERROR", f"转账场景报备信息不完整，缺少：{'、'.join(missing)}")
+    perception = body.get("user_recv_perception")
+    if perception is not None and perception not in SCENE_PERCEPTIONS[scene_id]:
+        return error(400, "PARAM_ERROR", "用户收款感知与转账场景不匹配")
+    if scene_id == "1000" and perception is None:
+        return error(400, "PARAM_ERROR", "该转账场景需传入用户收款感知 user_recv_perception")
+    return None
 
 
 def transfer(state: StubState, call: Call) -> Reply:
@@ -43,6 +70,9 @@ def transfer(state: StubState, call: Call) -> Reply:
         if existing.fingerprint != fingerprint:
             return error(400, "INVALID_REQUEST", DETAILS_DIFFER)
         return Reply(200, _bill_create_view(existing))
+    refused = scene_refusal(body)
+    if refused is not None:
+        return refused
     if amount < state.min_transfer_amount:
         return error(400, "PARAM_ERROR", f"转账金额不能低于{state.min_transfer_amount}分")
     if amount >= state.user_name_threshold and not user_name:
@@ -88,9 +118,13 @@ def transfer(state: StubState, call: Call) -> Reply:
         create_time=now,
         update_time=now,
         pending_polls=polls,
+        notify_url=body.get("notify_url") or "",
+        confirm_deadline=state.now() + state.unconfirmed_ttl_seconds,
     )
     state.bills[out_bill_no] = bill
     state.executed["transfer"][out_bill_no] += 1
+    if bill.state in FINAL_STATES:
+        state.bill_finished(bill)
     return Reply(200, _bill_create_view(bill))
 
 
@@ -112,12 +146,15 @@ def transfer_query(state: StubState, call: Call) -> Reply:
     bill = state.bills.get(call.number or "")
     if bill is None:
         return error(404, "NOT_FOUND", "记录不存在")
+    state.expire_unconfirmed_transfers()
     if bill.state in ("ACCEPTED", "PROCESSING"):
         if bill.pending_polls > 0:
             bill.pending_polls -= 1
             bill.state = "PROCESSING"
         else:
             bill.state = bill.final_state
+            if bill.state in FINAL_STATES:
+                state.bill_finished(bill)
         bill.update_time = state.iso_now()
     view = {
         "mch_id": state.keys.mchid,
