@@ -16,8 +16,9 @@ from merchants.services.programs import program_update
 from settlements.models import PayoutAccount, Withdrawal
 from settlements.services import withdrawals
 from tests.builders.distributors import VALID_ID
-from tests.builders.settlements import ACTOR, CARD, settle, shop_with_due_commission
+from tests.builders.settlements import ACTOR, CARD, settle, shop_with_due_commission, wechat_account
 from tests.helpers import assert_error
+from tests.stubs.wechatpay.keys import COMMISSION_REPORT_INFOS, make_key_sets
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/distributor/payout-accounts"
@@ -235,6 +236,17 @@ def test_the_wechat_openid_is_an_account_and_a_wechat_withdrawal_pays_to_it(api,
         merchant=merchant,
         actor=ACTOR,
         changes={"payout_provider": "wechat_transfer", "withdrawal_requires_real_name": False},
+    )
+    config, _ = make_key_sets()  # the merchant's WeChat Pay account (its limits are checked at request time)
+    wechat_account(
+        merchant,
+        config,
+        "http://127.0.0.1:9",
+        transfer_scene_id="1005",
+        transfer_scene_report_infos=[
+            dict(zip(("info_type", "info_content"), i, strict=True)) for i in COMMISSION_REPORT_INFOS
+        ],
+        transfer_user_recv_perception="劳务报酬",
     )
     withdrawal = withdrawals.withdrawal_request(merchant=merchant, actor=ACTOR, distributor=seller, amount=1000)
     assert (withdrawal.payout_account, withdrawal.destination_id, withdrawal.payee_kind) == (

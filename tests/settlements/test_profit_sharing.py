@@ -2,6 +2,7 @@
 cannot be split in time, the deadline watch), "too soon" refusals by code, asynchronous splits, no split
 after a payment's unfreeze, receivers deleted, and the platform key rotating. Against the WeChat Pay stub."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -442,6 +443,17 @@ def test_the_admin_keeps_the_freeze_days_compatible_and_the_rotation_keys_well_f
         data={
             **data,
             "transfer_scene_id": "1005",
+            # the transfer scene as WeChat requires it (tests/settlements/test_transfers.py checks those rules)
+            "transfer_scene_report_infos": json.dumps(
+                [
+                    {"info_type": "岗位类型", "info_content": "推广员"},
+                    {"info_type": "报酬说明", "info_content": "分销佣金"},
+                ]
+            ),
+            "transfer_user_recv_perception": "劳务报酬",
+            "transfer_min_amount": account.transfer_min_amount,
+            "transfer_max_amount": account.transfer_max_amount,
+            "transfer_daily_max_per_user": account.transfer_daily_max_per_user,
             "profit_sharing_freeze_days": days,
             "other_platform_keys": keys,
             "for_merchant": merchant.pk,

@@ -22,7 +22,7 @@ QUERY = "alipay.fund.trans.common.query"
 PRODUCT_CODE = "TRANS_ACCOUNT_NO_PWD"  # 单笔无密转账到支付宝账户
 BIZ_SCENE = "DIRECT_TRANSFER"
 OUT_BIZ_NO_RE = re.compile(r"^[0-9A-Za-z_-]{1,64}$")
-USER_ID_RE = re.compile(r"^2088\d{12}$")  # an Alipay user id: 16 digits starting 2088
+USER_ID_RE = re.compile(r"^2088[0-9]{12}$")  # an Alipay user id: 16 digits starting 2088
 MIN_AMOUNT = 10  # fen: TRANS_ACCOUNT_NO_PWD takes [0.1, 100000000] yuan
 
 # Refusals at creation that Alipay documents as final for the order (no money moved), decided on the
