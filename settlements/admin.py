@@ -7,6 +7,7 @@ from merchants.admin import operator
 from merchants.models import DistributionProgram, Merchant
 from settlements.models import (
     AlipayAccount,
+    PayoutAccount,
     PayoutBatch,
     SettlementRun,
     SplitReceiver,
@@ -135,6 +136,27 @@ class WithdrawalAdmin(ReadOnlyAdmin):
                 reason="settled by a platform operator from WeChat Pay's records",
             )
         messages.success(request, "Settled.")
+
+
+@admin.register(PayoutAccount)
+class PayoutAccountAdmin(ReadOnlyAdmin):
+    """Distributors' payout accounts, masked: the numbers and names stay encrypted (finance reads them in
+    clear through the audited `GET /api/v1/payout-accounts/{id}/unmasked`)."""
+
+    list_display = [
+        "id",
+        "merchant",
+        "distributor",
+        "kind",
+        "identity_masked",
+        "verification",
+        "is_default",
+        "removed_at",
+    ]
+    list_filter = ["kind", "verification", "is_default"]
+    list_select_related = ["merchant", "distributor"]
+    search_fields = ["merchant__slug", "identity_masked"]
+    exclude = ["identity_encrypted", "identity_hash", "real_name_encrypted"]
 
 
 @admin.register(PayoutBatch)
