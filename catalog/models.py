@@ -1,4 +1,4 @@
-"""The merchant's catalogue: products as the shop knows them (later categories and supplier listings)."""
+"""The merchant's catalogue: products and their categories as the shop knows them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,32 @@ from django.db import models
 
 from distribution import rates
 from distribution.tenancy import TenantModel
+
+
+class Category(TenantModel):
+    """A product category (商品分类) as the shop knows it, synced by external id: a tree (a category may
+    have a parent) or a flat list (none has). Best-selling categories (畅销品类) are counted by the
+    category an order item's product was in when it was sold."""
+
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", db_index=False
+    )
+    sort_order = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "external_id"], name="category_unique_external_id"),
+            models.CheckConstraint(condition=~models.Q(parent=models.F("id")), name="category_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["merchant", "parent"], name="category_parent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
 
 
 class Product(TenantModel):
@@ -26,6 +52,9 @@ class Product(TenantModel):
     price = models.BigIntegerField(help_text="Minor units.")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PHYSICAL)
     distribution_enabled = models.BooleanField(default=True)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="products", db_index=False
+    )
     # per depth: null = no override, not an empty string
     commission_depth1_mode = models.CharField(max_length=8, choices=rates.MODE_CHOICES, null=True, blank=True)  # noqa: DJ001
     commission_depth1 = models.BigIntegerField(null=True, blank=True)
@@ -43,6 +72,7 @@ class Product(TenantModel):
             models.UniqueConstraint(fields=["merchant", "external_id"], name="product_unique_external_id"),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_non_negative"),
         ]
+        indexes = [models.Index(fields=["merchant", "category"], name="product_category")]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.external_id})"

@@ -130,6 +130,18 @@ def _paid_amounts(items: list[dict[str, Any]]) -> list[int]:
     return amounts
 
 
+def order_channel(data: dict[str, Any]) -> str:
+    """How the buyer came: as the shop says, else a share link when the order carries a share code, a
+    group buy for a group-buy order, direct otherwise."""
+    if data.get("channel"):
+        return str(data["channel"])
+    if data.get("share_code"):
+        return Order.Channel.SHARE_LINK
+    if data.get("kind") == Order.Kind.GROUP_BUY:
+        return Order.Channel.GROUP_BUY
+    return Order.Channel.DIRECT
+
+
 @transaction.atomic
 def order_ingest_paid(
     *, merchant: Merchant, data: dict[str, Any], source: str, event_id: str | None = None
@@ -168,6 +180,9 @@ def order_ingest_paid(
         distributor=attribution.distributor,
         attribution=attribution.source,
         self_purchase=attribution.self_purchase,
+        channel=order_channel(data),
+        province=data.get("province", ""),
+        city=data.get("city", ""),
         paid_at=data["paid_at"],
         fingerprint=digest,
     )
@@ -192,6 +207,7 @@ def order_ingest_paid(
                 order=order,
                 line_id=item["line_id"],
                 product=products[item["product"]],
+                category_id=products[item["product"]].category_id,
                 quantity=item["quantity"],
                 unit_price=item["unit_price"],
                 discount=item["discount"],
