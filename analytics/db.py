@@ -1,0 +1,17 @@
+"""Where the analytics read: the replica when `DATABASE_REPLICA_URL` names one, else the primary.
+
+Every analytics selector reads through `reads()` (`Model.objects.using(reads())`, `connections[reads()]`),
+so figures can move off the primary without touching the writes. A replica lags the primary by its
+replication delay; the figures already lag the events by the refresh interval, so that changes nothing a
+merchant would notice. The refresh itself (analytics.refresh) writes, and always uses the primary.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+REPLICA = "replica"
+
+
+def reads() -> str:
+    return REPLICA if REPLICA in settings.DATABASES else "default"
