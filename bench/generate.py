@@ -8,9 +8,14 @@ Shape (full scale; small is 1/20 of it, huge has 10,000,000 orders for analytics
   ones: a few have huge teams, most have none, depth about 12), activated over two years, on four levels
   (the default one, and three with conditions over 30 days, 90 days and cumulative, any or all of them);
 * 400,000 customers, 90% bound to a distributor, drawn with a heavy skew (the early distributors have
-  most of them); 5,000 products priced 9.90 to 999.00;
+  most of them), each in a delivery region (31 provinces, 51 cities, skewed towards the populous ones);
+  5,000 products priced 9.90 to 999.00, in a two-level tree of 10 categories and 35 leaves (95% of the
+  products, skewed towards the first leaves; the rest uncategorised);
 * 2,000,000 orders paid over the last year by skewed customers, 1-3 items each (60/30/10%), 20% of
   items discounted by 10%, 1 or 2 units; orders of bound customers are attributed through the binding.
+  Each order has a channel (attributed ones through a share link, a poster, a mini-program code, a
+  distributor's shop, the market or a group buy; the others mostly direct), its buyer's region (8% none)
+  and, per item, its product's category.
   Orders older than 10 days are completed (shipped after a day, completed after eight), younger ones
   paid or shipped. About 5% are refunded five days after payment: half wholly (the order is closed),
   half in part (the first item, or half of a single item);
@@ -24,7 +29,7 @@ The rows are the ones the product's services write for the same events (same col
 references and rounding; `tests/test_bench_generate.py` checks the books and each line against the
 commission engine's rules); what is skipped: the raw order-event log, audit rows and idempotency keys
 that the API would also have left. Data are generated once per scale in `<DATABASE_URL db>_bench` and
-reused.
+reused (a data set generated before orders had categories, channels and regions gets them by UPDATE).
 """
 
 from __future__ import annotations
@@ -60,6 +65,68 @@ SCALES = {
 RATES = {1: 1000, 2: 500}
 AFTER_SALES_DAYS = 7
 HISTORY_RUN_DAYS_AGO = 30
+# how the buyer came (Order.Channel): orders attributed to a distributor came through its links, codes and
+# shops; the others mostly straight to the shop
+CHANNELS_DISTRIBUTED = [
+    ("share_link", 0.45),
+    ("qr_poster", 0.15),
+    ("miniprogram_code", 0.15),
+    ("distributor_shop", 0.12),
+    ("market", 0.08),
+    ("group_buy", 0.05),
+]
+CHANNELS_DIRECT = [("direct", 0.85), ("miniprogram_code", 0.10), ("group_buy", 0.05)]
+# delivery regions, most populous (and most e-commerce) first; buyers drawn with a skew towards the top,
+# each buyer in one region; NO_REGION of the orders carry none (the shop did not send it)
+REGIONS = [
+    ("广东省", ["广州市", "深圳市", "东莞市", "佛山市"]),
+    ("浙江省", ["杭州市", "宁波市", "温州市"]),
+    ("江苏省", ["南京市", "苏州市", "无锡市"]),
+    ("山东省", ["济南市", "青岛市"]),
+    ("上海市", ["上海市"]),
+    ("北京市", ["北京市"]),
+    ("河南省", ["郑州市", "洛阳市"]),
+    ("四川省", ["成都市", "绵阳市"]),
+    ("福建省", ["福州市", "厦门市", "泉州市"]),
+    ("湖北省", ["武汉市", "宜昌市"]),
+    ("湖南省", ["长沙市", "株洲市"]),
+    ("河北省", ["石家庄市", "保定市"]),
+    ("安徽省", ["合肥市", "芜湖市"]),
+    ("陕西省", ["西安市"]),
+    ("重庆市", ["重庆市"]),
+    ("天津市", ["天津市"]),
+    ("辽宁省", ["沈阳市", "大连市"]),
+    ("江西省", ["南昌市"]),
+    ("广西壮族自治区", ["南宁市", "桂林市"]),
+    ("云南省", ["昆明市"]),
+    ("山西省", ["太原市"]),
+    ("黑龙江省", ["哈尔滨市"]),
+    ("吉林省", ["长春市"]),
+    ("贵州省", ["贵阳市"]),
+    ("内蒙古自治区", ["呼和浩特市"]),
+    ("新疆维吾尔自治区", ["乌鲁木齐市"]),
+    ("甘肃省", ["兰州市"]),
+    ("海南省", ["海口市", "三亚市"]),
+    ("宁夏回族自治区", ["银川市"]),
+    ("青海省", ["西宁市"]),
+    ("西藏自治区", ["拉萨市"]),
+]
+NO_REGION = 0.08
+# product categories (商品分类): a two-level tree, products in the leaves (skewed towards the first ones),
+# UNCATEGORISED of the products in none
+CATEGORIES = [
+    ("服饰", ["女装", "男装", "童装", "内衣", "鞋靴", "箱包"]),
+    ("美妆个护", ["护肤", "彩妆", "洗护", "香水"]),
+    ("食品生鲜", ["零食", "生鲜", "粮油", "酒水", "茶叶"]),
+    ("母婴", ["奶粉", "纸尿裤", "玩具"]),
+    ("家居", ["家纺", "厨具", "收纳", "家具"]),
+    ("数码家电", ["手机配件", "小家电", "影音"]),
+    ("运动户外", ["运动服", "健身器材", "户外装备"]),
+    ("医药保健", ["保健品", "医疗器械"]),
+    ("图书文娱", ["图书", "文具"]),
+    ("虚拟服务", ["课程", "会员", "卡券"]),
+]
+UNCATEGORISED = 0.05
 LEVELS = [
     # name, rank, mode, window days, min sales (minor units), min orders, min recruits, min customers
     ("Member", 0, "any", None, None, None, None, None),
@@ -72,6 +139,7 @@ LEVELS = [
 def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verbose: bool = False):
     """The merchant for `scale` (generated on first use, then reused)."""
     # after setup_django(): app modules need Django's apps loaded
+    from catalog.models import Category
     from distributors.models import Distributor, Level
     from merchants.models import DistributionProgram
     from orders.models import Order
@@ -81,6 +149,13 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
     merchant = distributor_tree(size.distributors, slug=slug, seed=seed)
     if Order.objects.for_merchant(merchant).count() == size.orders:
         sync_levels(merchant)
+        if not Category.objects.for_merchant(merchant).exists():  # generated before orders had dimensions
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute("SET LOCAL statement_timeout = 0")
+                c.execute("SET LOCAL work_mem = '256MB'")
+                _categories(c, merchant.pk)
+                _backfill_dimensions(c, merchant.pk)
+            owner_analyze("catalog_category", "orders_product", "orders_order", "orders_orderitem", vacuum=True)
         return merchant
     started = time.perf_counter()
 
@@ -106,8 +181,9 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
         c.execute("SET LOCAL statement_timeout = 0")
         c.execute("SET LOCAL work_mem = '256MB'")
         c.execute("SELECT setseed(%s)", [seed / 1000 + 0.01])
+        _categories(c, m)
         _facts(c, m, size)
-        step("distributors, products, customers, bindings")
+        step("categories, distributors, products, customers, bindings")
         _orders(c, m, size)
         step("orders, items, refunds")
         _commission(c, m)
@@ -148,8 +224,94 @@ def sync_levels(merchant) -> None:
         )
 
 
+def _pick(u: str, choices: list[tuple[str, float]]) -> str:
+    """SQL for the choice that `u` (uniform in [0, 1)) falls on, by cumulative weight (the last takes the rest)."""
+    arms, edge = [], 0.0
+    for value, weight in choices[:-1]:
+        edge += weight
+        arms.append(f"WHEN {u} < {edge:.6f} THEN '{value}'")
+    return f"CASE {' '.join(arms)} ELSE '{choices[-1][0]}' END"
+
+
+def _channel(distributed: str, u: str) -> str:
+    """SQL for an order's channel: `distributed` says it has a distributor, `u` is uniform in [0, 1)."""
+    return f"CASE WHEN {distributed} THEN {_pick(u, CHANNELS_DISTRIBUTED)} ELSE {_pick(u, CHANNELS_DIRECT)} END"
+
+
+def _region_pos(u: str) -> str:
+    """SQL for a buyer's region (a g_region position) drawn with a skew towards the first ones."""
+    return f"1 + floor(power({u}, 2) * (SELECT count(*) FROM g_region))::int"
+
+
+def _categories(c, m: int) -> None:
+    """The category tree, the leaves in `g_leaf` (pos, id) and the delivery regions in `g_region`
+    (pos, province, city): what products, buyers and orders draw from."""
+    parents = [(f"cat-{i}", name, i) for i, (name, _) in enumerate(CATEGORIES, start=1)]
+    children = [
+        (f"cat-{i}-{j}", name, j, f"cat-{i}")
+        for i, (_, leaves) in enumerate(CATEGORIES, start=1)
+        for j, name in enumerate(leaves, start=1)
+    ]
+    c.execute(
+        """INSERT INTO catalog_category (merchant_id, external_id, name, parent_id, sort_order, created_at, updated_at)
+           SELECT %s, x.external_id, x.name, NULL, x.sort_order, now(), now()
+             FROM unnest(%s::text[], %s::text[], %s::int[]) x(external_id, name, sort_order)""",
+        [m, *map(list, zip(*parents, strict=True))],
+    )
+    c.execute(
+        """INSERT INTO catalog_category (merchant_id, external_id, name, parent_id, sort_order, created_at, updated_at)
+           SELECT %s, x.external_id, x.name, p.id, x.sort_order, now(), now()
+             FROM unnest(%s::text[], %s::text[], %s::int[], %s::text[]) x(external_id, name, sort_order, parent)
+             JOIN catalog_category p ON p.merchant_id = %s AND p.external_id = x.parent""",
+        [m, *map(list, zip(*children, strict=True)), m],
+    )
+    regions = [(province, city) for province, cities in REGIONS for city in cities]
+    c.execute(
+        """CREATE TEMP TABLE g_leaf ON COMMIT DROP AS
+           SELECT row_number() OVER (ORDER BY id) AS pos, id FROM catalog_category
+            WHERE merchant_id = %s AND parent_id IS NOT NULL;
+           CREATE TEMP TABLE g_region ON COMMIT DROP AS
+           SELECT pos, province, city FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS r(province, city, pos);
+           CREATE UNIQUE INDEX ON g_leaf (pos); CREATE UNIQUE INDEX ON g_region (pos);
+           ANALYZE g_leaf; ANALYZE g_region;""",
+        [m, *map(list, zip(*regions, strict=True))],
+    )
+
+
+# a product's category: over `l.leaves` (CROSS JOIN _LEAVES), the leaf ids in order
+_LEAVES = "(SELECT array_agg(id ORDER BY pos) AS leaves FROM g_leaf) l"
+_PRODUCT_CATEGORY = f"""CASE WHEN random() >= {UNCATEGORISED}
+                            THEN l.leaves[1 + floor(power(random(), 1.5) * cardinality(l.leaves))::int] END"""
+
+
+def _backfill_dimensions(c, m: int) -> None:
+    """Categories, channels and regions for a data set generated before orders had them (set-based UPDATEs,
+    with the same distributions as a fresh one)."""
+    c.execute(
+        f"""UPDATE orders_product p SET category_id = x.category_id
+              FROM (SELECT id, {_PRODUCT_CATEGORY} AS category_id FROM orders_product CROSS JOIN {_LEAVES}
+                     WHERE merchant_id = %(m)s) x
+             WHERE p.id = x.id;
+            UPDATE orders_orderitem i SET category_id = p.category_id
+              FROM orders_product p WHERE i.merchant_id = %(m)s AND p.id = i.product_id;
+            CREATE TEMP TABLE g_buyer ON COMMIT DROP AS
+            SELECT customer_external_id, {_region_pos("random()")} AS region_pos
+              FROM (SELECT DISTINCT customer_external_id FROM orders_order WHERE merchant_id = %(m)s) b;
+            CREATE UNIQUE INDEX ON g_buyer (customer_external_id);
+            ANALYZE g_buyer;
+            UPDATE orders_order o
+               SET channel = {_channel("o.distributor_id IS NOT NULL", "x.u")},
+                   province = CASE WHEN x.v >= {NO_REGION} THEN r.province ELSE '' END,
+                   city = CASE WHEN x.v >= {NO_REGION} THEN r.city ELSE '' END
+              FROM (SELECT id, random() AS u, random() AS v FROM orders_order WHERE merchant_id = %(m)s) x,
+                   g_buyer b, g_region r
+             WHERE o.id = x.id AND b.customer_external_id = o.customer_external_id AND r.pos = b.region_pos;""",
+        {"m": m},
+    )
+
+
 def _facts(c, m: int, size: Scale) -> None:
-    """Activation dates, products, customers and their bindings."""
+    """Activation dates, products (in categories), customers (in regions) and their bindings."""
     c.execute(
         """UPDATE distributors_distributor d SET activated_at = now() - (730 * (1 - r.pos)) * interval '1 day'
              FROM (SELECT id, (row_number() OVER (ORDER BY id))::float / count(*) OVER () AS pos
@@ -158,26 +320,27 @@ def _facts(c, m: int, size: Scale) -> None:
         {"m": m},
     )
     c.execute(
-        """INSERT INTO orders_product (merchant_id, external_id, title, price, kind, distribution_enabled,
-                                       created_at, updated_at)
-           SELECT %(m)s, 'p' || g, 'Product ' || g, (990 + floor(power(random(), 3) * 98910))::bigint,
-                  CASE WHEN g %% 10 = 0 THEN 'virtual' ELSE 'physical' END, true, now(), now()
-             FROM generate_series(1, %(n)s) g""",
+        f"""INSERT INTO orders_product (merchant_id, external_id, title, price, kind, distribution_enabled,
+                                        category_id, created_at, updated_at)
+            SELECT %(m)s, 'p' || g, 'Product ' || g, (990 + floor(power(random(), 3) * 98910))::bigint,
+                   CASE WHEN g %% 10 = 0 THEN 'virtual' ELSE 'physical' END, true, {_PRODUCT_CATEGORY}, now(), now()
+              FROM generate_series(1, %(n)s) g CROSS JOIN {_LEAVES}""",
         {"m": m, "n": size.products},
     )
     c.execute(
-        """CREATE TEMP TABLE g_dist ON COMMIT DROP AS
+        f"""CREATE TEMP TABLE g_dist ON COMMIT DROP AS
            SELECT row_number() OVER (ORDER BY id) AS pos, id, inviter_id FROM distributors_distributor
             WHERE merchant_id = %(m)s;
            CREATE UNIQUE INDEX ON g_dist (pos);
            CREATE TEMP TABLE g_product ON COMMIT DROP AS
-           SELECT row_number() OVER (ORDER BY id) AS pos, id, price FROM orders_product WHERE merchant_id = %(m)s;
+           SELECT row_number() OVER (ORDER BY id) AS pos, id, price, category_id FROM orders_product
+            WHERE merchant_id = %(m)s;
            CREATE UNIQUE INDEX ON g_product (pos);
            -- customers: 90%% bound, to a distributor drawn with a heavy skew towards the early ones
            CREATE TEMP TABLE g_customer ON COMMIT DROP AS
            SELECT g AS pos, 'c' || g AS external_id,
                   CASE WHEN random() < 0.9 THEN 1 + floor(power(random(), 3) * %(d)s)::int END AS dist_pos,
-                  now() - random() * interval '730 days' AS bound_at
+                  now() - random() * interval '730 days' AS bound_at, {_region_pos("random()")} AS region_pos
              FROM generate_series(1, %(n)s) g;
            CREATE UNIQUE INDEX ON g_customer (pos);
            ANALYZE g_dist; ANALYZE g_product; ANALYZE g_customer;""",
@@ -196,19 +359,22 @@ def _facts(c, m: int, size: Scale) -> None:
 def _orders(c, m: int, size: Scale) -> None:
     """Orders, their items and refunds, with the states their age gives them."""
     c.execute(
-        """CREATE TEMP TABLE g_order ON COMMIT DROP AS
+        f"""CREATE TEMP TABLE g_order ON COMMIT DROP AS
            SELECT g AS pos, cu.external_id AS customer, d.id AS distributor_id, o.paid_at,
+                  {_channel("d.id IS NOT NULL", "o.r3")} AS channel,
+                  CASE WHEN o.r4 >= {NO_REGION} THEN cu.region_pos END AS region_pos,
                   1 + (o.r1 < 0.4)::int + (o.r1 < 0.1)::int AS n_items,
                   CASE WHEN o.r2 < 0.025 THEN 'full' WHEN o.r2 < 0.05 THEN 'partial' END AS refund
              FROM generate_series(1, %(n)s) g
              CROSS JOIN LATERAL (SELECT 1 + floor(power(random(), 1.5) * %(c)s)::int AS customer_pos,
                                         now() - random() * interval '365 days' AS paid_at,
-                                        random() AS r1, random() AS r2, g AS dep) o
+                                        random() AS r1, random() AS r2, random() AS r3, random() AS r4,
+                                        g AS dep) o
              JOIN g_customer cu ON cu.pos = o.customer_pos
              LEFT JOIN g_dist d ON d.pos = cu.dist_pos;
            UPDATE g_order SET refund = NULL WHERE paid_at > now() - interval '5 days';
            CREATE TEMP TABLE g_item ON COMMIT DROP AS
-           SELECT o.pos AS order_pos, i AS line, p.id AS product_id, q.quantity, p.price AS unit_price,
+           SELECT o.pos AS order_pos, i AS line, p.id AS product_id, p.category_id, q.quantity, p.price AS unit_price,
                   CASE WHEN q.discounted THEN (p.price * q.quantity) / 10 ELSE 0 END AS discount
              FROM g_order o
              CROSS JOIN LATERAL generate_series(1, o.n_items) i
@@ -233,22 +399,22 @@ def _orders(c, m: int, size: Scale) -> None:
            ins AS (
                INSERT INTO orders_order (merchant_id, external_id, customer_external_id, share_code, kind, currency,
                       payment_transaction_id, status, goods_amount, shipping_amount, refunded_amount, distributor_id,
-                      attribution, self_purchase, fingerprint, paid_at, shipped_at, completed_at, closed_at,
-                      created_at, updated_at)
+                      attribution, self_purchase, channel, province, city, fingerprint, paid_at, shipped_at,
+                      completed_at, closed_at, created_at, updated_at)
                SELECT %(m)s, 'g' || o.pos, o.customer, '', 'normal', 'CNY', 'wx' || o.pos,
                       CASE WHEN o.refund = 'full' THEN 'closed'
                            WHEN o.paid_at <= now() - interval '10 days' THEN 'completed'
                            WHEN o.paid_at <= now() - interval '3 days' THEN 'shipped' ELSE 'paid' END,
                       t.goods, 0, t.refunded, o.distributor_id,
-                      CASE WHEN o.distributor_id IS NULL THEN 'none' ELSE 'binding' END, false, '',
-                      o.paid_at,
+                      CASE WHEN o.distributor_id IS NULL THEN 'none' ELSE 'binding' END, false, o.channel,
+                      coalesce(r.province, ''), coalesce(r.city, ''), '', o.paid_at,
                       CASE WHEN o.refund IS DISTINCT FROM 'full' AND o.paid_at <= now() - interval '3 days'
                            THEN o.paid_at + interval '1 day' END,
                       CASE WHEN o.refund IS DISTINCT FROM 'full' AND o.paid_at <= now() - interval '10 days'
                            THEN o.paid_at + interval '8 days' END,
                       CASE WHEN o.refund = 'full' THEN o.paid_at + interval '5 days' END,
                       o.paid_at, now()
-                 FROM g_order o JOIN totals t ON t.order_pos = o.pos
+                 FROM g_order o JOIN totals t ON t.order_pos = o.pos LEFT JOIN g_region r ON r.pos = o.region_pos
                 ORDER BY o.paid_at
                RETURNING id, external_id, status, completed_at, closed_at)
            SELECT substr(external_id, 2)::bigint AS pos, id, status, completed_at, closed_at FROM ins;
@@ -259,9 +425,10 @@ def _orders(c, m: int, size: Scale) -> None:
     c.execute(
         """CREATE TEMP TABLE g_item_id ON COMMIT DROP AS
            WITH ins AS (
-               INSERT INTO orders_orderitem (merchant_id, order_id, line_id, product_id, quantity, unit_price,
-                                             discount, paid_amount, refunded_amount, refunded_quantity)
-               SELECT %(m)s, oi.id, i.line::text, i.product_id, i.quantity, i.unit_price, i.discount, i.paid,
+               INSERT INTO orders_orderitem (merchant_id, order_id, line_id, product_id, category_id, quantity,
+                                             unit_price, discount, paid_amount, refunded_amount, refunded_quantity)
+               SELECT %(m)s, oi.id, i.line::text, i.product_id, i.category_id, i.quantity, i.unit_price, i.discount,
+                      i.paid,
                       i.refunded, i.refunded_qty
                  FROM g_item i JOIN g_order_id oi ON oi.pos = i.order_pos
                 ORDER BY oi.id, i.line

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from bench import generate, tiers
@@ -42,6 +42,32 @@ def test_the_generated_merchant_has_the_shape_asked_for(merchant):
     assert 0.02 * TINY.orders < refunded < 0.08 * TINY.orders
     assert generate.generate(TINY, slug="gen-smoke").pk == merchant.pk  # reused, not generated twice
     assert Order.objects.for_merchant(merchant).count() == TINY.orders
+
+
+def test_orders_have_the_dimensions_the_rollups_group_by(merchant):
+    from catalog.models import Category, Product
+
+    categories = Category.objects.for_merchant(merchant)
+    leaves = sum(len(children) for _, children in generate.CATEGORIES)
+    assert categories.filter(parent__isnull=True).count() == len(generate.CATEGORIES)
+    assert categories.filter(parent__isnull=False).count() == leaves
+    products = Product.objects.for_merchant(merchant)
+    assert not products.filter(category__isnull=False, category__parent__isnull=True).exists()  # leaves or none
+    assert 0 < products.filter(category__isnull=True).count() < 0.2 * TINY.products
+    items = OrderItem.objects.for_merchant(merchant)
+    assert not items.exclude(category_id=F("product__category_id")).exclude(category__isnull=True).exists()
+    assert items.filter(category__isnull=True).count() == items.filter(product__category__isnull=True).count()
+    assert items.values("category").distinct().count() > leaves // 2
+
+    orders = Order.objects.for_merchant(merchant)
+    channels = dict(orders.values_list("channel").annotate(n=Count("id")).order_by())
+    assert set(channels) == {c for c, _ in generate.CHANNELS_DISTRIBUTED + generate.CHANNELS_DIRECT}
+    assert not orders.filter(distributor__isnull=True, channel__in=["share_link", "qr_poster"]).exists()
+    assert not orders.filter(distributor__isnull=False, channel="direct").exists()
+    regions = {(p, c) for p, cities in generate.REGIONS for c in cities} | {("", "")}
+    seen = set(orders.values_list("province", "city").distinct())
+    assert seen <= regions and len({p for p, _ in seen}) > 20
+    assert 0.04 * TINY.orders < orders.filter(province="").count() < 0.12 * TINY.orders
 
 
 def test_orders_and_refunds_add_up(merchant):
