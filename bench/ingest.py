@@ -180,8 +180,17 @@ class OrderMaker:
         return head.encode() + payload
 
 
-async def _load(base_url: str, maker: OrderMaker, clients: int, *, seconds: float | None, requests: int | None):
-    """C connections, each sending one order after another until the time (or request count) is up."""
+async def _load(
+    base_url: str,
+    maker: OrderMaker,
+    clients: int,
+    *,
+    seconds: float | None,
+    requests: int | None,
+    stamps: list[float] | None = None,
+):
+    """C connections, each sending one order after another until the time (or request count) is up; the
+    wall-clock time each 201 arrived (its order committed just before) goes to `stamps` when given."""
     parts = urlsplit(base_url)
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -215,6 +224,8 @@ async def _load(base_url: str, maker: OrderMaker, clients: int, *, seconds: floa
                 statuses[key] = statuses.get(key, 0) + 1
                 if status == 201:
                     latencies.append(finished - began)
+                    if stamps is not None:
+                        stamps.append(time.time())
                 elif len(samples) < 5:
                     samples.append(f"{key}: {body[:300].decode(errors='replace')}")
         finally:
@@ -224,12 +235,23 @@ async def _load(base_url: str, maker: OrderMaker, clients: int, *, seconds: floa
     return latencies, statuses, samples, last - start
 
 
-def post_orders(base_url: str, key: str, fixture: IngestFixture, clients: int, seconds: float) -> dict:
-    """Orders POSTed by `clients` connections for `seconds`: orders/s and latency of the 201s."""
+def post_orders(
+    base_url: str,
+    key: str,
+    fixture: IngestFixture,
+    clients: int,
+    seconds: float,
+    *,
+    stamps: list[float] | None = None,
+) -> dict:
+    """Orders POSTed by `clients` connections for `seconds`: orders/s and latency of the 201s (and their
+    arrival times in `stamps`, when given)."""
     host = urlsplit(base_url).netloc
     maker = OrderMaker(fixture, host, key, seed=clients)
     cpu = time.process_time()
-    latencies, statuses, samples, elapsed = asyncio.run(_load(base_url, maker, clients, seconds=seconds, requests=None))
+    latencies, statuses, samples, elapsed = asyncio.run(
+        _load(base_url, maker, clients, seconds=seconds, requests=None, stamps=stamps)
+    )
     cpu = time.process_time() - cpu
     ok = statuses.get("201", 0)
     failed = sum(statuses.values()) - ok

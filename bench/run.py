@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import generate
 from bench.common import RESULTS, machine_facts, print_table, setup_django
 
-SCENARIOS = ["ingest", "settlement", "tiers", "network", "celery_throughput"]
+SCENARIOS = ["ingest", "settlement", "tiers", "network", "celery_throughput", "analytics"]
 
 
 def main() -> int:
