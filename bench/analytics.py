@@ -97,7 +97,7 @@ class Scale:
 SCALES = {
     "tiny": Scale(samples=5, lag_seconds=2, interval=1),
     "small": Scale(samples=20, lag_seconds=6, interval=2),
-    "full": Scale(samples=200, lag_seconds=180, interval=60),  # beat's schedule: every minute
+    "full": Scale(samples=50, lag_seconds=180, interval=60),  # beat's schedule: every minute
 }
 
 
