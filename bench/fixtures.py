@@ -13,6 +13,29 @@ from django.db import connection, transaction
 from bench.common import owner_analyze
 
 BENCH_SLUG_PREFIX = "bench-network-"
+# the distributor columns distributor_tree writes; every other one gets its model default
+TREE_COLUMNS = (
+    "merchant_id, external_user_id, invite_code, display_name, status, depth, ancestor_ids, level_locked, "
+    "created_at, updated_at, activated_at, phone_encrypted, phone_hash, phone_masked, status_reason, "
+    "level_lock_reason, real_name_encrypted, real_name_masked, id_type, id_number_encrypted, id_number_hash, "
+    "id_number_masked, payout_openid"
+)
+
+
+def other_defaults(model, columns: str) -> tuple[str, str, list]:
+    """For a hand-written INSERT of `columns`: the model's other non-null columns that have a default (a
+    field added later without a database default), as a column list, placeholders and their values."""
+    written = {c.strip() for c in columns.split(",")}
+    extra = [
+        f
+        for f in model._meta.concrete_fields
+        if f.column not in written and not f.primary_key and not f.null and f.has_default()
+    ]
+    return (
+        "".join(f", {f.column}" for f in extra),
+        "".join(", %s" for _ in extra),
+        [f.get_db_prep_save(f.get_default(), connection) for f in extra],
+    )
 
 
 def distributor_tree(n: int, *, slug: str | None = None, seed: int = 7):
@@ -37,6 +60,7 @@ def distributor_tree(n: int, *, slug: str | None = None, seed: int = 7):
             )
         Distributor.objects.for_merchant(merchant).delete()
         table = Distributor._meta.db_table
+        more_columns, more_values, defaults = other_defaults(Distributor, TREE_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute("SELECT setseed(%s)", [seed / 1000])
             # parent of node g (1-based) is uniform among 1..g-1; paths by a recursive walk from the roots
@@ -53,17 +77,13 @@ def distributor_tree(n: int, *, slug: str | None = None, seed: int = 7):
                     UNION ALL
                     SELECT t.node, p.ancestors || t.parent FROM bench_tree t JOIN p ON t.parent = p.node)
                 SELECT node, ancestors FROM p;
-                INSERT INTO {table} (merchant_id, external_user_id, invite_code, display_name, status, depth,
-                                     ancestor_ids, level_locked, created_at, updated_at, activated_at,
-                                     phone_encrypted, phone_hash, phone_masked, status_reason, level_lock_reason,
-                                     real_name_encrypted, real_name_masked, id_type, id_number_encrypted,
-                                     id_number_hash, id_number_masked, payout_openid)
+                INSERT INTO {table} ({TREE_COLUMNS}{more_columns})
                 SELECT %s, 'bench-' || node, upper(substr(md5(%s || node::text), 1, 12)), 'D' || node, 'active',
                        cardinality(ancestors), '{{}}', false, now(), now(), now(),
-                       '', '', '', '', '', '', '', '', '', '', '', ''
+                       '', '', '', '', '', '', '', '', '', '', '', ''{more_values}
                   FROM bench_paths ORDER BY node;
                 """,
-                [n, merchant.pk, slug],
+                [n, merchant.pk, slug, *defaults],
             )
             # node numbers -> real ids: ids were assigned in node order
             cursor.execute(f"SELECT min(id) FROM {table} WHERE merchant_id = %s", [merchant.pk])
