@@ -38,15 +38,18 @@ SELECT max(id) FILTER (WHERE owner_id = :d1) AS a1, max(id) FILTER (WHERE owner_
          ORDER BY id FOR UPDATE) l \gset
 INSERT INTO orders_order (merchant_id, external_id, customer_external_id, share_code, kind, currency,
                           payment_transaction_id, status, goods_amount, shipping_amount, refunded_amount,
-                          distributor_id, attribution, self_purchase, fingerprint, paid_at, created_at, updated_at)
+                          distributor_id, attribution, self_purchase, channel, province, city, fingerprint, paid_at,
+                          created_at, updated_at)
 VALUES (:m, concat('raw-', :run, '-', :client_id, '-', :k), concat('bc-', :c), '', 'normal', 'CNY', '', 'paid',
-        :goods, 0, 0, :d1, 'binding', false,
+        :goods, 0, 0, :d1, 'binding', false, 'direct', '', '',
         encode(sha256(convert_to(concat(:k, :c, :pa, :qa, :ua, :pb, :qb, :ub), 'UTF8')), 'hex'), now(), now(), now())
 RETURNING id AS oid \gset
-INSERT INTO orders_orderitem (merchant_id, order_id, line_id, product_id, quantity, unit_price, discount, paid_amount,
-                              refunded_amount, refunded_quantity)
-SELECT :m, :oid, n::text, p, q, u, 0, q * u, 0, 0
+-- each item keeps its product's category as the order is paid
+INSERT INTO orders_orderitem (merchant_id, order_id, line_id, product_id, category_id, quantity, unit_price, discount,
+                              paid_amount, refunded_amount, refunded_quantity)
+SELECT :m, :oid, n::text, p, pr.category_id, q, u, 0, q * u, 0, 0
   FROM (VALUES (1, :pa, :qa, :ua), (2, :pb, :qb, :ub)) AS v(n, p, q, u)
+  JOIN orders_product pr ON pr.id = v.p
  WHERE n <= :items;
 -- the paid event, kept raw
 INSERT INTO orders_orderevent (merchant_id, event_id, type, order_id, external_order_id, source, payload, fingerprint,

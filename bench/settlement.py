@@ -91,9 +91,10 @@ def generate(slug: str, lines: int, distributors: int) -> int:
         c.execute(
             """INSERT INTO orders_order (merchant_id, external_id, customer_external_id, share_code, kind, currency,
                    payment_transaction_id, status, goods_amount, shipping_amount, refunded_amount, distributor_id,
-                   attribution, self_purchase, fingerprint, paid_at, completed_at, created_at, updated_at)
+                   attribution, self_purchase, channel, province, city, fingerprint, paid_at, completed_at, created_at,
+                   updated_at)
                SELECT %(m)s, 'b' || g, 'c' || g, '', 'normal', 'CNY', '', 'completed', 1000 + (g * 7919) %% 99000, 0,
-                      0, %(low)s + 1 + (g * 2654435761) %% (%(high)s - %(low)s), 'binding', false, '',
+                      0, %(low)s + 1 + (g * 2654435761) %% (%(high)s - %(low)s), 'binding', false, 'direct', '', '', '',
                       now() - interval '60 days', now() - interval '59 days', now(), now()
                  FROM generate_series(1::bigint, %(n)s) g""",
             {"m": m, "low": low, "high": high, "n": orders},
