@@ -15,7 +15,8 @@ Shape (full scale; small is 1/20 of it, huge has 10,000,000 orders for analytics
   items discounted by 10%, 1 or 2 units; orders of bound customers are attributed through the binding.
   Each order has a channel (attributed ones through a share link, a poster, a mini-program code, a
   distributor's shop, the market or a group buy; the others mostly direct), its buyer's region (8% none)
-  and, per item, its product's category.
+  and, per item, its product's category. Bound customers visit through their distributor's share link,
+  2.5 visits per attributed order over the last year.
   Orders older than 10 days are completed (shipped after a day, completed after eight), younger ones
   paid or shipped. About 5% are refunded five days after payment: half wholly (the order is closed),
   half in part (the first item, or half of a single item);
@@ -127,6 +128,9 @@ CATEGORIES = [
     ("虚拟服务", ["课程", "会员", "卡券"]),
 ]
 UNCATEGORISED = 0.05
+# share visits (through a distributor's link, recorded with the binding they kept or made) per order
+# attributed to a distributor, over the last year: a conversion of about 40%
+VISITS_PER_ORDER = 2.5
 LEVELS = [
     # name, rank, mode, window days, min sales (minor units), min orders, min recruits, min customers
     ("Member", 0, "any", None, None, None, None, None),
@@ -140,7 +144,7 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
     """The merchant for `scale` (generated on first use, then reused)."""
     # after setup_django(): app modules need Django's apps loaded
     from catalog.models import Category
-    from distributors.models import Distributor, Level
+    from distributors.models import Distributor, Level, ShareVisit
     from merchants.models import DistributionProgram
     from orders.models import Order
 
@@ -156,6 +160,11 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
                 _categories(c, merchant.pk)
                 _backfill_dimensions(c, merchant.pk)
             owner_analyze("catalog_category", "orders_product", "orders_order", "orders_orderitem", vacuum=True)
+        if not ShareVisit.objects.for_merchant(merchant).exists():  # generated before it had visits
+            with transaction.atomic(), connection.cursor() as c:
+                c.execute("SET LOCAL statement_timeout = 0")
+                _visits(c, merchant.pk)
+            owner_analyze("distributors_sharevisit")
         return merchant
     started = time.perf_counter()
 
@@ -185,7 +194,8 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
         _facts(c, m, size)
         step("categories, distributors, products, customers, bindings")
         _orders(c, m, size)
-        step("orders, items, refunds")
+        _visits(c, m)
+        step("orders, items, refunds, visits")
         _commission(c, m)
         step("commission lines")
         _ledger(c, m)
@@ -195,6 +205,7 @@ def generate(scale: str | Scale, *, slug: str | None = None, seed: int = 7, verb
     owner_analyze(
         "distributors_distributor",
         "distributors_customerbinding",
+        "distributors_sharevisit",
         "settlements_ledgertransaction",
         "settlements_account",
     )
@@ -447,6 +458,36 @@ def _orders(c, m: int, size: Scale) -> None:
            SELECT %(m)s, r.id, i.id, i.refunded_amount, i.refunded_quantity
              FROM refunds r JOIN g_item_id i ON i.order_id = r.order_id AND i.refunded_amount > 0;""",
         {"m": m},
+    )
+
+
+def _visits(c, m: int) -> None:
+    """Share visits by bound customers through their distributor's link: the one that made a binding of the
+    last year (decision `bound`, at its bound_at) and, per binding, a random number of later ones that kept
+    it (`already_bound`), spread uniformly over the binding's part of the last year; VISITS_PER_ORDER of
+    them per attributed order in all."""
+    c.execute(
+        """WITH rate AS (
+               SELECT %(per)s * (SELECT count(*) FROM orders_order
+                                  WHERE merchant_id = %(m)s AND distributor_id IS NOT NULL)
+                      / greatest(1, (SELECT count(*) FROM distributors_customerbinding WHERE merchant_id = %(m)s))
+                      AS per_binding),
+           b AS (
+               SELECT id, customer_external_id, distributor_id, bound_at,
+                      greatest(bound_at, now() - interval '365 days') AS since
+                 FROM distributors_customerbinding WHERE merchant_id = %(m)s AND status = 'active')
+           INSERT INTO distributors_sharevisit (merchant_id, visit_id, customer_external_id, distributor_id,
+                                                visited_at, decision, binding_id, created_at)
+           SELECT %(m)s, 'gv-' || b.id || '-' || v.k, b.customer_external_id, b.distributor_id, v.at,
+                  CASE WHEN v.k = 0 THEN 'bound' ELSE 'already_bound' END, b.id, v.at
+             FROM b CROSS JOIN rate
+            CROSS JOIN LATERAL (
+                SELECT 0 AS k, b.bound_at AS at WHERE b.bound_at >= now() - interval '365 days'
+                UNION ALL
+                SELECT k, b.since + random() * (now() - b.since)
+                  FROM generate_series(1, floor(random() * 2 * greatest(rate.per_binding - 0.5, 0)
+                                                + b.id * 0)::int) k) v""",
+        {"m": m, "per": VISITS_PER_ORDER},
     )
 
 

@@ -70,6 +70,22 @@ def test_orders_have_the_dimensions_the_rollups_group_by(merchant):
     assert 0.04 * TINY.orders < orders.filter(province="").count() < 0.12 * TINY.orders
 
 
+def test_share_visits_come_through_the_bindings_about_two_and_a_half_per_distributed_order(merchant):
+    from distributors.models import ShareVisit
+
+    visits = ShareVisit.objects.for_merchant(merchant)
+    distributed = Order.objects.for_merchant(merchant).filter(distributor__isnull=False).count()
+    assert 2.0 * distributed < visits.count() < 3.0 * distributed
+    assert not visits.exclude(distributor_id=F("binding__distributor_id")).exists()
+    assert not visits.exclude(customer_external_id=F("binding__customer_external_id")).exists()
+    assert not visits.filter(visited_at__lt=F("binding__bound_at")).exists()
+    assert not visits.filter(visited_at__lt=timezone.now() - timedelta(days=365, minutes=5)).exists()
+    bound = visits.filter(decision="bound")
+    assert bound.count() == bound.values("binding").distinct().count() > 0
+    assert not bound.exclude(visited_at=F("binding__bound_at")).exists()
+    assert set(visits.values_list("decision", flat=True).distinct()) == {"bound", "already_bound"}
+
+
 def test_orders_and_refunds_add_up(merchant):
     for order in Order.objects.for_merchant(merchant).prefetch_related("items", "refunds"):
         items = list(order.items.all())
