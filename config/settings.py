@@ -153,6 +153,11 @@ DISTRIBUTOR_AUTHENTICATORS = "distributors.authentication.distributor_authentica
 DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="distribution_app")
 DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
 
+# Analytics (analytics/refresh.py): how often the refresh pass runs, and how many recent days the nightly
+# re-check rebuilds whatever the watermarks said.
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=30)
+ANALYTICS_RECHECK_DAYS = env.int("ANALYTICS_RECHECK_DAYS", default=35)
+
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {
     "default": {
