@@ -269,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "SettlementRunStatusEnum": "settlements.models.SettlementRun.Status",
         "WithdrawalStatusEnum": "settlements.models.Withdrawal.Status",
         "RiskFlagStatusEnum": "risk.models.RiskFlag.Status",
+        "MetricUnitEnum": "analytics.metrics.UNITS",
     },
     "SCHEMA_PATH_PREFIX": r"/api/(v1|platform/v1)",
     "TAGS": [
@@ -284,6 +285,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "withdrawals", "description": "Withdrawals, their approval and payout; payout batches for the bank."},
         {"name": "tiers and risk", "description": "Levels and their recalculation; the blacklist and risk flags."},
         {"name": "webhooks", "description": "Signed order events from the shop's server."},
+        {
+            "name": "analytics",
+            "description": "Figures over a date range: KPIs, series, leaderboards (docs/analytics.md).",
+        },
         {"name": "distributor API", "description": "For the merchant's app, with a distributor token."},
         {"name": "platform", "description": "For platform operators, with a platform key: merchants."},
     ],
