@@ -62,6 +62,11 @@ class Metric:
     #: offered as a time series (its inputs can be counted per day, week and month)
     series: bool = True
 
+    @property
+    def read(self) -> str:
+        """exact: counted on the base tables per request; rollup: summed from the daily rollups."""
+        return "exact" if set(self.needs) - {"active_distributors"} else "rollup"
+
 
 def _sum(key: str) -> Callable[[Totals], Value]:
     return lambda t: t[key]
@@ -207,3 +212,11 @@ METRICS: dict[str, Metric] = {
 }
 
 SERIES_METRICS = tuple(name for name, metric in METRICS.items() if metric.series)
+
+
+def markdown_table() -> str:
+    """The metrics as docs/analytics.md lists them (a test keeps the page equal to this)."""
+    lines = ["| metric | unit | definition | read | series |", "|---|---|---|---|---|"]
+    for name, m in METRICS.items():
+        lines.append(f"| `{name}` | {m.unit} | {m.definition} | {m.read} | {'yes' if m.series else 'no'} |")
+    return "\n".join(lines)

@@ -50,7 +50,9 @@ class RangeQuery(serializers.Serializer):
 
 
 class TimeseriesQuery(RangeQuery):
-    metric = serializers.CharField(max_length=40, help_text="One of the summary's metrics offered as a series.")
+    metric = serializers.CharField(
+        max_length=40, default="gmv", help_text="One of the summary's metrics offered as a series (default gmv)."
+    )
     interval = serializers.ChoiceField(choices=INTERVALS, default="day", help_text="Weeks start on Monday.")
 
 
