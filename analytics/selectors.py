@@ -575,7 +575,7 @@ def masked_leaderboard(merchant: Merchant, me: Distributor, by: str, rng: DateRa
     )
     top = list(board.order_by(F(column).desc(), "distributor")[:limit])
     others = board.exclude(distributor=me)
-    mine = grouped.filter(distributor=me).first() or {"gmv_sum": 0, "orders_sum": 0}
+    mine = next(iter(grouped.filter(distributor=me)), {"gmv_sum": 0, "orders_sum": 0})
     names = _names(DIMENSIONS["distributors"], merchant, [row["distributor"] for row in top])
     my_rank = None
     if mine[column] > 0:
