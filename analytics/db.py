@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-REPLICA = "replica"
-
 
 def reads() -> str:
-    return REPLICA if REPLICA in settings.DATABASES else "default"
+    """The connection alias of the analytics reads (settings.ANALYTICS_DATABASE)."""
+    return str(settings.ANALYTICS_DATABASE)

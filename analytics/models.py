@@ -161,11 +161,15 @@ class RepurchaseSnapshot(TenantModel):
 class RefreshPass(models.Model):
     """One pass of `analytics.refresh` (platform-wide): the highest event, ledger and visit ids it saw.
 
-    The next pass rescans from the ids of the newest pass that started at least LOOKBACK ago, so that a
-    transaction that committed late (with a lower id than one already seen) is still picked up."""
+    A pass scans the ids in (from, to]. The next pass rescans from the `to` of the newest pass that started
+    at least LOOKBACK ago, so that a transaction that committed late (with a lower id than one already seen)
+    is still picked up; while every pass is younger than that, from the lowest `from` of them all."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    order_event_from = models.BigIntegerField(default=0)
+    ledger_transaction_from = models.BigIntegerField(default=0)
+    visit_from = models.BigIntegerField(default=0)
     order_event_to = models.BigIntegerField()
     ledger_transaction_to = models.BigIntegerField()
     visit_to = models.BigIntegerField()

@@ -7,6 +7,7 @@ dies: a redelivered task repeats work harmlessly instead of losing it.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from celery import Celery, signals
 from celery.schedules import crontab
@@ -116,6 +117,20 @@ PERIODIC_TASKS: dict[str, dict] = {
     "risk-sweep": {
         "task": "risk.sweep_all",
         "schedule": crontab(hour=2, minute=40),
+    },
+    # Analytics: the days that new order, refund and commission events touched, recomputed (rollup lag is
+    # at most this interval plus a pass); the repurchase snapshots; a nightly rebuild of the recent days.
+    "analytics-refresh": {
+        "task": "analytics.refresh",
+        "schedule": timedelta(seconds=settings.ANALYTICS_REFRESH_SECONDS),
+    },
+    "analytics-repurchase": {
+        "task": "analytics.repurchase",
+        "schedule": crontab(minute="*/5"),
+    },
+    "analytics-recheck": {
+        "task": "analytics.recheck",
+        "schedule": crontab(hour=3, minute=50),
     },
     # The job status view keeps 30 days.
     "jobs-cleanup": {

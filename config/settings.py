@@ -134,8 +134,8 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault(
     "options", f"-c statement_timeout={env.int('DATABASE_STATEMENT_TIMEOUT_MS', default=30000)}"
 )
-# An optional read replica for the analytics reads (analytics/db.py routes them there). Its session gets the
-# same tenant context as the primary's; in tests it mirrors the default database.
+# An optional read replica for the analytics reads (analytics/db.py routes them to ANALYTICS_DATABASE). Its
+# session gets the same tenant context as the primary's; in tests it mirrors the default database.
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
         **DATABASES["default"],
@@ -143,6 +143,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
         "ENGINE": "distribution.dbbackend",
         "TEST": {"MIRROR": "default"},
     }
+ANALYTICS_DATABASE = "replica" if "replica" in DATABASES else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The composition root wires the kernel (distribution/) to the apps above it, so that it imports none of them.
 TENANT_MODEL = "merchants.Merchant"
@@ -152,6 +153,11 @@ DISTRIBUTOR_AUTHENTICATORS = "distributors.authentication.distributor_authentica
 # migrations grant it every new table.
 DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="distribution_app")
 DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
+
+# Analytics (analytics/refresh.py): how often the refresh pass runs, and how many recent days the nightly
+# re-check rebuilds whatever the watermarks said.
+ANALYTICS_REFRESH_SECONDS = env.int("ANALYTICS_REFRESH_SECONDS", default=30)
+ANALYTICS_RECHECK_DAYS = env.int("ANALYTICS_RECHECK_DAYS", default=35)
 
 REDIS_URL = env.str("REDIS_URL")
 CACHES = {

@@ -9,6 +9,21 @@ from tests.helpers import Api
 
 
 @pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A second alias, `replica`, on the same test database (a mirror), as DATABASE_REPLICA_URL makes one: the
+    analytics reads are routed through it in tests/analytics/test_replica.py (settings.ANALYTICS_DATABASE)."""
+    from django.conf import settings
+
+    settings.DATABASES.setdefault(
+        "replica",
+        {
+            **settings.DATABASES["default"],
+            "TEST": {**settings.DATABASES["default"].get("TEST", {}), "MIRROR": "default"},
+        },
+    )
+
+
+@pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The test databases are made and migrated as the owner (the DATABASE_URL role); then the suite connects
     as the application's role, which owns no table and is held to the row-level-security policies, exactly
