@@ -34,6 +34,7 @@ from analytics.models import (
     DailyProduct,
     RepurchaseSnapshot,
 )
+from analytics.refresh import REPURCHASE_WINDOWS, repurchase_counts, window
 from catalog.models import Category, Product
 from distribution.pii import mask_name
 from distributors.models import Application, Distributor, Level
@@ -61,7 +62,6 @@ MERCHANT_SUMS = (
     "visits",
 )
 DISTRIBUTOR_SUMS = (*FIGURES, "completed_orders", "visits")
-REPURCHASE_WINDOWS = (30, 90, 365)
 
 
 def _sums(fields: Iterable[str]) -> dict[str, Any]:
@@ -364,11 +364,11 @@ def repurchase_snapshot(merchant: Merchant) -> list[dict[str, Any]]:
         .filter(window_days__in=REPURCHASE_WINDOWS)
     }
     out = []
-    for window in REPURCHASE_WINDOWS:
-        row = rows.get(window)
+    for days in REPURCHASE_WINDOWS:
+        row = rows.get(days)
         out.append(
             {
-                "window_days": window,
+                "window_days": days,
                 "buyers": row.buyers if row else None,
                 "repeat_buyers": row.repeat_buyers if row else None,
                 "rate": ratio(row.repeat_buyers, row.buyers) if row else None,
@@ -380,26 +380,15 @@ def repurchase_snapshot(merchant: Merchant) -> list[dict[str, Any]]:
 
 
 def repurchase_exact(merchant: Merchant, as_of: date) -> list[dict[str, Any]]:
-    """The standard windows ending on `as_of` (included), counted now on the orders: buyers paid at least once
-    in the window, repeat buyers at least twice."""
-    table = Order._meta.db_table
+    """The standard windows ending on `as_of` (included), counted now on the orders, by the snapshot's own
+    definition (analytics.refresh.repurchase_counts)."""
     out = []
     with connections[reads()].cursor() as cursor:
-        for window in REPURCHASE_WINDOWS:
-            start, end = DateRange(as_of - timedelta(days=window - 1), as_of).bounds(merchant.tz)
-            cursor.execute(
-                f"""
-                SELECT count(*), count(*) FILTER (WHERE n >= 2)
-                  FROM (SELECT customer_external_id, count(*) AS n FROM {table}
-                         WHERE merchant_id = %s AND paid_at >= %s AND paid_at < %s
-                         GROUP BY customer_external_id) per_buyer
-                """,  # noqa: S608  # the table name is the model's; the values are parameters
-                [merchant.pk, start, end],
-            )
-            buyers, repeat = cursor.fetchone()
+        for days in REPURCHASE_WINDOWS:
+            buyers, repeat = repurchase_counts(cursor, merchant.pk, *window(merchant, days, as_of))
             out.append(
                 {
-                    "window_days": window,
+                    "window_days": days,
                     "buyers": buyers,
                     "repeat_buyers": repeat,
                     "rate": ratio(repeat, buyers),

@@ -32,6 +32,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from analytics.refresh import rebuild_merchant
 from catalog.models import Category
 from distributors.models import Application, Distributor, Level
 from distributors.services import bindings, levels, lifecycle
@@ -88,7 +89,6 @@ def build_march(merchant) -> March:
     """The shop above, then every rollup, buyer fact and the repurchase snapshot rebuilt. (Tasks queued after
     commit do not run: a tier run would move the levels this shop sets by hand.)"""
     march = _build(merchant)
-    from analytics.refresh import rebuild_merchant  # the lead's refresh module; at the top once merged
 
     rebuild_merchant(merchant.pk)
     return march
