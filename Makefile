@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DEVSTACK := $(PY) scripts/devstack.py
 
-.PHONY: run test manage shell fuzz install lint format lock check-ledger bench bench-full clean
+.PHONY: run test manage shell fuzz install lint format lock check-ledger check-rollups bench bench-full clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ fuzz: install
 ## make check-ledger: the demo's books, settled through the real commands, must check clean.
 check-ledger: install
 	$(DEVSTACK) exec -- $(PY) scripts/ledger_check_demo.py
+
+## make check-rollups: the demo's analytics rollups, kept current by the refresh pass, must equal the base tables.
+check-rollups: install
+	$(DEVSTACK) exec -- $(PY) scripts/rollups_check_demo.py
 
 ## make bench: every benchmark at small scale (a few minutes), one table of ours / raw / ratio / target;
 ## make bench-full: the same at full scale (100,000 distributors, 2,000,000 orders; data kept for reuse).
