@@ -74,7 +74,7 @@ def _in_days(queryset: QuerySet[Any], rng: DateRange) -> QuerySet[Any]:
 
 def _paid_in(merchant: Merchant, rng: DateRange) -> QuerySet[Order]:
     start, end = rng.bounds(merchant.tz)
-    return Order.objects.using(reads()).for_merchant(merchant).filter(paid_at__gte=start, paid_at__lt=end)
+    return Order.objects.for_merchant(merchant).using(reads()).filter(paid_at__gte=start, paid_at__lt=end)
 
 
 def _distinct_customers(orders: QuerySet[Order]) -> int:
@@ -86,7 +86,7 @@ def _distinct_customers(orders: QuerySet[Order]) -> int:
 
 def merchant_sums(merchant: Merchant, rng: DateRange) -> Totals:
     """The DailyMerchant rollup summed over the range's pay days."""
-    rows = _in_days(DailyMerchant.objects.using(reads()).for_merchant(merchant), rng)
+    rows = _in_days(DailyMerchant.objects.for_merchant(merchant).using(reads()), rng)
     return {k: int(v) for k, v in rows.aggregate(**_sums(MERCHANT_SUMS)).items()}
 
 
@@ -100,28 +100,26 @@ def _exact(merchant: Merchant, rng: DateRange, needs: set[str]) -> Totals:
         out["all_buyers"] = _distinct_customers(_paid_in(merchant, rng))
     if "new_buyers" in needs:
         out["new_buyers"] = (
-            Buyer.objects.using(reads())
-            .for_merchant(merchant)
+            Buyer.objects.for_merchant(merchant)
+            .using(reads())
             .filter(first_paid_at__gte=start, first_paid_at__lt=end)
             .count()
         )
     if "returning_buyers" in needs:
-        earlier = Buyer.objects.filter(
-            merchant_id=OuterRef("merchant_id"),
-            customer_external_id=OuterRef("customer_external_id"),
-            first_paid_at__lt=start,
+        earlier = Buyer.objects.for_merchant(merchant).filter(
+            customer_external_id=OuterRef("customer_external_id"), first_paid_at__lt=start
         )
         out["returning_buyers"] = _distinct_customers(_paid_in(merchant, rng).filter(Exists(earlier)))
     if "new_distributors" in needs:
         out["new_distributors"] = (
-            Distributor.objects.using(reads())
-            .for_merchant(merchant)
+            Distributor.objects.for_merchant(merchant)
+            .using(reads())
             .filter(activated_at__gte=start, activated_at__lt=end)
             .count()
         )
     if "active_distributors" in needs:
         out["active_distributors"] = (
-            _in_days(DailyDistributor.objects.using(reads()).for_merchant(merchant), rng)
+            _in_days(DailyDistributor.objects.for_merchant(merchant).using(reads()), rng)
             .filter(orders__gt=0)
             .values("distributor_id")
             .distinct()
@@ -130,8 +128,8 @@ def _exact(merchant: Merchant, rng: DateRange, needs: set[str]) -> Totals:
     if "applications" in needs:
         A = Application.Status
         counts = (
-            Application.objects.using(reads())
-            .for_merchant(merchant)
+            Application.objects.for_merchant(merchant)
+            .using(reads())
             .filter(created_at__gte=start, created_at__lt=end)
             .aggregate(
                 applications=Count("id"),
@@ -189,7 +187,7 @@ def timeseries(merchant: Merchant, metric_name: str, rng: DateRange, interval: s
         raise UnknownMetric(fields={"metric": [f"One of {', '.join(SERIES_METRICS)}."]})
     metric = METRICS[metric_name]
     rows = (
-        _in_days(DailyMerchant.objects.using(reads()).for_merchant(merchant), rng)
+        _in_days(DailyMerchant.objects.for_merchant(merchant).using(reads()), rng)
         .annotate(bucket=Trunc("day", interval, output_field=DateField()))
         .values("bucket")
         .annotate(**_sums(MERCHANT_SUMS))
@@ -301,7 +299,7 @@ def _names(dimension: Dimension, merchant: Merchant, keys: list[Any]) -> dict[An
         "product": (Product, "title"),
         "category": (Category, "name"),
     }[dimension.key]
-    names = dict(model.objects.using(reads()).for_merchant(merchant).filter(pk__in=keys).values_list("pk", field))
+    names = dict(model.objects.for_merchant(merchant).using(reads()).filter(pk__in=keys).values_list("pk", field))
     return {key: names.get(key, "") if key is not None else "" for key in keys}
 
 
@@ -311,7 +309,7 @@ def leaderboard(merchant: Merchant, dimension_name: str, by: str, rng: DateRange
     dimension = DIMENSIONS[dimension_name]
     if by not in dimension.rankings:
         raise UnsupportedRanking(fields={"by": [f"{dimension_name} rank by one of {', '.join(dimension.rankings)}."]})
-    rows = _in_days(dimension.model.objects.using(reads()).for_merchant(merchant), rng)
+    rows = _in_days(dimension.model.objects.for_merchant(merchant).using(reads()), rng)
     top = list(_ranked(dimension, rows, by)[:limit])
     names = _names(dimension, merchant, [row[dimension.key] for row in top])
     entries = []
@@ -359,8 +357,8 @@ def repurchase_snapshot(merchant: Merchant) -> list[dict[str, Any]]:
     """The standard windows as last refreshed (RepurchaseSnapshot); a window not refreshed yet has nulls."""
     rows = {
         r.window_days: r
-        for r in RepurchaseSnapshot.objects.using(reads())
-        .for_merchant(merchant)
+        for r in RepurchaseSnapshot.objects.for_merchant(merchant)
+        .using(reads())
         .filter(window_days__in=REPURCHASE_WINDOWS)
     }
     out = []
@@ -428,7 +426,7 @@ def buyer_overview(merchant: Merchant, rng: DateRange, limit: int) -> dict[str, 
 
 def _sellers(merchant: Merchant, rng: DateRange) -> QuerySet[Any]:
     """Ids of distributors with at least one attributed order paid in the range (rollup read)."""
-    rows = _in_days(DailyDistributor.objects.using(reads()).for_merchant(merchant), rng)
+    rows = _in_days(DailyDistributor.objects.for_merchant(merchant).using(reads()), rng)
     return rows.filter(orders__gt=0).values("distributor_id")
 
 
@@ -439,8 +437,8 @@ def distributor_activity(merchant: Merchant, rng: DateRange, dormant_days: int) 
     S = Distributor.Status
     recent = _sellers(merchant, last_days(merchant, dormant_days))
     rows = (
-        Distributor.objects.using(reads())
-        .for_merchant(merchant)
+        Distributor.objects.for_merchant(merchant)
+        .using(reads())
         .values("level_id")
         .annotate(
             distributors=Count("id", filter=Q(status=S.ACTIVE)),
@@ -460,7 +458,7 @@ def distributor_activity(merchant: Merchant, rng: DateRange, dormant_days: int) 
         for row in rows
     }
     zero = dict.fromkeys(keys, 0)
-    levels = Level.objects.using(reads()).for_merchant(merchant).order_by("rank")
+    levels = Level.objects.for_merchant(merchant).using(reads()).order_by("rank")
     by_level = [{"level": {"id": lv.pk, "name": lv.name, "rank": lv.rank}, **counted.get(lv.pk, zero)} for lv in levels]
     if None in counted:
         by_level.append({"level": None, **counted[None]})
@@ -486,14 +484,14 @@ def team_performance(merchant: Merchant, anchor: Distributor, rng: DateRange) ->
     """A distributor's own figures and their team's by relative depth (1 = direct recruits), over the range:
     members now at each depth, how many sold, their attributed orders and GMV and the commission they earned
     (DailyDistributor rollup; the team is the invite tree as it is now)."""
-    team = Distributor.objects.using(reads()).for_merchant(merchant).filter(ancestor_ids__contains=[anchor.pk])
+    team = Distributor.objects.for_merchant(merchant).using(reads()).filter(ancestor_ids__contains=[anchor.pk])
     members = dict(
         team.annotate(relative=F("depth") - anchor.depth)
         .values("relative")
         .annotate(n=Count("id"))
         .values_list("relative", "n")
     )
-    daily = _in_days(DailyDistributor.objects.using(reads()).for_merchant(merchant), rng)
+    daily = _in_days(DailyDistributor.objects.for_merchant(merchant).using(reads()), rng)
     rows = (
         daily.filter(distributor__ancestor_ids__contains=[anchor.pk])
         .annotate(relative=F("distributor__depth") - anchor.depth)
@@ -523,7 +521,7 @@ def team_performance(merchant: Merchant, anchor: Distributor, rng: DateRange) ->
 def my_stats(merchant: Merchant, me: Distributor) -> dict[str, Any]:
     """My attributed sales and my commission today, over the last 7 and 30 days and by month for the last
     12 months (this month included), and my team's over the last 30 days (DailyDistributor rollup)."""
-    mine = DailyDistributor.objects.using(reads()).for_merchant(merchant).filter(distributor=me)
+    mine = DailyDistributor.objects.for_merchant(merchant).using(reads()).filter(distributor=me)
     periods = {
         name: {"range": rng, **_performance(_distributor_sums(_in_days(mine, rng)))}
         for name, rng in (
@@ -555,7 +553,7 @@ def masked_leaderboard(merchant: Merchant, me: Distributor, by: str, rng: DateRa
     above zero, best first (ties by id), names masked. My rank is where I stand among them, whether or not I
     opted in (ahead of me: a higher figure, or the same figure and a lower id); null when my figure is zero."""
     column = {"gmv": "gmv_sum", "orders": "orders_sum"}[by]
-    daily = _in_days(DailyDistributor.objects.using(reads()).for_merchant(merchant), rng)
+    daily = _in_days(DailyDistributor.objects.for_merchant(merchant).using(reads()), rng)
     grouped = daily.values("distributor").annotate(
         gmv_sum=Coalesce(Sum("gmv"), 0), orders_sum=Coalesce(Sum("orders"), 0)
     )

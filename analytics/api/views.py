@@ -123,7 +123,7 @@ class RepurchaseApi(_AnalyticsApi):
             return self.answer(
                 s.RepurchaseOutput, {"basis": "snapshot", "windows": selectors.repurchase_snapshot(self.merchant)}
             )
-        as_of = date_range(self.merchant, query["date_to"], query["date_to"]).date_to
+        as_of = date_range(self.merchant, date_to=query["date_to"]).date_to  # no day after today
         return self.answer(
             s.RepurchaseOutput, {"basis": "exact", "windows": selectors.repurchase_exact(self.merchant, as_of)}
         )

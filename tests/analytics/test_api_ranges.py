@@ -59,7 +59,8 @@ def test_only_date_from_runs_to_today_and_only_date_to_covers_30_days(merchant, 
 
 def test_the_repurchase_day_and_the_distributor_ranges_are_checked_too(merchant, owner_client, api):
     tomorrow = str(today(merchant) + timedelta(days=1))
-    assert_error(owner_client.get("/api/v1/analytics/repurchase", {"date_to": tomorrow}), 400, "date_in_future")
+    error = assert_error(owner_client.get("/api/v1/analytics/repurchase", {"date_to": tomorrow}), 400, "date_in_future")
+    assert set(error["fields"]) == {"date_to"}
     join(merchant, "app-user-1")
     client = api.distributor(merchant)
     assert_error(client.get("/api/v1/distributor/leaderboard", {"date_to": tomorrow}), 400, "date_in_future")
