@@ -105,7 +105,6 @@ class CategoryDetailApi(RetrieveMixin, MerchantApi):
         return queryset.select_related("parent")
 
     @extend_schema(
-        summary="Delete (archive) a category",
         responses={204: None},
         description="Refused (409 `category_in_use`) while products or live subcategories are in it. "
         "Deleting a deleted category changes nothing.",
