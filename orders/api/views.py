@@ -23,7 +23,7 @@ from orders.services import intake, webhooks
 
 # --- orders ------------------------------------------------------------------------------------------------
 def order_detail_data(order: Order, context: dict) -> dict:
-    """The order as stored now, with its items and commission lines (four reads)."""
+    """The order as stored now, with its items and commission lines (see `selectors.order_with_lines`)."""
     return s.OrderDetailOutput(selectors.order_with_lines(order.merchant_id, order.pk), context=context).data
 
 
@@ -51,6 +51,9 @@ class OrderFilter(FilterSet):
             "customer_external_id",
             "external_id",
             "self_purchase",
+            "channel",
+            "province",
+            "city",
         ]
 
 
@@ -300,4 +303,4 @@ class MyOrderListApi(ListMixin, MyApi):
     filterset_fields = ["status"]
 
     def scope_queryset(self, queryset):
-        return queryset.filter(distributor=self.me()).prefetch_related("items__product")
+        return queryset.filter(distributor=self.me()).prefetch_related("items__product", "items__category")

@@ -16,7 +16,14 @@ from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import payout_accounts, payouts, runs, withdrawals
-from tests.builders.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
+from tests.builders.factories import (
+    CategoryFactory,
+    ProductFactory,
+    make_api_key,
+    make_distributor_token,
+    make_member,
+    make_merchant,
+)
 from tests.builders.settlements import bank_card
 from tiers.models import TierRun
 
@@ -38,6 +45,7 @@ def _build(slug: str):
     )
     make_distributor_token(merchant, external_user_id=f"{slug}-app-user")
     product = ProductFactory(merchant=merchant, external_id=f"{slug}-sku", title=f"{slug} product")
+    CategoryFactory(merchant=merchant, external_id=f"{slug}-category", name=f"{slug} category")
     program_update(merchant=merchant, actor=actor, changes={"after_sales_days": 9}, reason=slug)
     levels.level_create(merchant=merchant, actor=actor, data={"name": f"{slug} bronze", "rank": 1})
     recruitment.entry_create(
