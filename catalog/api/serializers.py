@@ -11,7 +11,10 @@ CATEGORY_HELP = "The category's external id (null: no category)."
 
 class CategoryOutput(ModelSerializer):
     parent = serializers.SlugRelatedField(
-        slug_field="external_id", read_only=True, help_text="The parent's external id (null: a top-level category)."
+        slug_field="external_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The parent's external id (null: a top-level category).",
     )
 
     class Meta:
@@ -53,7 +56,9 @@ class CategoryBatchOutput(serializers.Serializer):
 
 class ProductOutput(ModelSerializer):
     price = MoneyField()
-    category = serializers.SlugRelatedField(slug_field="external_id", read_only=True, help_text=CATEGORY_HELP)
+    category = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True, allow_null=True, help_text=CATEGORY_HELP
+    )
     commission_rates = CommissionRatesField(
         read_only=True, help_text="The product's own rate per depth; depths left out use the level and program rates."
     )

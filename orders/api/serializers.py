@@ -49,6 +49,7 @@ class OrderItemOutput(ModelSerializer):
     category = serializers.SlugRelatedField(
         slug_field="external_id",
         read_only=True,
+        allow_null=True,
         help_text="The external id of the category the product was in when the order was paid (null: none).",
     )
     unit_price = MoneyField()
