@@ -150,9 +150,18 @@ class Kind:
         return out
 
 
+class AsciiDateField(serializers.DateField):
+    """YYYY-MM-DD in ASCII digits (DRF's own also reads other scripts' digits, "２０２６-01-01")."""
+
+    def to_internal_value(self, value: Any) -> date:
+        if isinstance(value, str) and not value.isascii():
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
 class DailyFiguresInput(serializers.Serializer):
-    date_from = serializers.DateField(required=False, help_text="The first day (default: 29 days before date_to).")
-    date_to = serializers.DateField(required=False, help_text="The last day (default: today).")
+    date_from = AsciiDateField(required=False, help_text="The first day (default: 29 days before date_to).")
+    date_to = AsciiDateField(required=False, help_text="The last day (default: today).")
 
 
 @dataclass(frozen=True)

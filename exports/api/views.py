@@ -9,7 +9,7 @@ is queued or running the same job is answered, so a repeated GET does not pile u
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -27,6 +27,7 @@ from exports import services
 from exports.api.serializers import ExportJobOutput
 from exports.kinds import COMMISSION_LINES, DAILY_FIGURES, DISTRIBUTORS, ORDERS, WITHDRAWALS, Kind, kind_of, kinds_for
 from exports.models import ExportJob
+from merchants.models import Merchant
 from settlements.api.views import FILE_RESPONSE, file_format
 
 FORMAT_PARAM = OpenApiParameter("format", str, enum=list(files.FORMATS), description="csv (default) or xlsx.")
@@ -52,13 +53,13 @@ class _ExportApi(MerchantApi):
     kind: ClassVar[Kind]
 
     def get(self, request: Any) -> Any:
-        kind = self.kind
+        kind, merchant = self.kind, cast(Merchant, self.merchant)
         output = file_format(self, default="csv", allowed=files.FORMATS)
-        filters = kind.normalize(self.merchant, request.query_params)
-        rows = kind.queryset(self.merchant, filters).count()
+        filters = kind.normalize(merchant, request.query_params)
+        rows = kind.queryset(merchant, filters).count()
         if rows > settings.EXPORT_STREAM_MAX_ROWS:
             job = services.export_request(
-                merchant=self.merchant, actor=self.actor, kind=kind, file_format=output, filters=filters, rows=rows
+                merchant=merchant, actor=self.actor, kind=kind, file_format=output, filters=filters, rows=rows
             )
             return Response(
                 ExportJobOutput(job, context=self.get_serializer_context()).data,
@@ -66,9 +67,9 @@ class _ExportApi(MerchantApi):
                 headers={"Location": reverse("export-job-detail", kwargs={"pk": job.pk})},
             )
         services.export_record_streamed(
-            merchant=self.merchant, actor=self.actor, kind=kind, file_format=output, filters=filters, rows=rows
+            merchant=merchant, actor=self.actor, kind=kind, file_format=output, filters=filters, rows=rows
         )
-        return _file_now(self.merchant, kind, filters, output)
+        return _file_now(merchant, kind, filters, output)
 
 
 def _file_now(merchant: Any, kind: Kind, filters: dict, output: str) -> Any:
@@ -192,7 +193,7 @@ class ExportJobDownloadApi(_ExportJobApi):
     )
     def get(self, request: Any, pk: int) -> Any:
         job = self.get_object()
-        handle, name = services.export_download(merchant=self.merchant, actor=self.actor, job=job)
+        handle, name = services.export_download(merchant=cast(Merchant, self.merchant), actor=self.actor, job=job)
         return FileResponse(
             handle, as_attachment=True, filename=name, content_type=files.CONTENT_TYPES[job.file_format]
         )
