@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "withdrawals", "description": "Withdrawals, their approval and payout; payout batches for the bank."},
         {"name": "tiers and risk", "description": "Levels and their recalculation; the blacklist and risk flags."},
         {"name": "webhooks", "description": "Signed order events from the shop's server."},
+        {"name": "exports", "description": "The lists and daily figures as CSV or XLSX files; export jobs."},
         {"name": "distributor API", "description": "For the merchant's app, with a distributor token."},
         {"name": "platform", "description": "For platform operators, with a platform key: merchants."},
     ],

@@ -167,7 +167,7 @@ class _ExportJobApi(MerchantApi):
         return job
 
 
-@extend_schema(tags=["exports"])
+@extend_schema(tags=["exports"], summary="List export jobs")
 class ExportJobListApi(ListMixin, _ExportJobApi):
     """Export jobs, newest first: those of the kinds the caller's role may export."""
 
@@ -177,7 +177,7 @@ class ExportJobListApi(ListMixin, _ExportJobApi):
         return queryset.filter(kind__in=kinds_for(self.principal.permissions)).order_by("-id")
 
 
-@extend_schema(tags=["exports"])
+@extend_schema(tags=["exports"], summary="Show an export job")
 class ExportJobDetailApi(RetrieveMixin, _ExportJobApi):
     """An export job: queued, running (rows_done of rows_total), done (the file's name, size and when it
     expires) or failed. A kind the caller's role may not export is refused (403)."""
