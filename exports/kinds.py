@@ -185,7 +185,7 @@ class DailyFiguresKind(Kind):
 
     def queryset(self, merchant: Merchant, filters: Filters) -> QuerySet[Any]:
         first, last = (date.fromisoformat(filters[name][0]) for name in ("date_from", "date_to"))
-        return DailyMerchant.objects.using(reads()).for_merchant(merchant).filter(day__gte=first, day__lte=last)
+        return DailyMerchant.objects.for_merchant(merchant).using(reads()).filter(day__gte=first, day__lte=last)
 
     def start(self, queryset: QuerySet[Any]) -> int:
         return 0
