@@ -151,12 +151,18 @@ class Kind:
 
 
 class AsciiDateField(serializers.DateField):
-    """YYYY-MM-DD in ASCII digits (DRF's own also reads other scripts' digits, "２０２６-01-01")."""
+    """YYYY-MM-DD in ASCII digits (DRF's own also reads other scripts' digits, "２０２６-01-01"), between the
+    years 2000 and 2100 as every time of the API."""
+
+    default_error_messages = {"range": "Must be between 2000-01-01 and 2100-01-01."}
 
     def to_internal_value(self, value: Any) -> date:
         if isinstance(value, str) and not value.isascii():
             self.fail("invalid", format="YYYY-MM-DD")
-        return super().to_internal_value(value)
+        parsed: date = super().to_internal_value(value)
+        if not date(2000, 1, 1) <= parsed < date(2100, 1, 1):
+            self.fail("range")
+        return parsed
 
 
 class DailyFiguresInput(serializers.Serializer):
