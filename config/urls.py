@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("settlements.api.urls")),
     path("", include("tiers.api.urls")),
     path("", include("risk.api.urls")),
+    path("", include("exports.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
     path("distributor/", include(commission_distributor_urls)),
     path("distributor/", include(order_distributor_urls)),

@@ -10,6 +10,9 @@ from django.utils import timezone
 from distribution.auth import Actor
 from distributors.models import Application, Distributor, Level
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
+from exports.kinds import DISTRIBUTORS
+from exports.models import ExportJob
+from exports.services import export_request
 from merchants.roles import Role
 from merchants.services.programs import program_update
 from merchants.services.staff import invitation_create
@@ -32,6 +35,7 @@ def build_world(slug: str):
     with TestCase.captureOnCommitCallbacks(execute=True):  # the tasks queued after commit run too
         merchant = _build(slug)
     assert TierRun.objects.for_merchant(merchant).exists() and RiskFlag.objects.for_merchant(merchant).exists()
+    assert ExportJob.objects.for_merchant(merchant).get().status == ExportJob.Status.COMPLETED
     return merchant
 
 
@@ -131,4 +135,6 @@ def _build(slug: str):
     lifecycle.distributor_set_level(
         merchant=merchant, actor=actor, distributor_id=seller.pk, level_id=bronze.pk, lock=False, reason=slug
     )
+    # an export job (written by the worker after commit): its file has the merchant's distributors
+    export_request(merchant=merchant, actor=actor, kind=DISTRIBUTORS, file_format="csv", filters={}, rows=3)
     return merchant
