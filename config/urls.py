@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("tiers.api.urls")),
     path("", include("risk.api.urls")),
     path("", include("analytics.api.urls")),
+    path("", include("exports.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
     path("distributor/", include(commission_distributor_urls)),
     path("distributor/", include(order_distributor_urls)),
