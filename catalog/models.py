@@ -19,6 +19,11 @@ class Category(TenantModel):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children", db_index=False
     )
     sort_order = models.IntegerField(default=0)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the shop deleted the category: kept, because sold items name it; a sync revives it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

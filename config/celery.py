@@ -21,13 +21,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("distribution")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-QUEUES = ("default", "settlement", "tiers", "risk", "analytics", "webhooks")
+QUEUES = ("default", "settlement", "tiers", "risk", "analytics", "exports", "webhooks")
 # Each app's tasks are named "<app>.<task>" and go to that app's queue; the rest go to "default".
 ROUTES = {
     "settlements": "settlement",
     "tiers": "tiers",
     "risk": "risk",
     "analytics": "analytics",
+    "exports": "exports",
     "webhooks": "webhooks",
 }
 
@@ -131,6 +132,16 @@ PERIODIC_TASKS: dict[str, dict] = {
     "analytics-recheck": {
         "task": "analytics.recheck",
         "schedule": crontab(hour=3, minute=50),
+    },
+    # An export job whose worker died stops renewing its lease: hand it to another worker.
+    "exports-resume-stale-jobs": {
+        "task": "exports.resume_stale_jobs",
+        "schedule": crontab(minute="*"),
+    },
+    # Export files are kept EXPORT_FILE_TTL_SECONDS (7 days): delete the expired ones every hour.
+    "exports-delete-expired": {
+        "task": "exports.delete_expired",
+        "schedule": crontab(minute=41),
     },
     # The job status view keeps 30 days.
     "jobs-cleanup": {

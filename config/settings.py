@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tiers",
     "analytics",
     "risk",
+    "exports",
     "demo",
 ]
 
@@ -205,8 +206,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Set by deployments that run collectstatic (the Dockerfile); otherwise static files come from the apps.
 STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
+# Export files (exports/): a directory by default; a deployment with several web and worker hosts names a
+# shared backend instead (EXPORTS_STORAGE, e.g. "storages.backends.s3.S3Storage", with its OPTIONS from its
+# own settings), since the worker writes a file that the web process serves.
+EXPORTS_DIR = env.str("EXPORTS_DIR", default=str(BASE_DIR / ".data" / "exports"))
+EXPORTS_STORAGE = env.str("EXPORTS_STORAGE", default="django.core.files.storage.FileSystemStorage")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "exports": {
+        "BACKEND": EXPORTS_STORAGE,
+        "OPTIONS": {"location": EXPORTS_DIR} if EXPORTS_STORAGE.endswith("FileSystemStorage") else {},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
@@ -260,6 +270,7 @@ SPECTACULAR_SETTINGS = {
         "ApiKeyRoleEnum": "merchants.roles.API_KEY_ROLE_CHOICES",
         "DistributorStatusEnum": "distributors.models.Distributor.Status",
         "ApplicationStatusEnum": "distributors.models.Application.Status",
+        "ChannelEnum": "distributors.models.Application.Channel",
         "BindingStatusEnum": "distributors.models.CustomerBinding.Status",
         "MerchantStatusEnum": "merchants.models.Merchant.Status",
         "InvitationStatusEnum": "merchants.models.Invitation.Status",
@@ -269,12 +280,14 @@ SPECTACULAR_SETTINGS = {
         "RateModeEnum": "distribution.rates.MODE_CHOICES",
         "OrderStatusEnum": "orders.models.Order.Status",
         "OrderKindEnum": "orders.models.Order.Kind",
+        "OrderChannelEnum": "orders.models.Order.Channel",
         "CommissionStatusEnum": "commissions.models.CommissionLine.Status",
         "CommissionKindEnum": "commissions.models.CommissionLine.Kind",
         "TierRunStatusEnum": "tiers.models.TierRun.Status",
         "SettlementRunStatusEnum": "settlements.models.SettlementRun.Status",
         "WithdrawalStatusEnum": "settlements.models.Withdrawal.Status",
         "RiskFlagStatusEnum": "risk.models.RiskFlag.Status",
+        "MetricUnitEnum": "analytics.metrics.UNITS",
     },
     "SCHEMA_PATH_PREFIX": r"/api/(v1|platform/v1)",
     "TAGS": [
@@ -290,6 +303,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "withdrawals", "description": "Withdrawals, their approval and payout; payout batches for the bank."},
         {"name": "tiers and risk", "description": "Levels and their recalculation; the blacklist and risk flags."},
         {"name": "webhooks", "description": "Signed order events from the shop's server."},
+        {
+            "name": "analytics",
+            "description": "Figures over a date range: KPIs, series, leaderboards (docs/analytics.md).",
+        },
+        {"name": "exports", "description": "The lists and daily figures as CSV or XLSX files; export jobs."},
         {"name": "distributor API", "description": "For the merchant's app, with a distributor token."},
         {"name": "platform", "description": "For platform operators, with a platform key: merchants."},
     ],
@@ -332,6 +350,11 @@ SETTLEMENT_CHUNK_SIZE = env.int("SETTLEMENT_CHUNK_SIZE", default=1000)
 RUN_LEASE_SECONDS = env.int("RUN_LEASE_SECONDS", default=120)
 TIER_CHUNK_SIZE = env.int("TIER_CHUNK_SIZE", default=20000)  # distributors per tier-recalculation chunk
 RUN_CHUNK_PAUSE_MS = env.int("RUN_CHUNK_PAUSE_MS", default=0)  # breathing room for the database
+# Exports: up to this many rows the file is answered at once, above it a worker writes it (an export job) in
+# chunks of EXPORT_CHUNK_SIZE rows; a job's file is kept this long.
+EXPORT_STREAM_MAX_ROWS = env.int("EXPORT_STREAM_MAX_ROWS", default=5000)
+EXPORT_CHUNK_SIZE = env.int("EXPORT_CHUNK_SIZE", default=2000)
+EXPORT_FILE_TTL_SECONDS = env.int("EXPORT_FILE_TTL_SECONDS", default=7 * 24 * 3600)
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

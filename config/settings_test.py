@@ -2,6 +2,7 @@
 cache key prefix of its own. The database and Redis are still the real ones from the environment."""
 
 import os
+import tempfile
 
 os.environ["DJANGO_DEBUG"] = "false"  # the suite always runs as production does
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
@@ -14,7 +15,14 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from config.settings import *  # noqa: F403
-from config.settings import CACHES, REST_FRAMEWORK
+from config.settings import CACHES, REST_FRAMEWORK, STORAGES
+
+# export files of this test process: a directory of its own, removed when the process ends
+_exports_dir = tempfile.TemporaryDirectory(prefix="exports-test-")
+STORAGES["exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": _exports_dir.name},
+}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"

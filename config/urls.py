@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
+from analytics.api.urls import distributor_urlpatterns as analytics_distributor_urls
 from commissions.api.urls import distributor_urlpatterns as commission_distributor_urls
 from distribution import health, pages
 from distribution.api.schema_view import SchemaView
@@ -18,10 +19,13 @@ api_v1 = [
     path("", include("settlements.api.urls")),
     path("", include("tiers.api.urls")),
     path("", include("risk.api.urls")),
+    path("", include("analytics.api.urls")),
+    path("", include("exports.api.urls")),
     path("distributor/", include(distributor_urlpatterns)),
     path("distributor/", include(commission_distributor_urls)),
     path("distributor/", include(order_distributor_urls)),
     path("distributor/", include(settlement_distributor_urls)),
+    path("distributor/", include(analytics_distributor_urls)),
 ]
 
 urlpatterns = [

@@ -73,6 +73,7 @@ def markdown() -> str:
         "commissions": "Commission",
         "settlements": "Settlement, withdrawals, payouts",
         "risk": "Risk",
+        "analytics": "Analytics",
     }
     for app in catalogue_apps():
         entries = [e for e in catalogue() if e.app == app]

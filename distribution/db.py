@@ -35,3 +35,11 @@ def insert_unless_exists(instance: models.Model, *, unique: Sequence[str]) -> bo
     instance._state.adding = False
     instance._state.db = connection.alias
     return True
+
+
+def advisory_lock(*parts: object, shared: bool = False) -> None:
+    """A transaction-scoped PostgreSQL advisory lock on a name built from `parts`."""
+    name = ":".join(str(p) for p in parts)
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [name])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -47,13 +47,26 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+def iter_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, with_header: bool = True) -> Iterator[bytes]:
+    """The CSV file line by line (for a streamed response, or a file written in parts): the header first
+    unless `with_header` is False."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([escape_text(_text(cell)) for cell in header])
+
+    def line(cells: Sequence[Any]) -> bytes:
+        out.seek(0)
+        out.truncate()
+        writer.writerow([escape_text(_text(cell)) for cell in cells])
+        return out.getvalue().encode()
+
+    if with_header:
+        yield line(header)
     for row in rows:
-        writer.writerow([escape_text(_text(cell)) for cell in row])
-    return out.getvalue().encode()
+        yield line(row)
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return b"".join(iter_csv(header, rows))
 
 
 def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "export") -> bytes:

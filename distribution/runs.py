@@ -1,4 +1,4 @@
-"""Leased runs: long jobs (settlement runs, tier recalculations, later exports and rollup rebuilds) done in
+"""Leased runs: long jobs (settlement runs, tier recalculations, export jobs, later rollup rebuilds) done in
 resumable chunks by whichever worker holds the run's lease.
 
 A run is a row (a `LeasedRun`); its app gives the engine one function, `step(run, chunk_size)`, that

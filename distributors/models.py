@@ -143,6 +143,9 @@ class Distributor(TenantModel):
     identity_verified_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    leaderboard_opt_in = models.BooleanField(
+        default=False, help_text="Shown (name masked) on the distributors' leaderboard: the distributor's choice."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -29,14 +29,17 @@ class Perm(StrEnum):
     TOKENS_ISSUE = "tokens.issue"  # distributor tokens for the merchant's app users
     MONEY_APPROVE = "money.approve"  # withdrawals, payouts: only owner and finance
     SETTLEMENT_RUN = "settlement.run"
+    FINANCE_EXPORT = "finance.export"  # bulk exports of commission lines and withdrawals
 
 
 _OPERATE = {Perm.VIEW, Perm.CATALOG_MANAGE, Perm.ORDERS_MANAGE, Perm.DISTRIBUTORS_MANAGE, Perm.TOKENS_ISSUE}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(Perm),
-    Role.ADMIN: frozenset(_OPERATE | {Perm.PROGRAM_MANAGE, Perm.STAFF_MANAGE, Perm.API_KEYS_MANAGE, Perm.AUDIT_VIEW}),
-    Role.FINANCE: frozenset({Perm.VIEW, Perm.AUDIT_VIEW, Perm.MONEY_APPROVE, Perm.SETTLEMENT_RUN}),
+    Role.ADMIN: frozenset(
+        _OPERATE | {Perm.PROGRAM_MANAGE, Perm.STAFF_MANAGE, Perm.API_KEYS_MANAGE, Perm.AUDIT_VIEW, Perm.FINANCE_EXPORT}
+    ),
+    Role.FINANCE: frozenset({Perm.VIEW, Perm.AUDIT_VIEW, Perm.MONEY_APPROVE, Perm.SETTLEMENT_RUN, Perm.FINANCE_EXPORT}),
     Role.OPERATOR: frozenset(_OPERATE),
     Role.VIEWER: frozenset({Perm.VIEW}),
 }

@@ -58,6 +58,20 @@ class OrderPaidInput(serializers.Serializer):
         help_text="The payment's transaction id at WeChat Pay (needed for profit sharing).",
     )
     shipping_amount = MoneyField(min_value=0, default=0)
+    # No defaults below: a key left out stays out of the validated body, whose hash is the order's
+    # fingerprint, so an order sent before these fields existed still matches when it is sent again.
+    channel = serializers.ChoiceField(
+        choices=Order.Channel.choices,
+        required=False,
+        help_text="How the buyer came. Left out: share_link when the order has a share code, else group_buy "
+        "for a group-buy order, else direct.",
+    )
+    province = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="The delivery province, e.g. 广东省."
+    )
+    city = serializers.CharField(
+        max_length=32, required=False, allow_blank=True, help_text="The delivery city, e.g. 深圳市."
+    )
     items = OrderItemInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]  # stubs lack many=True's max_length
     event_id = serializers.CharField(
         max_length=100, required=False, help_text="Your id for this event; default order:<external_id>:paid."

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 QUEUES = ",".join(
     os.environ.get("CELERY_QUEUE_PREFIX", "") + queue
-    for queue in ("default", "settlement", "tiers", "risk", "analytics", "webhooks")
+    for queue in ("default", "settlement", "tiers", "risk", "analytics", "exports", "webhooks")
 )
 
 

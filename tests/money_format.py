@@ -22,6 +22,7 @@ MONEY_NAME = re.compile(
 # names that end like money but count things, or say when
 NOT_MONEY = {
     "lines_total",
+    "rows_total",
     "lines_done",
     "lines_reversed",
     "distributors_done",

@@ -1,31 +1,19 @@
 from __future__ import annotations
 
-import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from commissions import selectors
 from commissions.api import serializers as s
 from commissions.errors import NotBlacklisted
+from commissions.filters import CommissionLineFilter
 from commissions.models import CommissionLine
 from commissions.services import commission_forfeit
-from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi
 from distributors.api.serializers.common import ReasonInput
 from distributors.api.views.base import MyApi, _DistributorObjectApi
 from distributors.models import Distributor
 from merchants.roles import Perm
-
-
-class CommissionLineFilter(FilterSet):
-    order = django_filters.CharFilter(field_name="order__external_id", help_text="The order's external id.")
-    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
-    unlock_before = DateTimeFilter(field_name="unlock_at", lookup_expr="lt")
-
-    class Meta:
-        model = CommissionLine
-        fields = ["beneficiary", "status", "kind", "depth", "rate_source"]
 
 
 def _lines(queryset):

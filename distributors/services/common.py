@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from distribution import crypto
+from distribution.db import advisory_lock
 from distribution.errors import ApplicationError, NotFound
 from distribution.tenancy import TenantQuerySet
 from distributors.errors import InvalidShareCode
 from distributors.models import BlacklistEntry, Distributor
 from merchants.models import Merchant
-
-
-def advisory_lock(*parts: object, shared: bool = False) -> None:
-    """A transaction-scoped PostgreSQL advisory lock on a name built from `parts`."""
-    name = ":".join(str(p) for p in parts)
-    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(hashtextextended(%s, 0))", [name])
 
 
 def lock_tree(merchant: Merchant, *, shared: bool) -> None:

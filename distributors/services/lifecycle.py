@@ -217,3 +217,23 @@ def blacklisted_transition(distributor: Distributor, *, merchant: Merchant, acto
         return False
     transition(distributor, merchant=merchant, actor=actor, target=S.BLACKLISTED, reason=reason)
     return True
+
+
+@transaction.atomic
+def distributor_set_leaderboard_opt_in(
+    *, merchant: Merchant, actor: Actor, distributor_id: int, opted_in: bool
+) -> Distributor:
+    """The distributor's own choice to appear (name masked) on the distributors' leaderboard, or not.
+    Setting what is already set changes nothing and records nothing."""
+    distributor = lock_distributor(merchant, distributor_id)
+    if distributor.leaderboard_opt_in != opted_in:
+        audit_record(
+            merchant=merchant,
+            actor=actor,
+            action="distributor.leaderboard_opt_in",
+            obj=distributor,
+            changes={"leaderboard_opt_in": [distributor.leaderboard_opt_in, opted_in]},
+        )
+        distributor.leaderboard_opt_in = opted_in
+        distributor.save(update_fields=["leaderboard_opt_in", "updated_at"])
+    return distributor

@@ -46,6 +46,12 @@ class OrderEventInput(serializers.Serializer):
 
 class OrderItemOutput(ModelSerializer):
     product = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    category = serializers.SlugRelatedField(
+        slug_field="external_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The external id of the category the product was in when the order was paid (null: none).",
+    )
     unit_price = MoneyField()
     discount = MoneyField()
     paid_amount = MoneyField()
@@ -56,6 +62,7 @@ class OrderItemOutput(ModelSerializer):
         fields = [
             "line_id",
             "product",
+            "category",
             "quantity",
             "unit_price",
             "discount",
@@ -95,6 +102,9 @@ class OrderOutput(ModelSerializer):
             "distributor",
             "attribution",
             "self_purchase",
+            "channel",
+            "province",
+            "city",
             "paid_at",
             "shipped_at",
             "completed_at",
@@ -102,6 +112,14 @@ class OrderOutput(ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "channel": {
+                "help_text": "How the buyer came: as the shop sent it, else share_link when the order has a share "
+                "code, else group_buy for a group-buy order, else direct."
+            },
+            "province": {"help_text": "The delivery province as the shop sent it (empty: not sent)."},
+            "city": {"help_text": "The delivery city as the shop sent it (empty: not sent)."},
+        }
 
 
 class CommissionBreakdown(serializers.Serializer):
@@ -167,6 +185,9 @@ def order_detail_body(order: Order, items, lines, *, currency: str) -> dict:
         "distributor": _distributor_ref(order.distributor),
         "attribution": str(order.attribution),
         "self_purchase": bool(order.self_purchase),
+        "channel": str(order.channel),
+        "province": order.province,
+        "city": order.city,
         "paid_at": _when(order.paid_at),
         "shipped_at": _when(order.shipped_at),
         "completed_at": _when(order.completed_at),
@@ -176,6 +197,7 @@ def order_detail_body(order: Order, items, lines, *, currency: str) -> dict:
             {
                 "line_id": item.line_id,
                 "product": item.product.external_id,
+                "category": None if item.category is None else item.category.external_id,
                 "quantity": item.quantity,
                 "unit_price": money(item.unit_price),
                 "discount": money(item.discount),

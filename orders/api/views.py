@@ -5,7 +5,6 @@ from rest_framework.views import APIView
 
 from distribution import rls
 from distribution.api import parsers, throttling
-from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.validation import validate
 from distribution.api.views import ListMixin, MerchantApi
 from distribution.errors import NotFound, ValidationFailed
@@ -16,6 +15,7 @@ from merchants.roles import Perm
 from orders import selectors
 from orders.api import serializers as s
 from orders.errors import InvalidSignature, SignatureExpired, UnknownOrder
+from orders.filters import OrderFilter
 from orders.inputs import OrderPaidInput
 from orders.models import Order, OrderEvent, WebhookEndpoint
 from orders.services import intake, webhooks
@@ -23,7 +23,7 @@ from orders.services import intake, webhooks
 
 # --- orders ------------------------------------------------------------------------------------------------
 def order_detail_data(order: Order, context: dict) -> dict:
-    """The order as stored now, with its items and commission lines (four reads)."""
+    """The order as stored now, with its items and commission lines (see `selectors.order_with_lines`)."""
     return s.OrderDetailOutput(selectors.order_with_lines(order.merchant_id, order.pk), context=context).data
 
 
@@ -35,23 +35,6 @@ def ingest_data(result: intake.IngestResult, context: dict) -> dict:
     lines = sorted(result.lines, key=lambda line: (line.order_item_id, line.depth, line.kind))
     body = s.order_detail_body(result.order, result.items, lines, currency=context["currency"])
     return {"duplicate": False, "order": body}
-
-
-class OrderFilter(FilterSet):
-    paid_after = DateTimeFilter(field_name="paid_at", lookup_expr="gte")
-    paid_before = DateTimeFilter(field_name="paid_at", lookup_expr="lt")
-
-    class Meta:
-        model = Order
-        fields = [
-            "status",
-            "kind",
-            "distributor",
-            "attribution",
-            "customer_external_id",
-            "external_id",
-            "self_purchase",
-        ]
 
 
 @extend_schema(tags=["orders"])
@@ -300,4 +283,4 @@ class MyOrderListApi(ListMixin, MyApi):
     filterset_fields = ["status"]
 
     def scope_queryset(self, queryset):
-        return queryset.filter(distributor=self.me()).prefetch_related("items__product")
+        return queryset.filter(distributor=self.me()).prefetch_related("items__product", "items__category")

@@ -102,7 +102,10 @@ def _claim_event(
 # --- paid --------------------------------------------------------------------------------------------------
 def _products(merchant: Merchant, program: DistributionProgram, items: list[dict[str, Any]]) -> dict[str, Product]:
     wanted = {item["product"] for item in items}
-    found = {p.external_id: p for p in Product.objects.for_merchant(merchant).filter(external_id__in=wanted)}
+    found = {
+        p.external_id: p
+        for p in Product.objects.for_merchant(merchant).filter(external_id__in=wanted).select_related("category")
+    }
     missing = sorted(wanted - set(found))
     if missing and not program.create_unknown_products:
         raise UnknownProduct(fields={"items": [f"Unknown product: {m}" for m in missing]}, extra={"products": missing})
@@ -207,7 +210,7 @@ def order_ingest_paid(
                 order=order,
                 line_id=item["line_id"],
                 product=products[item["product"]],
-                category_id=products[item["product"]].category_id,
+                category=products[item["product"]].category,  # a snapshot: a later move changes no sale
                 quantity=item["quantity"],
                 unit_price=item["unit_price"],
                 discount=item["discount"],

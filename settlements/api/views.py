@@ -22,6 +22,7 @@ from ledger.models import LedgerTransaction
 from merchants.roles import Perm
 from settlements.api import serializers as s
 from settlements.errors import SettlementInProgress
+from settlements.filters import WithdrawalFilter
 from settlements.models import PayoutBatch, SettlementRun, SplitRequest, Withdrawal
 from settlements.services import payout_accounts, payouts, runs, statements, tax_reports, withdrawals
 
@@ -189,7 +190,7 @@ class SplitRequestListApi(ListMixin, MerchantApi):
 class WithdrawalListApi(ListMixin, MerchantApi):
     model = Withdrawal
     serializer_class = s.WithdrawalOutput
-    filterset_fields = ["status", "distributor", "provider", "batch", "needs_attention"]
+    filterset_class = WithdrawalFilter
 
 
 class _WithdrawalObjectApi(MerchantApi):

@@ -8,7 +8,7 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from distribution.auth import Actor
 from distributors.services.tokens import distributor_token_issue
 from merchants.models import Membership, Merchant
@@ -43,6 +43,14 @@ def make_member(merchant: Merchant, role: str, username: str | None = None) -> M
 
 def owner_of(merchant: Merchant) -> Membership:
     return Membership.objects.for_merchant(merchant).filter(role=Role.OWNER).select_related("user").first()
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    external_id = factory.Sequence(lambda n: f"cat-{n}")
+    name = factory.Sequence(lambda n: f"Category {n}")
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

@@ -10,13 +10,23 @@ from django.utils import timezone
 from distribution.auth import Actor
 from distributors.models import Application, Distributor, Level
 from distributors.services import applications, bindings, blacklist, levels, lifecycle, recruitment
+from exports.kinds import DISTRIBUTORS
+from exports.models import ExportJob
+from exports.services import export_request
 from merchants.roles import Role
 from merchants.services.programs import program_update
 from merchants.services.staff import invitation_create
 from orders.services import intake, webhooks
 from risk.models import RiskFlag
 from settlements.services import payout_accounts, payouts, runs, withdrawals
-from tests.builders.factories import ProductFactory, make_api_key, make_distributor_token, make_member, make_merchant
+from tests.builders.factories import (
+    CategoryFactory,
+    ProductFactory,
+    make_api_key,
+    make_distributor_token,
+    make_member,
+    make_merchant,
+)
 from tests.builders.settlements import bank_card
 from tiers.models import TierRun
 
@@ -25,6 +35,7 @@ def build_world(slug: str):
     with TestCase.captureOnCommitCallbacks(execute=True):  # the tasks queued after commit run too
         merchant = _build(slug)
     assert TierRun.objects.for_merchant(merchant).exists() and RiskFlag.objects.for_merchant(merchant).exists()
+    assert ExportJob.objects.for_merchant(merchant).get().status == ExportJob.Status.COMPLETED
     return merchant
 
 
@@ -38,6 +49,7 @@ def _build(slug: str):
     )
     make_distributor_token(merchant, external_user_id=f"{slug}-app-user")
     product = ProductFactory(merchant=merchant, external_id=f"{slug}-sku", title=f"{slug} product")
+    CategoryFactory(merchant=merchant, external_id=f"{slug}-category", name=f"{slug} category")
     program_update(merchant=merchant, actor=actor, changes={"after_sales_days": 9}, reason=slug)
     levels.level_create(merchant=merchant, actor=actor, data={"name": f"{slug} bronze", "rank": 1})
     recruitment.entry_create(
@@ -123,4 +135,6 @@ def _build(slug: str):
     lifecycle.distributor_set_level(
         merchant=merchant, actor=actor, distributor_id=seller.pk, level_id=bronze.pk, lock=False, reason=slug
     )
+    # an export job (written by the worker after commit): its file has the merchant's distributors
+    export_request(merchant=merchant, actor=actor, kind=DISTRIBUTORS, file_format="csv", filters={}, rows=3)
     return merchant

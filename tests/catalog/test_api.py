@@ -1,11 +1,12 @@
 """Product sync: upsert by external id, validation of commission overrides, filters."""
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Product
 from distribution.models import AuditEvent
 from merchants.roles import Role
-from tests.builders.factories import ProductFactory
+from tests.builders.factories import CategoryFactory, ProductFactory
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +158,58 @@ def test_cursor_pagination_walks_every_product_once(api, merchant):
 
 def test_viewers_cannot_sync_products(api, merchant):
     assert_error(api.staff(merchant, Role.VIEWER).post("/api/v1/products", TEA, format="json"), 403)
+
+
+def test_a_product_is_put_in_a_category_moved_kept_and_cleared(api, merchant):
+    CategoryFactory(merchant=merchant, external_id="green", name="绿茶")
+    CategoryFactory(merchant=merchant, external_id="oolong", name="乌龙茶")
+    client = api.api_key(merchant, Role.OPERATOR)
+
+    def category():
+        return Product.objects.for_merchant(merchant).get().category.external_id
+
+    created = client.post("/api/v1/products", {**TEA, "category": "green"}, format="json")
+    assert created.status_code == 201 and created.json()["results"][0]["product"]["category"] == "green"
+    assert category() == "green"
+    moved = client.post("/api/v1/products", {**TEA, "category": "oolong"}, format="json")
+    assert moved.status_code == 200 and moved.json()["results"][0]["product"]["category"] == "oolong"
+    client.post("/api/v1/products", {**TEA, "title": "Longjing 250g"}, format="json")  # left out: kept
+    assert category() == "oolong"
+    assert client.get("/api/v1/products/tea-1").json()["category"] == "oolong"
+    assert client.post("/api/v1/products", {**TEA, "category": None}, format="json").status_code == 200
+    assert Product.objects.for_merchant(merchant).get().category is None
+    assert client.get("/api/v1/products/tea-1").json()["category"] is None
+    assert list(
+        AuditEvent.objects.for_merchant(merchant)
+        .filter(action="product.category_changed")
+        .order_by("pk")
+        .values_list("changes", flat=True)
+    ) == [{"category": ["green", "oolong"]}, {"category": ["oolong", None]}]
+
+
+def test_an_unknown_or_deleted_category_refuses_the_whole_batch(api, merchant, other_merchant):
+    CategoryFactory(merchant=merchant, external_id="green")
+    CategoryFactory(merchant=merchant, external_id="gone", archived_at=timezone.now())
+    CategoryFactory(merchant=other_merchant, external_id="theirs")
+    ProductFactory(merchant=merchant, external_id="old", title="Old")
+    client = api.api_key(merchant, Role.OPERATOR)
+    body = {
+        "products": [
+            {**TEA, "category": "green"},
+            {"external_id": "old", "title": "Old", "price": "1.00", "category": "green"},
+            {"external_id": "x", "title": "X", "price": "1.00", "category": "gone"},
+            {"external_id": "y", "title": "Y", "price": "1.00", "category": "theirs"},
+        ]
+    }
+    error = assert_error(client.post("/api/v1/products", body, format="json"), 422, "unknown_category")
+    assert error["categories"] == ["gone", "theirs"]
+    assert error["fields"] == {"category": ["Unknown category: gone", "Unknown category: theirs"]}
+    assert list(Product.objects.for_merchant(merchant).values_list("external_id", "category")) == [("old", None)]
+
+
+def test_products_filter_by_category(api, merchant):
+    green = CategoryFactory(merchant=merchant, external_id="green")
+    ProductFactory(merchant=merchant, external_id="tea-1", category=green)
+    ProductFactory(merchant=merchant, external_id="cup-1")
+    client = api.staff(merchant, Role.VIEWER)
+    assert [p["external_id"] for p in client.get("/api/v1/products?category=green").json()["results"]] == ["tea-1"]

@@ -3,9 +3,11 @@
 Two merchants:
 
 * **demo** (Demo Tea House 演示茶庄): ninety days of a running program, so every list and report shows
-  real figures: three levels, 50 distributors over three levels of the invite tree, their customers,
-  a few hundred orders (completed, shipped, open, closed, refunded in part or whole, some after their
-  commission settled: clawbacks), weekly settlement runs up to a week ago (so some lines are due now),
+  real figures: a category tree (茶叶 > 绿茶 / 乌龙茶 / 普洱茶, 茶具, 茶课, 礼品) with every product in
+  it, three levels, 50 distributors over three levels of the invite tree, their customers, a few
+  hundred orders over the ninety days (by several channels, most with a delivery region; completed,
+  shipped, open, closed, refunded in part or whole, some days later, some after their commission
+  settled: clawbacks), weekly settlement runs up to a week ago (so some lines are due now),
   paid withdrawals, one withdrawal waiting for approval, a pending application and an open risk flag.
 * **quick** (Quick Shop 快结小店): an empty program whose after-sales window is 0 days, so an order the
   README's walkthrough completes can be settled at once.
@@ -31,8 +33,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.refresh import current_tops, rebuild_merchant, record_rebuild
 from catalog.models import Product
-from catalog.services import product_upsert_many
+from catalog.services import category_upsert_many, product_upsert_many
 from commissions.models import CommissionLine
 from distribution import outbox, rls
 from distribution.auth import Actor
@@ -87,14 +90,36 @@ DEMO_LEVELS = [
         ],
     },
 ]
+DEMO_CATEGORIES = [
+    {"external_id": "tea", "name": "茶叶 Tea", "sort_order": 1},
+    {"external_id": "tea-green", "name": "绿茶 Green tea", "parent": "tea", "sort_order": 1},
+    {"external_id": "tea-oolong", "name": "乌龙茶 Oolong", "parent": "tea", "sort_order": 2},
+    {"external_id": "tea-puer", "name": "普洱茶 Pu'er", "parent": "tea", "sort_order": 3},
+    {"external_id": "teaware", "name": "茶具 Teaware", "sort_order": 2},
+    {"external_id": "classes", "name": "茶课 Classes", "sort_order": 3},
+    {"external_id": "gifts", "name": "礼盒与礼品卡 Gifts", "sort_order": 4},
+]
 DEMO_PRODUCTS = [
-    {"external_id": "tea-001", "title": "West Lake Longjing 250g", "price": 16800, "kind": "physical"},
-    {"external_id": "tea-002", "title": "Anxi Tieguanyin 500g", "price": 12800, "kind": "physical"},
+    {
+        "external_id": "tea-001",
+        "title": "West Lake Longjing 250g",
+        "price": 16800,
+        "kind": "physical",
+        "category": "tea-green",
+    },
+    {
+        "external_id": "tea-002",
+        "title": "Anxi Tieguanyin 500g",
+        "price": 12800,
+        "kind": "physical",
+        "category": "tea-oolong",
+    },
     {
         "external_id": "tea-003",
         "title": "Yunnan Pu'er cake 357g",
         "price": 29900,
         "kind": "physical",
+        "category": "tea-puer",
         "commission_rates": [
             {"depth": 1, "mode": "percent", "rate_bps": 1500},
             {"depth": 2, "mode": "percent", "rate_bps": 500},
@@ -105,24 +130,57 @@ DEMO_PRODUCTS = [
         "title": "Celadon tea cup set",
         "price": 8800,
         "kind": "physical",
+        "category": "teaware",
         # a fixed ¥10.00 a set for the seller, 3% for their inviter
         "commission_rates": [
             {"depth": 1, "mode": "fixed", "amount": 1000},
             {"depth": 2, "mode": "percent", "rate_bps": 300},
         ],
     },
-    {"external_id": "class-001", "title": "Online tea tasting class", "price": 9900, "kind": "virtual"},
+    {
+        "external_id": "class-001",
+        "title": "Online tea tasting class",
+        "price": 9900,
+        "kind": "virtual",
+        "category": "classes",
+    },
     {
         "external_id": "gift-card",
         "title": "Gift card ¥100",
         "price": 10000,
         "kind": "virtual",
+        "category": "gifts",
         "distribution_enabled": False,
     },
 ]
 QUICK_PRODUCTS = [
     {"external_id": "tea-9", "title": "Dragon Well 100g", "price": 6800, "kind": "physical"},
     {"external_id": "pot-1", "title": "Yixing clay teapot", "price": 36000, "kind": "physical"},
+]
+# How the demo's buyers came (weights out of 100); "" leaves the channel out, so intake infers it (direct:
+# the demo's orders carry no share code, the binding attributes them).
+CHANNELS = [
+    ("share_link", 34),
+    ("qr_poster", 14),
+    ("miniprogram_code", 14),
+    ("distributor_shop", 14),
+    ("market", 6),
+    ("group_buy", 8),
+    ("", 10),
+]
+# Where they live (weights out of 100); a customer always has the same address, and some never send one.
+REGIONS = [
+    (("广东省", "深圳市"), 18),
+    (("广东省", "广州市"), 12),
+    (("浙江省", "杭州市"), 16),
+    (("浙江省", "宁波市"), 6),
+    (("上海市", "上海市"), 12),
+    (("北京市", "北京市"), 10),
+    (("江苏省", "南京市"), 6),
+    (("江苏省", "苏州市"), 6),
+    (("四川省", "成都市"), 4),
+    (("福建省", "厦门市"), 4),
+    ((), 6),
 ]
 SURNAMES = "林陈王赵孙李周吴郑冯何许"
 GIVEN = ["小茶", "一壶", "二两", "三叶", "四季", "五味", "六安", "七碗", "八仙", "九曲", "十方", "云雾", "春芽", "秋露"]
@@ -153,6 +211,12 @@ class Command(BaseCommand):
         # the demo's settlement runs are executed here; their tasks must not run them again elsewhere
         with transaction.atomic(), mock.patch.object(outbox, "publish"):
             credentials = self.seed()
+        # the figures are there at once: every merchant's rollups from its history (the refresh task keeps
+        # them current from here on)
+        started_at, tops = timezone.now(), current_tops()
+        for merchant_id in Merchant.objects.order_by("pk").values_list("pk", flat=True):
+            rebuild_merchant(merchant_id)
+        record_rebuild(tops, started_at)
         if options["verbosity"] > 0:
             self.report(credentials)
         if credentials_file:
@@ -198,6 +262,7 @@ class Command(BaseCommand):
         )
         for username, role in DEMO_STAFF:
             Membership.objects.get_or_create(merchant=demo, user=users[username], defaults={"role": role})
+        category_upsert_many(merchant=demo, actor=actor, items=DEMO_CATEGORIES)
         product_upsert_many(merchant=demo, actor=actor, items=DEMO_PRODUCTS)
         product_upsert_many(merchant=quick, actor=actor, items=QUICK_PRODUCTS)
         for merchant in (demo, quick):
@@ -398,7 +463,13 @@ class DemoHistory:
             }
             for i, sku in enumerate(pick)
         ]
-        data = {"external_id": external_id, "customer_external_id": customer, "paid_at": paid_at, "items": items}
+        data = {
+            "external_id": external_id,
+            "customer_external_id": customer,
+            "paid_at": paid_at,
+            "items": items,
+            **self.channel_and_region(external_id, customer),
+        }
         events = [(paid_at, "paid", data)]
         roll = self.random.random()
         if roll < 0.05:
@@ -426,6 +497,19 @@ class DemoHistory:
                     (refund_at, "refunded", {"external_id": external_id, "refund_id": "late", "amount": amount})
                 )
         return events
+
+    @staticmethod
+    def channel_and_region(external_id: str, customer: str) -> dict[str, str]:
+        """The order's channel and the customer's delivery region, each from its own seeded generator: the
+        same for every run, and drawn apart from `self.random`, so the rest of the history is unchanged."""
+        pick = random.Random(f"channel:{external_id}")  # noqa: S311 - the same demo every time, not a secret
+        (channel,) = pick.choices([c for c, _ in CHANNELS], weights=[w for _, w in CHANNELS])
+        where = random.Random(f"region:{customer}")  # noqa: S311 - as above
+        (region,) = where.choices([r for r, _ in REGIONS], weights=[w for _, w in REGIONS])
+        out = {"channel": channel} if channel else {}
+        if region:
+            out["province"], out["city"] = region
+        return out
 
     def payouts(self, distributors: list[Distributor]) -> None:
         """The six best earners verified their identity and added a bank card; four were paid out by bank

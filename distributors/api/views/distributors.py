@@ -3,11 +3,8 @@ lifecycle actions on them (freeze, remove, set the level, change the inviter, re
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
-from distribution.api.filters import DateTimeFilter, FilterSet
 from distribution.api.views import ListMixin, MerchantApi, ObjectActionApi
 from distributors import selectors
 from distributors.api.serializers.bindings import BindingOutput
@@ -23,23 +20,9 @@ from distributors.api.serializers.distributors import (
 )
 from distributors.api.serializers.levels import LevelChangeOutput
 from distributors.api.views.base import DEPTH_PARAM, MANAGE, _DistributorObjectApi, depth_param, relative_depth
+from distributors.filters import DistributorFilter
 from distributors.models import Distributor, LevelChange
 from distributors.services import bindings, identity, lifecycle
-
-
-class DistributorFilter(FilterSet):
-    q = django_filters.CharFilter(method="search", help_text="Name, invite code or app user id contains.")
-    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = Distributor
-        fields = ["status", "level", "inviter", "depth", "level_locked", "external_user_id"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(
-            Q(display_name__icontains=value) | Q(invite_code__iexact=value) | Q(external_user_id__icontains=value)
-        )
 
 
 @extend_schema(tags=["distributors"])
