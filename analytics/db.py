@@ -1,6 +1,7 @@
 """Where the analytics read: the replica when `DATABASE_REPLICA_URL` names one, else the primary.
 
-Every analytics selector reads through `reads()` (`Model.objects.using(reads())`, `connections[reads()]`),
+Every analytics selector reads through `reads()` (`Model.objects.for_merchant(m).using(reads())`,
+`connections[reads()]`),
 so figures can move off the primary without touching the writes. A replica lags the primary by its
 replication delay; the figures already lag the events by the refresh interval, so that changes nothing a
 merchant would notice. The refresh itself (analytics.refresh) writes, and always uses the primary.

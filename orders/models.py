@@ -95,8 +95,11 @@ class Order(TenantModel):
                 include=["status", "goods_amount", "refunded_amount"],
                 name="order_distributor_paid",
             ),
-            # covering: the analytics count distinct buyers over a range of pay times from the index alone
-            models.Index(fields=["merchant", "paid_at"], include=["customer_external_id"], name="order_paid"),
+            # covering: the analytics count distinct buyers (of all orders, or of distributed ones) over a range of
+            # pay times from the index alone
+            models.Index(
+                fields=["merchant", "paid_at"], include=["customer_external_id", "distributor"], name="order_paid"
+            ),
             models.Index(fields=["merchant", "customer_external_id"], name="order_customer"),
         ]
 

@@ -364,6 +364,7 @@ class DemoHistory:
     def build(self) -> None:
         distributors = self.network()
         events = self.customers_and_orders(distributors)
+        self.browsing(distributors)
         for monday in self.mondays():
             events.append((monday, "settle", {}))
         for at, kind, data in sorted(events, key=lambda e: (e[0], e[1] != "paid")):
@@ -442,6 +443,7 @@ class DemoHistory:
                     customer_external_id=customer,
                     share_code=distributor.invite_code,
                     visited_at=visited,
+                    visit_id=f"{customer}:first",  # reported with an id: the funnel counts it
                 )
                 for _ in range(self.random.choice((1, 1, 2, 2, 3))):
                     paid_at = visited + timedelta(days=self.random.randint(0, 25), minutes=self.random.randint(1, 900))
@@ -450,6 +452,21 @@ class DemoHistory:
                     n += 1
                     events += self.order(f"demo-{n:04d}", customer, paid_at, skus)
         return events
+
+    def browsing(self, distributors: list[Distributor]) -> None:
+        """Visitors who looked and did not buy (yet): 0-4 per distributor over the last four weeks, so that the
+        funnel's visits and the conversion mean something. Their own random stream leaves the rest as it was."""
+        for d_index, distributor in enumerate(distributors):
+            browse = random.Random(f"browse:{d_index}")  # noqa: S311 - the same demo every time, not a secret
+            for k in range(browse.randint(0, 4)):
+                visited = self.now - timedelta(days=browse.randint(1, 28), minutes=browse.randint(0, 900))
+                bindings.binding_record_visit(
+                    merchant=self.merchant,
+                    customer_external_id=f"prospect-{d_index + 1:03d}-{k + 1}",
+                    share_code=distributor.invite_code,
+                    visited_at=visited,
+                    visit_id=f"prospect-{d_index + 1:03d}-{k + 1}:{visited:%Y%m%d}",
+                )
 
     def order(self, external_id: str, customer: str, paid_at: datetime, skus: list[str]) -> list[tuple]:
         pick = self.random.sample(skus, self.random.choice((1, 1, 1, 2)))
