@@ -60,22 +60,23 @@ TXNS = LedgerTransaction._meta.db_table
 
 
 # --- the day statements ------------------------------------------------------------------------------------
-# Three row sources, restricted to the touched days (`r`: one [lo, hi) pay-time range per local day):
-#   o: the orders paid in those days; i: their items; c: their commission lines; v: the visits made then.
+# The row sources, restricted to the touched local days (one index range from the first day's midnight to the
+# last day's end, then the days themselves): o: the orders paid in those days; i: their items; c: their
+# commission lines (with their item's product and category, joined by id); v: the visits made then.
 _SOURCES = f"""
-r (day, lo, hi) AS (SELECT * FROM unnest(%(days)s::date[], %(los)s::timestamptz[], %(his)s::timestamptz[])),
 o AS (
-    SELECT o.id, r.day, o.distributor_id, o.customer_external_id, o.goods_amount, o.refunded_amount,
-           o.status, o.channel, o.distributor_id IS NOT NULL AS distributed
-      FROM {ORDERS} o JOIN r ON o.paid_at >= r.lo AND o.paid_at < r.hi
-     WHERE o.merchant_id = %(merchant)s),
+    SELECT o.id, (o.paid_at AT TIME ZONE %(zone)s)::date AS day, o.distributor_id, o.customer_external_id,
+           o.goods_amount, o.refunded_amount, o.status, o.channel, o.distributor_id IS NOT NULL AS distributed
+      FROM {ORDERS} o
+     WHERE o.merchant_id = %(merchant)s AND o.paid_at >= %(first)s AND o.paid_at < %(last)s
+       AND (o.paid_at AT TIME ZONE %(zone)s)::date = ANY(%(days)s::date[])),
 i AS (
     SELECT i.id, o.day, i.order_id, i.product_id, i.category_id, i.quantity, i.paid_amount, i.refunded_amount,
            i.refunded_quantity, o.distributed
       FROM {ITEMS} i JOIN o ON i.order_id = o.id
      WHERE i.merchant_id = %(merchant)s),
 c AS (
-    SELECT o.day, o.channel, l.beneficiary_id, l.order_item_id,
+    SELECT o.day, o.channel, l.beneficiary_id, it.product_id, it.category_id,
            CASE WHEN l.kind = 'commission' THEN l.amount ELSE 0 END AS accrued,
            CASE WHEN l.kind = 'commission' AND l.status = 'pending' THEN l.amount - l.reversed_amount ELSE 0 END
                AS pending,
@@ -86,12 +87,13 @@ c AS (
            CASE WHEN l.kind = 'commission' THEN l.reversed_amount ELSE 0 END AS reversed,
            CASE WHEN l.kind = 'clawback' THEN -l.amount ELSE 0 END AS clawed_back
       FROM {LINES} l JOIN o ON l.order_id = o.id
+      JOIN {ITEMS} it ON it.merchant_id = %(merchant)s AND it.id = l.order_item_id
      WHERE l.merchant_id = %(merchant)s),
-ci AS (SELECT c.*, i.product_id, i.category_id FROM c JOIN i ON i.id = c.order_item_id),
 v AS (
-    SELECT r.day, v.distributor_id
-      FROM {VISITS} v JOIN r ON v.visited_at >= r.lo AND v.visited_at < r.hi
-     WHERE v.merchant_id = %(merchant)s)"""  # noqa: S608
+    SELECT (v.visited_at AT TIME ZONE %(zone)s)::date AS day, v.distributor_id
+      FROM {VISITS} v
+     WHERE v.merchant_id = %(merchant)s AND v.visited_at >= %(first)s AND v.visited_at < %(last)s
+       AND (v.visited_at AT TIME ZONE %(zone)s)::date = ANY(%(days)s::date[]))"""  # noqa: S608
 
 _ORDER_FIGURES = {
     "orders": "count(*)",
@@ -220,12 +222,12 @@ ROLLUPS = (
     Rollup(
         DailyProduct,
         "product_id",
-        (Part("i", "product_id", _ITEM_FIGURES), Part("ci", "product_id", _COMMISSION_FIGURES)),
+        (Part("i", "product_id", _ITEM_FIGURES), Part("c", "product_id", _COMMISSION_FIGURES)),
     ),
     Rollup(
         DailyCategory,
         "category_id",
-        (Part("i", "category_id", _ITEM_FIGURES), Part("ci", "category_id", _COMMISSION_FIGURES)),
+        (Part("i", "category_id", _ITEM_FIGURES), Part("c", "category_id", _COMMISSION_FIGURES)),
     ),
     Rollup(
         DailyChannel,
@@ -239,12 +241,13 @@ ROLLUPS = (
 
 
 def day_ranges(days: Iterable[date], zone: ZoneInfo) -> dict[str, Any]:
-    """The statements' parameters for these local days: each day and its [midnight, next midnight)."""
+    """The statements' parameters for these local days: the days, the zone, and the pay-time bounds around them."""
     ordered = sorted(set(days))
     return {
         "days": ordered,
-        "los": [datetime.combine(d, time(), zone) for d in ordered],
-        "his": [datetime.combine(d + timedelta(days=1), time(), zone) for d in ordered],
+        "zone": zone.key,
+        "first": datetime.combine(ordered[0], time(), zone) if ordered else None,
+        "last": datetime.combine(ordered[-1] + timedelta(days=1), time(), zone) if ordered else None,
     }
 
 
