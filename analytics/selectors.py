@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db import connections
-from django.db.models import Count, DateField, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, DateField, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Coalesce, NullIf, Trunc
 
 from analytics.db import reads
@@ -94,6 +94,8 @@ def _exact(merchant: Merchant, rng: DateRange, needs: set[str]) -> Totals:
     """The exact counts the metrics in `needs` read, each one query on the base tables."""
     out: Totals = {}
     start, end = rng.bounds(merchant.tz)
+    if "returning_buyers" in needs:  # every buyer of the range is new (first paid order in it) or returning
+        needs = needs | {"all_buyers", "new_buyers"}
     if "buyers" in needs:
         out["buyers"] = _distinct_customers(_paid_in(merchant, rng).filter(distributor__isnull=False))
     if "all_buyers" in needs:
@@ -106,10 +108,7 @@ def _exact(merchant: Merchant, rng: DateRange, needs: set[str]) -> Totals:
             .count()
         )
     if "returning_buyers" in needs:
-        earlier = Buyer.objects.for_merchant(merchant).filter(
-            customer_external_id=OuterRef("customer_external_id"), first_paid_at__lt=start
-        )
-        out["returning_buyers"] = _distinct_customers(_paid_in(merchant, rng).filter(Exists(earlier)))
+        out["returning_buyers"] = out["all_buyers"] - out["new_buyers"]
     if "new_distributors" in needs:
         out["new_distributors"] = (
             Distributor.objects.for_merchant(merchant)
