@@ -13,7 +13,7 @@ from analytics.inputs import INTERVALS
 from analytics.metrics import COUNT, METRICS, MONEY, RATIO_PLACES, UNITS
 from analytics.selectors import DIMENSIONS, RANKINGS
 from distribution import money
-from distribution.api.fields import MONEY_PATTERN, IntegerField, MoneyField
+from distribution.api.fields import MONEY_PATTERN, DateTimeField, IntegerField, MoneyField
 from distributors.api.serializers.distributors import DistributorBrief
 
 REPURCHASE_BASES = ["snapshot", "exact"]
@@ -174,17 +174,17 @@ class TimeseriesOutput(serializers.Serializer):
 
 
 class LeaderboardEntryOutput(serializers.Serializer):
-    rank = serializers.IntegerField(help_text="Position, 1 first; ties are broken by the key, never shared.")
+    rank = IntegerField(help_text="Position, 1 first; ties are broken by the key, never shared.")
     key = serializers.CharField(help_text="The distributor's, product's or category's id, or the channel's code.")
     name = serializers.CharField(help_text="Display name, product title, category name, channel label.")
     gmv = MoneyField()
-    orders = serializers.IntegerField()
+    orders = IntegerField()
     refunded = MoneyField()
     commission = MoneyField(help_text="net_commission of these orders (distributors: what they earned).")
-    visits = serializers.IntegerField(allow_null=True, help_text="Distributors only.")
+    visits = IntegerField(allow_null=True, help_text="Distributors only.")
     conversion = RatioField(allow_null=True, help_text="Distributors only: orders ÷ visits.")
     all_gmv = MoneyField(allow_null=True, help_text="Products, categories, channels: every order's goods amount.")
-    all_orders = serializers.IntegerField(allow_null=True, help_text="Products, categories, channels.")
+    all_orders = IntegerField(allow_null=True, help_text="Products, categories, channels.")
 
 
 class LeaderboardOutput(serializers.Serializer):
@@ -197,7 +197,7 @@ class LeaderboardOutput(serializers.Serializer):
 
 class FunnelStepOutput(serializers.Serializer):
     step = serializers.ChoiceField(choices=["visits", "orders", "completed_orders"])
-    count = serializers.IntegerField()
+    count = IntegerField()
     rate = RatioField(allow_null=True, help_text="This step ÷ the step before; null for the first step.")
 
 
@@ -208,12 +208,12 @@ class FunnelOutput(serializers.Serializer):
 
 
 class RepurchaseWindowOutput(serializers.Serializer):
-    window_days = serializers.IntegerField()
-    buyers = serializers.IntegerField(allow_null=True, help_text="Paid at least once in the window.")
-    repeat_buyers = serializers.IntegerField(allow_null=True, help_text="Paid at least twice in the window.")
+    window_days = IntegerField()
+    buyers = IntegerField(allow_null=True, help_text="Paid at least once in the window.")
+    repeat_buyers = IntegerField(allow_null=True, help_text="Paid at least twice in the window.")
     rate = RatioField(allow_null=True, help_text="repeat_buyers ÷ buyers.")
     as_of = serializers.DateField(allow_null=True, help_text="The window's last day (included).")
-    refreshed_at = serializers.DateTimeField(allow_null=True, help_text="When the snapshot was taken; null if exact.")
+    refreshed_at = DateTimeField(allow_null=True, help_text="When the snapshot was taken; null if exact.")
 
 
 class RepurchaseOutput(serializers.Serializer):
@@ -226,32 +226,32 @@ class RepurchaseOutput(serializers.Serializer):
 class RegionOutput(serializers.Serializer):
     province = serializers.CharField(help_text="Empty: the orders carried no region.")
     city = serializers.CharField()
-    all_buyers = serializers.IntegerField()
-    all_orders = serializers.IntegerField()
+    all_buyers = IntegerField()
+    all_orders = IntegerField()
     all_gmv = MoneyField()
 
 
 class BuyersOutput(serializers.Serializer):
     currency = serializers.CharField()
     range = RangeOutput()
-    all_buyers = serializers.IntegerField()
-    new_buyers = serializers.IntegerField()
-    returning_buyers = serializers.IntegerField()
+    all_buyers = IntegerField()
+    new_buyers = IntegerField()
+    returning_buyers = IntegerField()
     regions_by_buyers = RegionOutput(many=True)
     regions_by_gmv = RegionOutput(many=True)
 
 
 class LevelRef(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = IntegerField()
     name = serializers.CharField()
-    rank = serializers.IntegerField()
+    rank = IntegerField()
 
 
 class ActivityCounts(serializers.Serializer):
-    distributors = serializers.IntegerField(help_text="Distributors whose status is active now.")
-    active = serializers.IntegerField(help_text="With at least one attributed order paid in the range.")
-    new = serializers.IntegerField(help_text="Activated in the range.")
-    dormant = serializers.IntegerField(help_text="Status active, no attributed order in the last dormant_days days.")
+    distributors = IntegerField(help_text="Distributors whose status is active now.")
+    active = IntegerField(help_text="With at least one attributed order paid in the range.")
+    new = IntegerField(help_text="Activated in the range.")
+    dormant = IntegerField(help_text="Status active, no attributed order in the last dormant_days days.")
 
 
 class ActivityByLevel(ActivityCounts):
@@ -260,26 +260,26 @@ class ActivityByLevel(ActivityCounts):
 
 class ActivityOutput(ActivityCounts):
     range = RangeOutput()
-    dormant_days = serializers.IntegerField()
+    dormant_days = IntegerField()
     by_level = ActivityByLevel(many=True)
 
 
 class PerformanceOutput(serializers.Serializer):
-    orders = serializers.IntegerField(help_text="Attributed orders paid in the period.")
+    orders = IntegerField(help_text="Attributed orders paid in the period.")
     gmv = MoneyField(help_text="Their goods amount, before refunds.")
     refunded = MoneyField(help_text="Refunded on them so far.")
     commission = MoneyField(help_text="Net commission earned (accrued − reversed − clawed back).")
 
 
 class TeamDepthOutput(PerformanceOutput):
-    depth = serializers.IntegerField(help_text="Relative depth: 1 = direct recruits.")
-    members = serializers.IntegerField(help_text="Team members at this depth now.")
-    active_members = serializers.IntegerField(help_text="Of them, those with an attributed order in the period.")
+    depth = IntegerField(help_text="Relative depth: 1 = direct recruits.")
+    members = IntegerField(help_text="Team members at this depth now.")
+    active_members = IntegerField(help_text="Of them, those with an attributed order in the period.")
 
 
 class TeamTotalOutput(PerformanceOutput):
-    members = serializers.IntegerField()
-    active_members = serializers.IntegerField()
+    members = IntegerField()
+    active_members = IntegerField()
 
 
 class TeamOutput(serializers.Serializer):
@@ -318,17 +318,17 @@ class MyStatsOutput(serializers.Serializer):
 
 
 class MaskedEntryOutput(serializers.Serializer):
-    rank = serializers.IntegerField()
+    rank = IntegerField()
     name = serializers.CharField(help_text="Masked: the first character and asterisks.")
     gmv = MoneyField()
-    orders = serializers.IntegerField()
+    orders = IntegerField()
     me = serializers.BooleanField()
 
 
 class MyRankOutput(serializers.Serializer):
-    rank = serializers.IntegerField(allow_null=True, help_text="Where I stand among those shown; null at zero.")
+    rank = IntegerField(allow_null=True, help_text="Where I stand among those shown; null at zero.")
     gmv = MoneyField()
-    orders = serializers.IntegerField()
+    orders = IntegerField()
     opted_in = serializers.BooleanField()
 
 
